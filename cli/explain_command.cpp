@@ -1,0 +1,142 @@
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "tickflow/query.hpp"
+#include "tickflow/run.hpp"
+
+namespace tickflow::cli {
+namespace {
+
+std::string schema_text(const Schema& schema) {
+  std::string out = "TIMESTAMP time";
+  for (const auto& f : schema.fields()) out += ", " + f.name + " " + std::string(type_name(f.type));
+  return out;
+}
+
+std::string dot_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+void explain_text(const Query& query, const Plan& plan, std::ostream& os) {
+  os << "query " << (query.name.empty() ? query.info.file : query.name) << "\n";
+  if (query.info.range_start || query.info.range_end) {
+    os << "range [" << (query.info.range_start ? std::to_string(*query.info.range_start) : "-inf")
+       << ", " << (query.info.range_end ? std::to_string(*query.info.range_end) : "+inf") << ")\n";
+  }
+  if (!query.info.symbols.empty()) {
+    os << "symbols";
+    for (const auto& s : query.info.symbols) os << " " << s;
+    os << "\n";
+  }
+  os << "\nnodes:\n";
+  for (size_t i = 0; i < query.nodes.size(); ++i) {
+    const BoundNode& n = query.nodes[i];
+    os << "  " << n.id << "  (ep " << n.ep << ", " << n.ep_location.to_string() << ")\n";
+    if (!n.inputs.empty()) {
+      os << "    in:";
+      for (const auto& in : n.input_infos) os << " " << in.name;
+      os << "\n";
+    }
+    os << "    accumulation: " << n.accumulation.to_string() << "\n";
+    for (size_t p = 0; p < n.output_schemas.size(); ++p) {
+      os << "    out " << n.definition->outputs[p] << ": " << schema_text(*n.output_schemas[p])
+         << (n.output_time_ordered[p] ? "" : "  [not time-ordered]") << "\n";
+    }
+    os << "    segment: " << plan.segment_of[i] << "\n";
+  }
+  os << "\nplan (" << plan.segments.size() << " segment" << (plan.segments.size() == 1 ? "" : "s")
+     << "; ticks go one batch at a time through a segment's nodes, and between segments "
+        "through queues):\n";
+  for (size_t s = 0; s < plan.segments.size(); ++s) {
+    os << "  segment " << s << (plan.segments[s].is_source ? " (source)" : "") << ":";
+    for (size_t n : plan.segments[s].nodes) {
+      os << " " << query.nodes[n].id;
+      if (query.nodes[n].accumulation.accumulates()) {
+        os << "[" << query.nodes[n].accumulation.to_string() << "]";
+      }
+    }
+    os << "\n";
+  }
+  os << "\noutput:";
+  for (const auto& o : query.outputs) os << " " << o.name;
+  if (query.outputs.empty()) os << " (none: every leaf is a sink)";
+  os << "\n";
+}
+
+void explain_dot(const Query& query, const Plan& plan, std::ostream& os) {
+  os << "digraph tickflow {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n";
+  for (size_t s = 0; s < plan.segments.size(); ++s) {
+    os << "  subgraph cluster_" << s << " {\n    label=\"segment " << s
+       << "\";\n    style=dashed;\n";
+    for (size_t n : plan.segments[s].nodes) {
+      const BoundNode& node = query.nodes[n];
+      os << "    \"" << dot_escape(node.id) << "\" [label=\"" << dot_escape(node.id) << "\\n"
+         << dot_escape(node.ep);
+      if (node.accumulation.accumulates()) {
+        os << "\\n" << dot_escape(node.accumulation.to_string()) << "\", style=filled, fillcolor="
+           << (node.accumulation.kind == Accumulation::Kind::Unbounded ? "\"#f4a6a6\""
+                                                                        : "\"#fde2a7\"")
+           << ", penwidth=2";
+      } else {
+        os << "\"";
+      }
+      os << "];\n";
+    }
+    os << "  }\n";
+  }
+  for (const auto& node : query.nodes) {
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const auto& [producer, port] = node.inputs[i];
+      os << "  \"" << dot_escape(query.nodes[producer].id) << "\" -> \"" << dot_escape(node.id)
+         << "\"";
+      if (port != 0) {
+        os << " [label=\"" << dot_escape(query.nodes[producer].definition->outputs[port]) << "\"]";
+      }
+      os << ";\n";
+    }
+  }
+  os << "}\n";
+}
+
+}  // namespace
+
+int check_command(const Registry& registry, const std::vector<std::string>& graphs) {
+  int status = 0;
+  for (const auto& graph : graphs) {
+    Diagnostics diags;
+    auto query = load_query(graph, registry, {}, diags);
+    for (const auto& d : diags.items()) std::cerr << d.to_string() << "\n";
+    if (query) {
+      std::cout << graph << ": ok (" << query->nodes.size() << " nodes)\n";
+    } else {
+      std::cerr << graph << ": " << diags.size() << " error" << (diags.size() == 1 ? "" : "s")
+                << "\n";
+      status = std::max(status, diags.exit_status() ? diags.exit_status() : 2);
+    }
+  }
+  return status;
+}
+
+int explain_command(const Registry& registry, const std::string& graph, bool dot) {
+  Diagnostics diags;
+  auto query = load_query(graph, registry, {}, diags);
+  if (!query) {
+    for (const auto& d : diags.items()) std::cerr << d.to_string() << "\n";
+    return diags.exit_status() ? diags.exit_status() : 2;
+  }
+  Plan plan = plan_query(*query);
+  if (dot) {
+    explain_dot(*query, plan, std::cout);
+  } else {
+    explain_text(*query, plan, std::cout);
+  }
+  return 0;
+}
+
+}  // namespace tickflow::cli

@@ -1,0 +1,103 @@
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "builtin.hpp"
+#include "commands.hpp"
+
+#ifndef TICKFLOW_VERSION
+#define TICKFLOW_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace tickflow;
+  CLI::App app{"tickflow — an event-processor dataflow engine for tick data"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+  cli::RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run a query and print or write its ticks");
+  run->add_option("graph", run_args.graph, "Query file (YAML)")->required();
+  run->add_option("-o,--output", run_args.output_path,
+                  "Output file (one output node) or directory (several)");
+  run->add_option("--format", run_args.format, "csv, jsonl or table (default: from -o, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl", "table"}));
+  run->add_option("--symbols", run_args.symbols, "Symbols to run for (overrides the file)")
+      ->delimiter(',');
+  run->add_option("--symbols-file", run_args.symbols_file, "File with one symbol per line");
+  run->add_option("--param", run_args.params, "Query parameter NAME=VALUE (repeatable)");
+  run->add_option("--start", run_args.start, "Range start (overrides the file's range)");
+  run->add_option("--end", run_args.end, "Range end, exclusive (overrides the file's range)");
+  run->add_option("--threads", run_args.threads, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--batch-size", run_args.batch_size, "Ticks per batch between segments")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  std::string stats_format;
+  auto* stats_opt = run->add_option("--stats", stats_format,
+                                    "Print per-node statistics to stderr (text or json)")
+                        ->expected(0, 1);
+  int64_t max_accumulated = 0;
+  auto* max_acc_opt = run->add_option("--max-accumulated-ticks", max_accumulated,
+                                      "Fail when a node holds more ticks than this")
+                          ->check(CLI::NonNegativeNumber);
+  run->add_flag("--merge-symbols", run_args.merge_symbols,
+                "One time-ordered stream for all symbols");
+  bool no_progress = false;
+  run->add_flag("--no-progress", no_progress, "Never show the progress line");
+
+  std::vector<std::string> check_graphs;
+  auto* check = app.add_subcommand("check", "Validate query files without running them");
+  check->add_option("graphs", check_graphs, "Query files")->required();
+
+  std::string explain_graph;
+  bool explain_dot = false;
+  auto* explain = app.add_subcommand("explain", "Show nodes, schemas, accumulation and the plan");
+  explain->add_option("graph", explain_graph, "Query file")->required();
+  explain->add_flag("--dot", explain_dot, "Graphviz output");
+
+  std::string eps_name, eps_format = "text";
+  auto* eps = app.add_subcommand("eps", "List the event processors and their parameters");
+  eps->add_option("name", eps_name, "Show one EP");
+  eps->add_option("--format", eps_format, "text, markdown or json")
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "tickflow: error: " << e.what() << "\n"
+              << "Run 'tickflow --help' for usage.\n";
+    return 2;
+  }
+
+  Registry registry;
+  eps::register_builtins(registry);
+
+  if (run->parsed()) {
+    if (stats_opt->count() > 0) {
+      if (stats_format.empty()) stats_format = "text";
+      if (stats_format != "text" && stats_format != "json") {
+        std::cerr << "tickflow: error: --stats takes 'text' or 'json', not '" << stats_format
+                  << "'\n";
+        return 2;
+      }
+      run_args.stats = stats_format;
+    }
+    if (max_acc_opt->count() > 0) run_args.max_accumulated_ticks = max_accumulated;
+    run_args.progress = !no_progress;
+    return cli::run_command(registry, run_args);
+  }
+  if (check->parsed()) return cli::check_command(registry, check_graphs);
+  if (explain->parsed()) return cli::explain_command(registry, explain_graph, explain_dot);
+  if (eps->parsed()) return cli::eps_command(registry, eps_name, eps_format);
+  if (version->parsed()) {
+    std::cout << "tickflow " << TICKFLOW_VERSION << " (query format 1)\n";
+    return 0;
+  }
+  return 2;
+}

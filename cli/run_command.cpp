@@ -1,0 +1,298 @@
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "tickflow/query.hpp"
+#include "tickflow/run.hpp"
+#include "tickflow/tick_writer.hpp"
+#include "tickflow/time.hpp"
+
+namespace tickflow::cli {
+namespace {
+
+void print_diagnostics(const Diagnostics& diags) {
+  for (const auto& d : diags.items()) std::cerr << d.to_string() << "\n";
+  if (diags.size() > 1) std::cerr << diags.size() << " errors\n";
+}
+
+// Reads --symbols-file: one symbol per line; '#' starts a comment; blank lines ignored.
+std::vector<std::string> read_symbols_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot open --symbols-file '" + path + "'");
+  std::vector<std::string> symbols;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    size_t b = line.find_first_not_of(" \t\r");
+    size_t e = line.find_last_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    symbols.push_back(line.substr(b, e - b + 1));
+  }
+  return symbols;
+}
+
+QueryOverrides make_overrides(const RunArgs& args) {
+  QueryOverrides o;
+  if (!args.start.empty()) {
+    o.start = parse_time_or_nanos(args.start);
+    if (!o.start) throw UsageError("--start: not a time: '" + args.start + "'");
+  }
+  if (!args.end.empty()) {
+    o.end = parse_time_or_nanos(args.end);
+    if (!o.end) throw UsageError("--end: not a time: '" + args.end + "'");
+  }
+  for (const auto& p : args.params) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw UsageError("--param expects NAME=VALUE, got '" + p + "'");
+    }
+    o.params.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+  }
+  if (!args.symbols_file.empty()) {
+    o.symbols = read_symbols_file(args.symbols_file);
+  } else if (!args.symbols.empty()) {
+    o.symbols = args.symbols;
+  }
+  return o;
+}
+
+// A progress line on stderr for long runs, only when stderr is a terminal.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) {
+    if (!enabled || !isatty(STDERR_FILENO)) return;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~ProgressLine() { stop(); }
+  std::atomic<int64_t>& counter() { return ticks_; }
+  void stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    if (shown_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void loop() {
+    auto start = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex_);
+    // Short runs finish before the first second and never show a line.
+    if (wake_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) return;
+    while (!done_) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      int64_t ticks = ticks_.load();
+      std::cerr << fmt::format("\r\033[Ktickflow: {} ticks from sources, {:.1f} s, {:.2f} M ticks/s",
+                               ticks, secs, ticks / secs / 1e6)
+                << std::flush;
+      shown_ = true;
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; });
+    }
+  }
+
+  std::atomic<int64_t> ticks_{0};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  bool shown_ = false;
+};
+
+void merge_stats(std::vector<NodeStats>& total, const std::vector<NodeStats>& run) {
+  if (total.empty()) {
+    total = run;
+    return;
+  }
+  for (size_t i = 0; i < run.size(); ++i) {
+    NodeStats& t = total[i];
+    const NodeStats& r = run[i];
+    t.ticks_in += r.ticks_in;
+    t.ticks_out += r.ticks_out;
+    t.peak_ticks_held = std::max(t.peak_ticks_held, r.peak_ticks_held);
+    t.peak_bytes_held = std::max(t.peak_bytes_held, r.peak_bytes_held);
+    t.nanos += r.nanos;
+    for (const auto& [name, value] : r.counters) {
+      auto it = std::find_if(t.counters.begin(), t.counters.end(),
+                             [&](const auto& c) { return c.first == name; });
+      if (it == t.counters.end()) {
+        t.counters.emplace_back(name, value);
+      } else {
+        it->second += value;
+      }
+    }
+  }
+}
+
+void print_stats(const Query& query, const std::vector<NodeStats>& stats, const std::string& format) {
+  if (stats.empty()) return;
+  if (format == "json") {
+    nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < query.nodes.size(); ++i) {
+      const NodeStats& s = stats[i];
+      nlohmann::ordered_json counters = nlohmann::ordered_json::object();
+      for (const auto& [name, value] : s.counters) counters[name] = value;
+      nodes.push_back({{"node", query.nodes[i].id},
+                       {"ep", query.nodes[i].ep},
+                       {"accumulation", query.nodes[i].accumulation.to_string()},
+                       {"ticks_in", s.ticks_in},
+                       {"ticks_out", s.ticks_out},
+                       {"peak_ticks_held", s.peak_ticks_held},
+                       {"peak_bytes_held", s.peak_bytes_held},
+                       {"time_ms", s.nanos / 1e6},
+                       {"counters", counters}});
+    }
+    std::cerr << nlohmann::ordered_json{{"nodes", nodes}}.dump() << "\n";
+    return;
+  }
+  size_t width = 4;
+  for (const auto& n : query.nodes) width = std::max(width, n.id.size());
+  std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10}  {}\n", "node",
+                           width, "ep", "ticks_in", "ticks_out", "peak_ticks", "peak_bytes",
+                           "time_ms", "counters");
+  for (size_t i = 0; i < query.nodes.size(); ++i) {
+    const NodeStats& s = stats[i];
+    std::string counters;
+    for (const auto& [name, value] : s.counters) {
+      counters += (counters.empty() ? "" : " ") + name + "=" + std::to_string(value);
+    }
+    std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10.1f}  {}\n",
+                             query.nodes[i].id, width, query.nodes[i].ep, s.ticks_in, s.ticks_out,
+                             s.peak_ticks_held, s.peak_bytes_held, s.nanos / 1e6, counters);
+  }
+}
+
+struct OutputStream {
+  std::unique_ptr<OutputFile> file;
+  std::unique_ptr<TickWriter> writer;
+};
+
+}  // namespace
+
+int run_command(const Registry& registry, const RunArgs& args) {
+  QueryOverrides overrides;
+  try {
+    overrides = make_overrides(args);
+  } catch (const UsageError& e) {
+    std::cerr << "tickflow: error: " << e.what() << "\n";
+    return 2;
+  }
+  Diagnostics diags;
+  auto query = load_query(args.graph, registry, overrides, diags);
+  if (!query) {
+    print_diagnostics(diags);
+    return diags.exit_status() ? diags.exit_status() : 2;
+  }
+  if (args.merge_symbols) {
+    std::cerr << "tickflow: error: --merge-symbols is not supported by this build yet\n";
+    return 2;
+  }
+
+  // Decide where each output stream goes.
+  std::string format_name = args.format;
+  if (format_name.empty()) {
+    std::string ext = std::filesystem::path(args.output_path).extension().string();
+    format_name = ext == ".jsonl" ? "jsonl" : ext == ".txt" ? "table" : "csv";
+  }
+  OutputFormat format = *parse_output_format(format_name);
+  std::vector<std::string> targets;
+  if (query->outputs.size() > 1) {
+    if (args.output_path.empty()) {
+      std::cerr << "tickflow: error: the query has " << query->outputs.size()
+                << " output nodes; give -o DIR to write one file per node\n";
+      return 2;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(args.output_path, ec);
+    if (!std::filesystem::is_directory(args.output_path)) {
+      std::cerr << "tickflow: error: -o " << args.output_path << ": not a directory\n";
+      return 2;
+    }
+    for (const auto& out : query->outputs) {
+      targets.push_back((std::filesystem::path(args.output_path) /
+                         (out.name + "." + std::string(output_format_extension(format))))
+                            .string());
+    }
+  } else if (query->outputs.size() == 1) {
+    targets.push_back(args.output_path);  // "" = stdout
+  }
+
+  bool with_symbols = !query->info.symbols.empty();
+  std::vector<OutputStream> streams;
+  std::vector<OutputTap> taps;
+  try {
+    for (size_t i = 0; i < query->outputs.size(); ++i) {
+      const OutputRef& ref = query->outputs[i];
+      OutputStream stream;
+      stream.file = targets[i].empty() ? OutputFile::standard_output() : OutputFile::open(targets[i]);
+      stream.writer = std::make_unique<TickWriter>(
+          format, query->nodes[ref.node].output_schemas[ref.port], *stream.file,
+          with_symbols ? std::optional<std::string>("") : std::nullopt);
+      streams.push_back(std::move(stream));
+    }
+  } catch (const RuntimeError& e) {
+    std::cerr << e.describe() << "\n";
+    return 1;
+  }
+  for (size_t i = 0; i < streams.size(); ++i) {
+    TickWriter* writer = streams[i].writer.get();
+    taps.push_back({query->outputs[i].node, query->outputs[i].port,
+                    [writer](const Batch& b) { writer->write(b); }, nullptr});
+  }
+
+  Plan plan = plan_query(*query);
+  RunOptions options;
+  options.threads = args.threads ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+  options.batch_size = args.batch_size;
+  options.max_accumulated_ticks = args.max_accumulated_ticks;
+  ProgressLine progress(args.progress);
+  options.ticks_produced = &progress.counter();
+
+  std::vector<std::string> run_symbols = with_symbols ? query->info.symbols
+                                                      : std::vector<std::string>{""};
+  std::vector<NodeStats> total_stats;
+  std::optional<RuntimeError> failure;
+  for (const auto& symbol : run_symbols) {
+    options.symbol = symbol;
+    for (auto& s : streams) s.writer->set_symbol(symbol);
+    RunResult result = run_query(*query, plan, options, taps);
+    merge_stats(total_stats, result.stats);
+    if (result.error) {
+      failure = result.error;
+      break;
+    }
+  }
+  if (!failure) {
+    try {
+      for (auto& s : streams) {
+        s.writer->finish();
+        s.file->commit();
+      }
+    } catch (const RuntimeError& e) {
+      failure = e;
+    }
+  }
+  progress.stop();
+  if (args.stats) print_stats(*query, total_stats, *args.stats);
+  if (failure) {
+    for (auto& s : streams) s.file->abort();
+    std::cout.flush();
+    std::cerr << failure->describe() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace tickflow::cli

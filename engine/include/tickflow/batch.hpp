@@ -1,0 +1,75 @@
+// Columnar tick batches: what flows along the edges between segments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tickflow/schema.hpp"
+#include "tickflow/types.hpp"
+
+namespace tickflow {
+
+// One column of values of a single type. Int, Time and Duration use ints(); Double
+// doubles(); Bool bools() (one byte per value); String strings(). Accessing the
+// vector of another type is a programming error (checked in debug builds).
+class Column {
+ public:
+  explicit Column(Type type) : type_(type) {}
+
+  Type type() const { return type_; }
+  size_t size() const;
+  bool empty() const { return size() == 0; }
+
+  std::vector<int64_t>& ints() { return ints_; }
+  const std::vector<int64_t>& ints() const { return ints_; }
+  std::vector<double>& doubles() { return doubles_; }
+  const std::vector<double>& doubles() const { return doubles_; }
+  std::vector<uint8_t>& bools() { return bools_; }
+  const std::vector<uint8_t>& bools() const { return bools_; }
+  std::vector<std::string>& strings() { return strings_; }
+  const std::vector<std::string>& strings() const { return strings_; }
+
+  void reserve(size_t n);
+  void clear();
+  // Grows or shrinks to n values; new values are the type's default.
+  void resize(size_t n);
+  void append_default();
+  void append(const Value& value);  // the Value must match type()
+  void append_from(const Column& other, size_t row);
+  void append_range(const Column& other, size_t begin, size_t end);
+  Value value(size_t row) const;
+  // Memory held by the values (payload of strings included), for accumulation stats.
+  size_t bytes() const;
+
+ private:
+  Type type_;
+  std::vector<int64_t> ints_;
+  std::vector<double> doubles_;
+  std::vector<uint8_t> bools_;
+  std::vector<std::string> strings_;
+};
+
+// A run of ticks in columnar form: times[i] is the TIMESTAMP of tick i and
+// columns[c][i] its value of schema field c. All columns have times.size() values.
+struct Batch {
+  SchemaPtr schema;
+  std::vector<int64_t> times;
+  std::vector<Column> columns;
+
+  Batch() = default;
+  // An empty batch with one empty column per field of `schema`.
+  explicit Batch(SchemaPtr schema);
+
+  size_t size() const { return times.size(); }
+  bool empty() const { return times.empty(); }
+  void reserve(size_t n);
+  void clear();
+  // Appends tick `row` of `other`, whose schema must equal this one's.
+  void append_row(const Batch& other, size_t row);
+  void append_rows(const Batch& other, size_t begin, size_t end);
+  Batch slice(size_t begin, size_t end) const;
+  size_t bytes() const;
+};
+
+}  // namespace tickflow

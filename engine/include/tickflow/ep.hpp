@@ -1,0 +1,225 @@
+// The public EP API. Built-in EPs and plugins use exactly this header.
+//
+// An EP is described by an EpDefinition (name, doc, ports, parameters, accumulation)
+// and a bind function. Binding happens once per query at load time: the bind function
+// reads its parameters through BindContext (already shape-checked against the
+// ParamSpecs), validates them into its own typed options, declares its output schemas,
+// time order and accumulation, and returns an OperatorFactory. The factory is then
+// called once per run (one per symbol) to create the Operator that processes ticks.
+//
+// Threading contract: one Operator instance is only ever called by one thread at a
+// time, and its calls arrive in order (process/input_finished per input in tick order,
+// finish last). Different Operators may run concurrently. Bind functions and
+// factories may run concurrently for different nodes and must not share mutable state.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tickflow/batch.hpp"
+#include "tickflow/config.hpp"
+#include "tickflow/diagnostics.hpp"
+#include "tickflow/schema.hpp"
+#include "tickflow/types.hpp"
+
+namespace tickflow {
+
+// ---------------------------------------------------------------- parameters
+
+// The shape a parameter value must have. The engine checks it before bind runs,
+// so the typed getters of BindContext cannot fail on shape.
+enum class ParamType {
+  Int,         // integer scalar
+  Double,      // number
+  Bool,        // true/false
+  String,      // any scalar; ${NAME} is replaced by query parameters
+  Duration,    // "250ms", "1h", ...
+  Time,        // "2024-01-02 09:30:00", ISO-8601, or integer ns
+  Expr,        // expression text (scalar)
+  Field,       // one field name
+  FieldList,   // [A, B, ...]
+  FieldTypes,  // {NAME: type, ...}
+  NameMap,     // {OLD: NEW, ...}
+  ExprMap,     // {NAME: expr, ...} (ordered)
+  Rows,        // list of mappings
+  Any,         // checked by the EP itself
+};
+std::string_view param_type_name(ParamType type);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::String;
+  bool required = false;
+  // YAML text of the default value ("" = no default). Shown by `tickflow eps`.
+  std::string default_value;
+  std::string doc;  // one line
+};
+
+// ---------------------------------------------------------------- accumulation
+
+// How many ticks an EP may hold before passing ticks on (SPEC §4).
+struct Accumulation {
+  enum class Kind { None, Bounded, Unbounded };
+  Kind kind = Kind::None;
+  std::string bound;  // for Bounded: "100 ticks", "5s", ...
+
+  static Accumulation none() { return {}; }
+  static Accumulation bounded(std::string bound) { return {Kind::Bounded, std::move(bound)}; }
+  static Accumulation unbounded() { return {Kind::Unbounded, {}}; }
+  bool accumulates() const { return kind != Kind::None; }
+  std::string to_string() const;  // "none", "bounded(100 ticks)", "unbounded"
+};
+
+// ---------------------------------------------------------------- streams
+
+// What an EP knows about one of its inputs at bind time.
+struct InputInfo {
+  std::string name;  // "node" or "node.port" as written in `in:`
+  SchemaPtr schema;
+  bool time_ordered = true;
+  Location location;  // of the `in:` value naming this input
+};
+
+// Facts about the whole query available at bind and run time.
+struct QueryInfo {
+  std::string file;      // path of the query file
+  std::string base_dir;  // directory paths in the query are relative to
+  std::optional<int64_t> range_start;
+  std::optional<int64_t> range_end;
+  std::vector<std::string> symbols;  // empty: a run without symbols
+};
+
+// ---------------------------------------------------------------- operators
+
+// Receives the batches an Operator produces. Batches must use the schema declared for
+// the port at bind time and be in the port's declared time order.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void emit(size_t port, Batch&& batch) = 0;
+};
+
+// Ticks and bytes an Operator holds between calls (its accumulation right now).
+struct Held {
+  int64_t ticks = 0;
+  int64_t bytes = 0;
+};
+
+// The per-run (per-symbol) processing state of one node.
+class Operator {
+ public:
+  virtual ~Operator() = default;
+
+  // Sources only: emit at most RunContext::batch_size ticks; return false once exhausted
+  // (the call that returns false may still emit).
+  virtual bool produce(OutputSink& out) {
+    (void)out;
+    return false;
+  }
+  // A batch arrived on input `input`.
+  virtual void process(size_t input, Batch&& batch, OutputSink& out) {
+    (void)input, (void)batch, (void)out;
+  }
+  // Input `input` has no more ticks (called before finish, once per input).
+  virtual void input_finished(size_t input, OutputSink& out) { (void)input, (void)out; }
+  // All inputs have finished (for sources: produce returned false). Emit what is held.
+  virtual void finish(OutputSink& out) { (void)out; }
+  // The whole run succeeded / failed: make side effects permanent or undo them
+  // (e.g. rename or remove a temporary output file). abort must not throw.
+  virtual void commit() {}
+  virtual void abort() noexcept {}
+
+  // What the operator holds now; sampled after every call for --stats and
+  // --max-accumulated-ticks.
+  virtual Held held() const { return {}; }
+  // Extra named counters shown by --stats (e.g. {"skipped_rows", 3}).
+  virtual std::vector<std::pair<std::string, int64_t>> counters() const { return {}; }
+};
+
+// Everything an Operator may need to know about the run it belongs to.
+struct RunContext {
+  std::string node_id;
+  Location node_location;
+  std::string symbol;  // "" in a run without symbols
+  size_t batch_size = 4096;
+  const QueryInfo* query = nullptr;
+};
+
+using OperatorFactory = std::function<std::unique_ptr<Operator>(const RunContext&)>;
+
+// ---------------------------------------------------------------- binding
+
+// The engine's view of one node while it is bound. Errors are collected, never thrown;
+// after reporting an error the bind function may return an empty factory.
+class BindContext {
+ public:
+  virtual ~BindContext() = default;
+
+  virtual const std::string& node_id() const = 0;
+  virtual const Location& node_location() const = 0;  // of the `ep:` value
+  virtual const QueryInfo& query() const = 0;
+
+  virtual size_t input_count() const = 0;
+  virtual const InputInfo& input(size_t i) const = 0;
+
+  // Parameter access. `param` returns the value as written, or the parsed default, or
+  // nullptr when the parameter is absent and has no default.
+  virtual const ConfigNode* param(std::string_view name) const = 0;
+  bool has(std::string_view name) const { return param(name) != nullptr; }
+  // Location of the value (or of the node when the parameter is absent).
+  Location location(std::string_view name) const;
+
+  // Typed getters; the parameter must exist (given or defaulted) with the declared shape.
+  int64_t get_int(std::string_view name) const;
+  double get_double(std::string_view name) const;
+  bool get_bool(std::string_view name) const;
+  std::string get_string(std::string_view name) const;  // ${NAME} substituted
+  int64_t get_duration(std::string_view name) const;
+  int64_t get_time(std::string_view name) const;
+  std::vector<std::string> get_list(std::string_view name) const;
+  std::vector<std::pair<std::string, std::string>> get_map(std::string_view name) const;
+
+  // Substitutes ${NAME} query parameters in a string parameter value.
+  virtual std::string substitute(const std::string& text, const Location& loc) = 0;
+
+  // Reports an error at `loc` (exit status 2, or 1 for ErrorKind::Data).
+  virtual void error(const Location& loc, std::string message,
+                     ErrorKind kind = ErrorKind::Validation) = 0;
+  virtual bool has_errors() const = 0;
+
+  // Looks a field up in input `input`'s schema; reports "unknown field" with
+  // "did you mean" at `loc` and returns nullopt when it is not there.
+  std::optional<size_t> require_field(size_t input, const std::string& name, const Location& loc);
+
+  // Declares the schema and time order of output port `port` (in EpDefinition::outputs order).
+  virtual void set_output(size_t port, SchemaPtr schema, bool time_ordered = true) = 0;
+  virtual void set_accumulation(Accumulation acc) = 0;
+
+  // A path from the query, relative to the query file's directory unless absolute.
+  std::string resolve_path(const std::string& path) const;
+};
+
+using BindFunction = std::function<OperatorFactory(BindContext&)>;
+
+// ---------------------------------------------------------------- definitions
+
+struct EpDefinition {
+  std::string name;
+  std::string doc;  // one paragraph
+  // Input port names. Empty: a source. `variadic_inputs`: `in:` is a list of any length >= 1.
+  std::vector<std::string> inputs;
+  bool variadic_inputs = false;
+  // Output port names; the first is the default port of `in: node`. Empty: a sink.
+  std::vector<std::string> outputs = {"out"};
+  std::vector<ParamSpec> params;
+  std::string accumulation = "none";  // as documented, e.g. "bounded(n)"
+  BindFunction bind;
+  std::string origin = "builtin";  // set by the registry for plugins
+};
+
+}  // namespace tickflow

@@ -1,0 +1,77 @@
+// A loaded and bound query: the graph IR with locations, each node bound to its EP,
+// schemas and accumulation known. This is what `check`, `explain` and `run` work on.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tickflow/diagnostics.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/registry.hpp"
+
+namespace tickflow {
+
+// Command-line settings that override or complete the query file.
+struct QueryOverrides {
+  std::optional<int64_t> start;
+  std::optional<int64_t> end;
+  std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE
+  std::optional<std::vector<std::string>> symbols;
+};
+
+// A declared query parameter (`params:`) with its effective value.
+struct QueryParam {
+  std::string name;
+  Type type;
+  std::string value;  // as text; checked against `type`
+  Location location;
+};
+
+struct BoundNode {
+  std::string id;
+  Location id_location;  // the node's key in `nodes:`
+  std::string ep;
+  Location ep_location;  // the value of `ep:`
+  const EpDefinition* definition = nullptr;
+  // Producer (node index, output port) of each input, in `in:` order.
+  std::vector<std::pair<size_t, size_t>> inputs;
+  std::vector<InputInfo> input_infos;
+  std::vector<SchemaPtr> output_schemas;  // one per definition->outputs
+  std::vector<bool> output_time_ordered;
+  Accumulation accumulation;
+  OperatorFactory factory;
+};
+
+// One stream the run prints or writes: a node's output port.
+struct OutputRef {
+  size_t node = 0;
+  size_t port = 0;
+  std::string name;  // "node" for the default port, else "node.port"
+};
+
+class Query {
+ public:
+  QueryInfo info;
+  std::string name;
+  std::string description;
+  std::vector<QueryParam> params;
+  std::vector<BoundNode> nodes;  // in topological order (producers before consumers)
+  std::vector<OutputRef> outputs;
+
+  const BoundNode* find(std::string_view id) const;
+};
+
+// Loads, validates and binds a query file. Every problem found goes to `diags` (all of
+// them, in one pass); returns nullptr when there was any.
+std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,
+                                  const QueryOverrides& overrides, Diagnostics& diags);
+
+// Same, from text already in memory (`file_name` is used in locations).
+std::unique_ptr<Query> load_query_text(std::string_view text, const std::string& file_name,
+                                       const Registry& registry, const QueryOverrides& overrides,
+                                       Diagnostics& diags);
+
+}  // namespace tickflow

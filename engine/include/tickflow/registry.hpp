@@ -1,0 +1,28 @@
+// The EP registry: a name -> EpDefinition table. Built-in EPs and plugins add their
+// definitions explicitly; nothing in the engine knows an EP by name.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tickflow/ep.hpp"
+
+namespace tickflow {
+
+class Registry {
+ public:
+  // Adds a definition. Throws std::invalid_argument for a duplicate or invalid name,
+  // or a parameter spec whose default does not parse.
+  void add(EpDefinition definition);
+  const EpDefinition* find(std::string_view name) const;
+  // All definitions, sorted by name.
+  std::vector<const EpDefinition*> all() const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, EpDefinition, std::less<>> definitions_;
+};
+
+}  // namespace tickflow

@@ -1,0 +1,75 @@
+// Planning and executing a bound Query.
+//
+// The planner cuts the graph into segments: a segment starts at every source, every
+// node with more than one input and every node with unbounded accumulation; any other
+// node joins the segment of its (single) producer. Inside a segment batches are passed
+// by direct calls; between segments they travel through per-segment FIFO inboxes, and
+// each segment is one serial node of a oneTBB flow graph. Because an Operator's output
+// depends only on the order of batches on each of its inputs (never on how inputs
+// interleave in time of arrival), and every inbox is FIFO per producer, the output is
+// the same for any thread count and batch size.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tickflow/batch.hpp"
+#include "tickflow/diagnostics.hpp"
+#include "tickflow/query.hpp"
+
+namespace tickflow {
+
+struct Segment {
+  std::vector<size_t> nodes;  // node indices; nodes[0] is the head
+  bool is_source = false;
+};
+
+struct Plan {
+  std::vector<Segment> segments;
+  std::vector<size_t> segment_of;  // node index -> segment index
+};
+
+Plan plan_query(const Query& query);
+
+// Receives the ticks of one output stream during a run. Called from one thread at a
+// time, in stream order.
+struct OutputTap {
+  size_t node = 0;
+  size_t port = 0;
+  std::function<void(const Batch&)> on_batch;
+  std::function<void()> on_end;
+};
+
+struct RunOptions {
+  size_t threads = 1;
+  size_t batch_size = 4096;
+  std::optional<int64_t> max_accumulated_ticks;
+  std::string symbol;                             // "" in a run without symbols
+  std::atomic<int64_t>* ticks_produced = nullptr;  // progress: ticks emitted by sources
+};
+
+struct NodeStats {
+  int64_t ticks_in = 0;
+  int64_t ticks_out = 0;
+  int64_t peak_ticks_held = 0;
+  int64_t peak_bytes_held = 0;
+  int64_t nanos = 0;  // time spent inside the node's Operator calls
+  std::vector<std::pair<std::string, int64_t>> counters;
+};
+
+struct RunResult {
+  std::vector<NodeStats> stats;       // per node, same indices as Query::nodes
+  std::optional<RuntimeError> error;  // the first error, when the run failed
+};
+
+// Runs the query once (for one symbol). On failure every Operator is aborted; on
+// success every Operator is committed. Taps are not committed or aborted: their
+// owner decides.
+RunResult run_query(const Query& query, const Plan& plan, const RunOptions& options,
+                    std::vector<OutputTap>& taps);
+
+}  // namespace tickflow

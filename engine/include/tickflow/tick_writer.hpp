@@ -1,0 +1,65 @@
+// Output formats of SPEC §5 and atomic output files. Used by `tickflow run` for the
+// query's output and by write_csv / write_jsonl.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tickflow/batch.hpp"
+#include "tickflow/schema.hpp"
+
+namespace tickflow {
+
+enum class OutputFormat { Csv, Jsonl, Table };
+std::optional<OutputFormat> parse_output_format(std::string_view name);
+std::string_view output_format_extension(OutputFormat format);  // "csv", "jsonl", "txt"
+
+// A byte destination: stdout or a file written under a temporary name in the same
+// directory and renamed onto the target by commit(). Until commit() the target is
+// untouched; abort() (or destruction without commit) removes the temporary file.
+class OutputFile {
+ public:
+  // Throws RuntimeError when the temporary file cannot be created.
+  static std::unique_ptr<OutputFile> open(const std::string& path);
+  static std::unique_ptr<OutputFile> standard_output();
+  ~OutputFile();
+
+  void write(std::string_view bytes);  // throws RuntimeError on I/O failure
+  void commit();                       // flush, close, rename; throws on failure
+  void abort() noexcept;
+  const std::string& path() const { return path_; }
+
+ private:
+  OutputFile() = default;
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  std::string temp_path_;
+  bool is_stdout_ = false;
+  bool done_ = false;
+};
+
+// Formats ticks of one schema. CSV: header, TIMESTAMP first as YYYY-MM-DD HH:MM:SS.nnnnnnnnn,
+// then SYMBOL when `symbol_column` is set, then fields in schema order; doubles shortest
+// round-trip, nan/inf/-inf; bools true/false; strings quoted per RFC 4180 when needed;
+// durations as integer ns; time fields like TIMESTAMP. JSONL: one object per tick, times
+// as strings, NaN/inf as null. Table: aligned columns (buffers all ticks until finish()).
+class TickWriter {
+ public:
+  TickWriter(OutputFormat format, SchemaPtr schema, OutputFile& out,
+             std::optional<std::string> symbol_column = std::nullopt);
+  ~TickWriter();
+  // Replaces the SYMBOL column value for the following ticks (multi-symbol output).
+  void set_symbol(std::string symbol);
+  void write(const Batch& batch);
+  // Writes what is buffered (the header alone when no tick came). Does not commit `out`.
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tickflow

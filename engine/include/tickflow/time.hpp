@@ -1,0 +1,33 @@
+// Parsing and formatting of times and durations, shared by the YAML loader,
+// CSV reader and tick writers so that all of them accept and print the same forms.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tickflow {
+
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+// Accepts "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.fraction]]", the ISO-8601 form with 'T',
+// an optional 'Z' or +HH:MM / -HH:MM offset, and fractions of 1..9 digits.
+// Returns nanoseconds since the epoch (UTC) or nullopt.
+std::optional<int64_t> parse_time_text(std::string_view text);
+
+// Like parse_time_text, but also accepts a plain integer of nanoseconds (YAML form, SPEC §2).
+std::optional<int64_t> parse_time_or_nanos(std::string_view text);
+
+// "10ns", "5us", "250ms", "3s", "2m", "1h", "1d"; an optional leading '-'. Nanoseconds or nullopt.
+std::optional<int64_t> parse_duration(std::string_view text);
+
+// Writes exactly 29 characters "YYYY-MM-DD HH:MM:SS.nnnnnnnnn" to `out` (no terminator).
+void format_time(int64_t nanos, char* out);
+std::string format_time(int64_t nanos);
+
+// Days since 1970-01-01 for a proleptic Gregorian date, and back.
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
+void civil_from_days(int64_t days, int64_t& year, unsigned& month, unsigned& day);
+
+}  // namespace tickflow

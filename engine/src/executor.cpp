@@ -1,0 +1,384 @@
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+
+#include "tickflow/run.hpp"
+
+namespace tickflow {
+namespace {
+
+// A source stops producing while any segment it feeds has this many batches queued,
+// so fast producers cannot fill memory ahead of slow consumers.
+constexpr size_t kMaxQueuedBatches = 8;
+
+class Collector : public OutputSink {
+ public:
+  void emit(size_t port, Batch&& batch) override {
+    if (!batch.empty()) items.emplace_back(port, std::move(batch));
+  }
+  std::vector<std::pair<size_t, Batch>> items;
+};
+
+struct Consumer {
+  enum class Kind { Fused, Remote, Tap };
+  Kind kind;
+  size_t target;  // node index for Fused/Remote, tap index for Tap
+  size_t input;
+};
+
+class Execution {
+ public:
+  Execution(const Query& query, const Plan& plan, const RunOptions& options,
+            std::vector<OutputTap>& taps)
+      : query_(query), plan_(plan), options_(options), taps_(taps) {}
+
+  RunResult run() {
+    RunResult result;
+    result.stats.resize(query_.nodes.size());
+    try {
+      setup();
+    } catch (const RuntimeError& e) {
+      record_failure(e);
+    } catch (const std::exception& e) {
+      record_failure(RuntimeError(e.what()));
+    }
+    if (!failed_) {
+      tbb::task_arena arena(static_cast<int>(std::max<size_t>(1, options_.threads)));
+      arena.execute([&] {
+        tbb::flow::graph graph;
+        for (size_t s = 0; s < segments_.size(); ++s) {
+          segments_[s]->node = std::make_unique<SegmentNode>(
+              graph, tbb::flow::serial, [this, s](tbb::flow::continue_msg) {
+                run_segment(s);
+                return tbb::flow::continue_msg();
+              });
+        }
+        for (size_t s = 0; s < segments_.size(); ++s) {
+          if (plan_.segments[s].is_source) schedule(s);
+        }
+        graph.wait_for_all();
+      });
+    }
+    if (!failed_) check_all_finished();
+    finish_operators();
+    for (size_t n = 0; n < nodes_.size(); ++n) {
+      result.stats[n] = nodes_[n].stats;
+      if (nodes_[n].op) result.stats[n].counters = nodes_[n].op->counters();
+    }
+    if (failed_) result.error = first_error_;
+    return result;
+  }
+
+ private:
+  using SegmentNode = tbb::flow::function_node<tbb::flow::continue_msg, tbb::flow::continue_msg>;
+
+  struct Message {
+    size_t input;
+    bool end;
+    Batch batch;
+  };
+
+  struct SegmentState {
+    std::unique_ptr<SegmentNode> node;
+    std::mutex mutex;
+    std::deque<Message> inbox;
+    std::vector<size_t> waiting_producers;
+    std::atomic<bool> scheduled{false};
+    bool exhausted = false;
+    std::vector<size_t> downstream;  // segments this one feeds
+  };
+
+  struct NodeState {
+    std::unique_ptr<Operator> op;
+    RunContext context;
+    size_t open_inputs = 0;
+    bool finished = false;
+    NodeStats stats;
+    std::vector<std::vector<Consumer>> consumers;  // per output port
+  };
+
+  void setup() {
+    nodes_.resize(query_.nodes.size());
+    for (size_t s = 0; s < plan_.segments.size(); ++s) {
+      segments_.push_back(std::make_unique<SegmentState>());
+    }
+    for (size_t n = 0; n < query_.nodes.size(); ++n) {
+      const BoundNode& node = query_.nodes[n];
+      NodeState& state = nodes_[n];
+      state.context = {node.id, node.ep_location, options_.symbol, options_.batch_size,
+                       &query_.info};
+      state.open_inputs = node.inputs.size();
+      state.consumers.resize(node.output_schemas.size());
+    }
+    for (size_t n = 0; n < query_.nodes.size(); ++n) {
+      const BoundNode& node = query_.nodes[n];
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        auto [producer, port] = node.inputs[i];
+        bool fused = plan_.segment_of[producer] == plan_.segment_of[n];
+        nodes_[producer].consumers[port].push_back(
+            {fused ? Consumer::Kind::Fused : Consumer::Kind::Remote, n, i});
+        if (!fused) {
+          auto& downstream = segments_[plan_.segment_of[producer]]->downstream;
+          size_t target = plan_.segment_of[n];
+          if (std::find(downstream.begin(), downstream.end(), target) == downstream.end()) {
+            downstream.push_back(target);
+          }
+        }
+      }
+    }
+    for (size_t t = 0; t < taps_.size(); ++t) {
+      nodes_[taps_[t].node].consumers[taps_[t].port].push_back({Consumer::Kind::Tap, t, 0});
+    }
+    // Operators are created last, and each one under its node's name, so a factory
+    // failure is reported like any runtime error of that node.
+    for (size_t n = 0; n < query_.nodes.size(); ++n) {
+      try {
+        nodes_[n].op = query_.nodes[n].factory(nodes_[n].context);
+        if (!nodes_[n].op) throw RuntimeError("the EP created no operator");
+      } catch (RuntimeError& e) {
+        annotate(e, n);
+        throw;
+      } catch (const std::exception& e) {
+        RuntimeError error(e.what());
+        annotate(error, n);
+        throw error;
+      }
+    }
+  }
+
+  void annotate(RuntimeError& e, size_t n) const {
+    if (!e.node.empty()) return;
+    e.node = query_.nodes[n].id;
+    e.node_location = query_.nodes[n].ep_location;
+    e.symbol = options_.symbol;
+  }
+
+  void schedule(size_t s) {
+    if (!segments_[s]->scheduled.exchange(true)) {
+      segments_[s]->node->try_put(tbb::flow::continue_msg());
+    }
+  }
+
+  void record_failure(const RuntimeError& e) {
+    std::lock_guard lock(error_mutex_);
+    if (!failed_) {
+      first_error_ = e;
+      failed_ = true;
+    }
+  }
+
+  void run_segment(size_t s) {
+    SegmentState& segment = *segments_[s];
+    segment.scheduled.store(false);
+    std::deque<Message> messages;
+    std::vector<size_t> wake;
+    {
+      std::lock_guard lock(segment.mutex);
+      messages.swap(segment.inbox);
+      wake.swap(segment.waiting_producers);
+    }
+    for (size_t producer : wake) schedule(producer);
+    if (failed_) return;
+    try {
+      size_t head = plan_.segments[s].nodes[0];
+      for (auto& m : messages) {
+        if (m.end) {
+          end_input(head, m.input);
+        } else {
+          deliver(head, m.input, std::move(m.batch));
+        }
+      }
+      if (plan_.segments[s].is_source && !segment.exhausted && !failed_) {
+        if (!downstream_has_room(s)) return;  // a consumer will wake us
+        bool more = produce(head);
+        if (more) {
+          schedule(s);
+        } else {
+          segment.exhausted = true;
+          finish_node(head);
+        }
+      }
+    } catch (RuntimeError& e) {
+      record_failure(e);
+    } catch (const std::exception& e) {
+      record_failure(RuntimeError(e.what()));
+    } catch (...) {
+      record_failure(RuntimeError("unknown exception"));
+    }
+  }
+
+  bool downstream_has_room(size_t s) {
+    for (size_t d : segments_[s]->downstream) {
+      SegmentState& target = *segments_[d];
+      std::lock_guard lock(target.mutex);
+      if (target.inbox.size() >= kMaxQueuedBatches) {
+        target.waiting_producers.push_back(s);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Runs one Operator call with timing, accumulation sampling and error attribution,
+  // then routes what it emitted.
+  template <class Call>
+  void call(size_t n, Call&& body) {
+    NodeState& state = nodes_[n];
+    Collector out;
+    auto start = std::chrono::steady_clock::now();
+    try {
+      body(*state.op, out);
+    } catch (RuntimeError& e) {
+      annotate(e, n);
+      throw;
+    } catch (const std::exception& e) {
+      RuntimeError error(e.what());
+      annotate(error, n);
+      throw error;
+    }
+    state.stats.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    Held held = state.op->held();
+    state.stats.peak_ticks_held = std::max(state.stats.peak_ticks_held, held.ticks);
+    state.stats.peak_bytes_held = std::max(state.stats.peak_bytes_held, held.bytes);
+    if (options_.max_accumulated_ticks && held.ticks > *options_.max_accumulated_ticks) {
+      RuntimeError error("holds " + std::to_string(held.ticks) +
+                         " ticks, more than --max-accumulated-ticks " +
+                         std::to_string(*options_.max_accumulated_ticks));
+      annotate(error, n);
+      throw error;
+    }
+    route(n, out);
+  }
+
+  void route(size_t n, Collector& out) {
+    NodeState& state = nodes_[n];
+    const BoundNode& node = query_.nodes[n];
+    for (auto& [port, batch] : out.items) {
+      if (port >= state.consumers.size() || batch.columns.size() != node.output_schemas[port]->size() ||
+          !batch.schema) {
+        RuntimeError error("emitted a batch that does not match its declared output schema");
+        annotate(error, n);
+        throw error;
+      }
+      state.stats.ticks_out += static_cast<int64_t>(batch.size());
+      auto& consumers = state.consumers[port];
+      for (size_t i = 0; i < consumers.size(); ++i) {
+        bool last = i + 1 == consumers.size();
+        const Consumer& c = consumers[i];
+        if (c.kind == Consumer::Kind::Tap) {
+          taps_[c.target].on_batch(batch);
+          continue;
+        }
+        Batch copy = last ? std::move(batch) : batch;
+        if (c.kind == Consumer::Kind::Fused) {
+          deliver(c.target, c.input, std::move(copy));
+        } else {
+          post(c.target, {c.input, false, std::move(copy)});
+        }
+      }
+    }
+  }
+
+  void post(size_t node, Message message) {
+    size_t s = plan_.segment_of[node];
+    {
+      std::lock_guard lock(segments_[s]->mutex);
+      segments_[s]->inbox.push_back(std::move(message));
+    }
+    schedule(s);
+  }
+
+  void deliver(size_t n, size_t input, Batch&& batch) {
+    nodes_[n].stats.ticks_in += static_cast<int64_t>(batch.size());
+    call(n, [&](Operator& op, OutputSink& out) { op.process(input, std::move(batch), out); });
+  }
+
+  bool produce(size_t n) {
+    bool more = false;
+    int64_t before = nodes_[n].stats.ticks_out;
+    call(n, [&](Operator& op, OutputSink& out) { more = op.produce(out); });
+    if (options_.ticks_produced) *options_.ticks_produced += nodes_[n].stats.ticks_out - before;
+    return more;
+  }
+
+  void end_input(size_t n, size_t input) {
+    call(n, [&](Operator& op, OutputSink& out) { op.input_finished(input, out); });
+    if (--nodes_[n].open_inputs == 0) finish_node(n);
+  }
+
+  void finish_node(size_t n) {
+    call(n, [&](Operator& op, OutputSink& out) { op.finish(out); });
+    nodes_[n].finished = true;
+    for (const auto& consumers : nodes_[n].consumers) {
+      for (const Consumer& c : consumers) {
+        switch (c.kind) {
+          case Consumer::Kind::Tap:
+            if (taps_[c.target].on_end) taps_[c.target].on_end();
+            break;
+          case Consumer::Kind::Fused:
+            end_input(c.target, c.input);
+            break;
+          case Consumer::Kind::Remote:
+            post(c.target, {c.input, true, Batch()});
+            break;
+        }
+      }
+    }
+  }
+
+  void check_all_finished() {
+    for (size_t n = 0; n < nodes_.size(); ++n) {
+      if (!nodes_[n].finished) {
+        RuntimeError error("internal error: the run ended before this node finished");
+        annotate(error, n);
+        record_failure(error);
+        return;
+      }
+    }
+  }
+
+  void finish_operators() {
+    if (!failed_) {
+      for (size_t n = 0; n < nodes_.size(); ++n) {
+        try {
+          nodes_[n].op->commit();
+        } catch (const std::exception& e) {
+          RuntimeError error(e.what());
+          annotate(error, n);
+          record_failure(error);
+          break;
+        }
+      }
+    }
+    if (failed_) {
+      for (auto& state : nodes_) {
+        if (state.op) state.op->abort();
+      }
+    }
+  }
+
+  const Query& query_;
+  const Plan& plan_;
+  const RunOptions& options_;
+  std::vector<OutputTap>& taps_;
+  std::vector<NodeState> nodes_;
+  std::vector<std::unique_ptr<SegmentState>> segments_;
+  std::atomic<bool> failed_{false};
+  std::mutex error_mutex_;
+  RuntimeError first_error_{""};
+};
+
+}  // namespace
+
+RunResult run_query(const Query& query, const Plan& plan, const RunOptions& options,
+                    std::vector<OutputTap>& taps) {
+  Execution execution(query, plan, options, taps);
+  return execution.run();
+}
+
+}  // namespace tickflow

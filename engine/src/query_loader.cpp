@@ -1,0 +1,725 @@
+// YAML query file -> bound Query. Collects every error in one pass: a node whose own
+// binding failed is marked broken, and nodes downstream of it skip the checks that
+// would only repeat the same problem.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "scalar_parse.hpp"
+#include "tickflow/query.hpp"
+#include "tickflow/time.hpp"
+#include "tickflow/util.hpp"
+
+namespace tickflow {
+
+const BoundNode* Query::find(std::string_view id) const {
+  for (const auto& n : nodes) {
+    if (n.id == id) return &n;
+  }
+  return nullptr;
+}
+
+namespace {
+
+const std::vector<std::string> kTopLevelKeys = {
+    "tickflow", "name", "description", "params", "symbols", "range",
+    "state",    "plugins", "nodes",    "output"};
+
+struct InputRefText {
+  std::string node;
+  std::string port;  // "" = default port
+  Location location;
+  std::string text;
+};
+
+struct RawNode {
+  std::string id;
+  Location id_location;
+  const ConfigNode* body = nullptr;
+  std::string ep;
+  Location ep_location;
+  const EpDefinition* definition = nullptr;
+  std::vector<InputRefText> inputs;
+  Location in_location;
+  bool broken = false;  // binding failed: downstream checks are skipped
+};
+
+class NodeBindContext : public BindContext {
+ public:
+  NodeBindContext(const RawNode& raw, BoundNode& bound, const QueryInfo& info,
+                  const std::vector<QueryParam>& params,
+                  const std::map<std::string, ConfigNode>& defaults, Diagnostics& diags)
+      : raw_(raw), bound_(bound), info_(info), params_(params), defaults_(defaults),
+        diags_(diags) {}
+
+  const std::string& node_id() const override { return raw_.id; }
+  const Location& node_location() const override { return raw_.ep_location; }
+  const QueryInfo& query() const override { return info_; }
+  size_t input_count() const override { return bound_.input_infos.size(); }
+  const InputInfo& input(size_t i) const override { return bound_.input_infos.at(i); }
+
+  const ConfigNode* param(std::string_view name) const override {
+    if (const ConfigNode* given = raw_.body->find(name)) {
+      if (!given->is_null()) return given;
+    }
+    auto it = defaults_.find(std::string(name));
+    return it == defaults_.end() ? nullptr : &it->second;
+  }
+
+  std::string substitute(const std::string& text, const Location& loc) override {
+    std::string out;
+    size_t pos = 0;
+    while (true) {
+      size_t open = text.find("${", pos);
+      if (open == std::string::npos) break;
+      size_t close = text.find('}', open);
+      if (close == std::string::npos) break;
+      out.append(text, pos, open - pos);
+      std::string name = text.substr(open + 2, close - open - 2);
+      auto it = std::find_if(params_.begin(), params_.end(),
+                             [&](const QueryParam& p) { return p.name == name; });
+      if (it == params_.end()) {
+        std::vector<std::string> names;
+        for (const auto& p : params_) names.push_back(p.name);
+        error(loc, "unknown query parameter '${" + name + "}'" + did_you_mean(name, names));
+      } else {
+        out += it->value;
+      }
+      pos = close + 1;
+    }
+    out.append(text, pos, std::string::npos);
+    return out;
+  }
+
+  void error(const Location& loc, std::string message,
+             ErrorKind kind = ErrorKind::Validation) override {
+    diags_.error(loc, "node '" + raw_.id + "': " + message, kind);
+    failed_ = true;
+  }
+  bool has_errors() const override { return failed_; }
+
+  void set_output(size_t port, SchemaPtr schema, bool time_ordered) override {
+    if (port >= bound_.output_schemas.size()) {
+      throw std::logic_error("EP '" + raw_.ep + "' set output port " + std::to_string(port) +
+                             " but declares " + std::to_string(bound_.output_schemas.size()));
+    }
+    bound_.output_schemas[port] = std::move(schema);
+    bound_.output_time_ordered[port] = time_ordered;
+  }
+  void set_accumulation(Accumulation acc) override { bound_.accumulation = std::move(acc); }
+
+ private:
+  const RawNode& raw_;
+  BoundNode& bound_;
+  const QueryInfo& info_;
+  const std::vector<QueryParam>& params_;
+  const std::map<std::string, ConfigNode>& defaults_;
+  Diagnostics& diags_;
+  bool failed_ = false;
+};
+
+class Loader {
+ public:
+  Loader(const std::string& file, const Registry& registry, const QueryOverrides& overrides,
+         Diagnostics& diags)
+      : file_(file), registry_(registry), overrides_(overrides), diags_(diags) {}
+
+  std::unique_ptr<Query> load(std::string_view text) {
+    root_ = parse_yaml(text, file_, diags_);
+    if (diags_.has_errors()) return nullptr;
+    query_ = std::make_unique<Query>();
+    query_->info.file = file_;
+    std::filesystem::path dir = std::filesystem::path(file_).parent_path();
+    query_->info.base_dir = dir.empty() ? "." : dir.string();
+    if (!root_.is_mapping()) {
+      diags_.error(root_.location().known() ? root_.location() : Location{file_, 1, 1},
+                   "a query file must be a YAML mapping with 'tickflow: 1' and 'nodes:'");
+      return nullptr;
+    }
+    read_top_level();
+    read_nodes();
+    if (!raw_nodes_.empty()) {
+      order_nodes();
+      bind_nodes();
+      read_outputs();
+    }
+    if (diags_.has_errors()) return nullptr;
+    return std::move(query_);
+  }
+
+ private:
+  void error(const Location& loc, std::string message) { diags_.error(loc, std::move(message)); }
+
+  void read_top_level() {
+    for (const auto& e : root_.entries()) {
+      if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), e.key) == kTopLevelKeys.end()) {
+        error(e.key_location, "unknown key '" + e.key + "'" + did_you_mean(e.key, kTopLevelKeys));
+      }
+    }
+    const ConfigNode* version = root_.find("tickflow");
+    if (!version) {
+      error({file_, 1, 1}, "missing 'tickflow: 1' (the query format version)");
+    } else if (!version->is_scalar() || version->text() != "1") {
+      error(version->location(), "unsupported query format version '" + version->text() +
+                                     "'; this tickflow reads version 1");
+    }
+    if (const ConfigNode* n = root_.find("name")) query_->name = n->text();
+    if (const ConfigNode* n = root_.find("description")) query_->description = n->text();
+    read_params();
+    read_symbols();
+    read_range();
+    for (const char* later : {"state", "plugins"}) {
+      if (const ConfigNode* n = root_.find(later)) {
+        error(n->location(), std::string("'") + later +
+                                 ":' is part of query format v1 but not supported by this "
+                                 "build of tickflow yet");
+      }
+    }
+  }
+
+  void read_params() {
+    const ConfigNode* params = root_.find("params");
+    if (params && !params->is_null()) {
+      if (!params->is_mapping()) {
+        error(params->location(), "'params:' must map names to {type: T, default: V}");
+      } else {
+        for (const auto& e : params->entries()) read_param(e);
+      }
+    }
+    for (const auto& [name, value] : overrides_.params) {
+      auto it = std::find_if(query_->params.begin(), query_->params.end(),
+                             [&](const QueryParam& p) { return p.name == name; });
+      if (it == query_->params.end()) {
+        std::vector<std::string> names;
+        for (const auto& p : query_->params) names.push_back(p.name);
+        error({"--param", 0, 0}, "--param " + name + ": the query declares no parameter '" +
+                                     name + "'" + did_you_mean(name, names));
+        continue;
+      }
+      if (!value_fits(it->type, value)) {
+        error({"--param", 0, 0}, "--param " + name + "=" + value + ": expected a " +
+                                     std::string(type_name(it->type)) + " value");
+        continue;
+      }
+      it->value = value;
+    }
+  }
+
+  static bool value_fits(Type type, const std::string& value) {
+    switch (type) {
+      case Type::Int: return detail::parse_int(value).has_value();
+      case Type::Double: return detail::parse_double(value).has_value();
+      case Type::Bool: return detail::parse_bool(value).has_value();
+      case Type::Time: return parse_time_or_nanos(value).has_value();
+      case Type::Duration: return parse_duration(value).has_value();
+      case Type::String: return true;
+    }
+    return false;
+  }
+
+  void read_param(const ConfigNode::Entry& e) {
+    if (!is_valid_name(e.key)) {
+      error(e.key_location, "invalid parameter name '" + e.key + "'");
+      return;
+    }
+    QueryParam p{e.key, Type::String, "", e.key_location};
+    if (!e.value.is_mapping()) {
+      error(e.value.location(), "parameter '" + e.key + "' must be {type: T, default: V}");
+      return;
+    }
+    for (const auto& f : e.value.entries()) {
+      if (f.key != "type" && f.key != "default" && f.key != "doc") {
+        error(f.key_location, "unknown key '" + f.key + "' in parameter '" + e.key + "'" +
+                                  did_you_mean(f.key, {"type", "default", "doc"}));
+      }
+    }
+    const ConfigNode* type = e.value.find("type");
+    if (!type) {
+      error(e.value.location(), "parameter '" + e.key + "' needs a 'type:'");
+      return;
+    }
+    auto t = parse_type(type->text());
+    if (!t) {
+      error(type->location(), "unknown type '" + type->text() + "'" +
+                                  did_you_mean(type->text(), {"int", "double", "bool", "string",
+                                                              "time", "duration"}));
+      return;
+    }
+    p.type = *t;
+    if (const ConfigNode* def = e.value.find("default")) {
+      if (!def->is_scalar() || !value_fits(p.type, def->text())) {
+        error(def->location(), "default of parameter '" + e.key + "' is not a " +
+                                   std::string(type_name(p.type)));
+        return;
+      }
+      p.value = def->text();
+    } else {
+      auto it = std::find_if(overrides_.params.begin(), overrides_.params.end(),
+                             [&](const auto& kv) { return kv.first == e.key; });
+      if (it == overrides_.params.end()) {
+        error(e.key_location, "parameter '" + e.key + "' has no default; give it with --param " +
+                                  e.key + "=VALUE");
+      }
+    }
+    query_->params.push_back(std::move(p));
+  }
+
+  void read_symbols() {
+    if (overrides_.symbols) {
+      query_->info.symbols = *overrides_.symbols;
+      return;
+    }
+    const ConfigNode* symbols = root_.find("symbols");
+    if (!symbols || symbols->is_null()) return;
+    if (!symbols->is_sequence()) {
+      error(symbols->location(), "'symbols:' must be a list such as [AAPL, MSFT]");
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& item : symbols->items()) {
+      if (!item.is_scalar() || item.text().empty()) {
+        error(item.location(), "a symbol must be a non-empty name");
+      } else if (!seen.insert(item.text()).second) {
+        error(item.location(), "symbol '" + item.text() + "' is listed twice");
+      } else {
+        query_->info.symbols.push_back(item.text());
+      }
+    }
+  }
+
+  void read_range() {
+    const ConfigNode* range = root_.find("range");
+    if (range && !range->is_null()) {
+      if (!range->is_mapping()) {
+        error(range->location(), "'range:' must be {start: TIME, end: TIME}");
+      } else {
+        for (const auto& e : range->entries()) {
+          if (e.key != "start" && e.key != "end") {
+            error(e.key_location,
+                  "unknown key '" + e.key + "' in range" + did_you_mean(e.key, {"start", "end"}));
+            continue;
+          }
+          auto t = e.value.is_scalar() ? parse_time_or_nanos(e.value.text()) : std::nullopt;
+          if (!t) {
+            error(e.value.location(), "expected a time such as \"2024-01-02 09:30:00\", found '" +
+                                          e.value.text() + "'");
+            continue;
+          }
+          (e.key == "start" ? query_->info.range_start : query_->info.range_end) = t;
+        }
+      }
+    }
+    if (overrides_.start) query_->info.range_start = overrides_.start;
+    if (overrides_.end) query_->info.range_end = overrides_.end;
+    if (query_->info.range_start && query_->info.range_end &&
+        *query_->info.range_end < *query_->info.range_start) {
+      error(range ? range->location() : Location{file_, 1, 1},
+            "the range ends before it starts");
+    }
+  }
+
+  void read_nodes() {
+    const ConfigNode* nodes = root_.find("nodes");
+    if (!nodes) {
+      error({file_, 1, 1}, "missing 'nodes:' (the mapping of node ids to nodes)");
+      return;
+    }
+    if (!nodes->is_mapping() || nodes->entries().empty()) {
+      error(nodes->location(), "'nodes:' must be a non-empty mapping of node ids to nodes");
+      return;
+    }
+    std::vector<std::string> ep_names = registry_.names();
+    for (const auto& e : nodes->entries()) {
+      RawNode raw;
+      raw.id = e.key;
+      raw.id_location = e.key_location;
+      raw.body = &e.value;
+      raw.ep_location = e.key_location;
+      if (!is_valid_name(e.key)) {
+        error(e.key_location, "invalid node id '" + e.key + "' (use letters, digits and _)");
+        raw.broken = true;
+      }
+      if (!e.value.is_mapping()) {
+        error(e.value.location().known() ? e.value.location() : e.key_location,
+              "node '" + e.key + "' must be a mapping with 'ep:'");
+        raw.broken = true;
+        static const ConfigNode kEmpty = [] {
+          ConfigNode n;
+          n.set_kind(ConfigNode::Kind::Mapping);
+          return n;
+        }();
+        raw.body = &kEmpty;
+        raw_nodes_.push_back(std::move(raw));
+        continue;
+      }
+      const ConfigNode* ep = e.value.find("ep");
+      if (!ep || !ep->is_scalar()) {
+        error(ep ? ep->location() : e.key_location, "node '" + e.key + "' needs 'ep: NAME'");
+        raw.broken = true;
+      } else {
+        raw.ep = ep->text();
+        raw.ep_location = ep->location();
+        raw.definition = registry_.find(raw.ep);
+        if (!raw.definition) {
+          error(ep->location(),
+                "node '" + e.key + "': unknown EP '" + raw.ep + "'" + did_you_mean(raw.ep, ep_names));
+          raw.broken = true;
+        }
+      }
+      if (const ConfigNode* in = e.value.find("in")) {
+        raw.in_location = in->location();
+        if (in->is_scalar()) {
+          raw.inputs.push_back(parse_ref(*in));
+        } else if (in->is_sequence()) {
+          for (const auto& item : in->items()) {
+            if (item.is_scalar()) {
+              raw.inputs.push_back(parse_ref(item));
+            } else {
+              error(item.location(), "node '" + e.key + "': an input must be a node name");
+              raw.broken = true;
+            }
+          }
+        } else {
+          error(in->location(), "node '" + e.key + "': 'in:' must be a node name or a list");
+          raw.broken = true;
+        }
+      }
+      raw_nodes_.push_back(std::move(raw));
+    }
+  }
+
+  static InputRefText parse_ref(const ConfigNode& node) {
+    InputRefText ref;
+    ref.text = node.text();
+    ref.location = node.location();
+    size_t dot = ref.text.find('.');
+    ref.node = ref.text.substr(0, dot);
+    if (dot != std::string::npos) ref.port = ref.text.substr(dot + 1);
+    return ref;
+  }
+
+  // Orders nodes so producers come first (stable: file order among independent nodes),
+  // reporting unknown inputs and cycles.
+  void order_nodes() {
+    std::map<std::string, size_t> index;
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < raw_nodes_.size(); ++i) {
+      index[raw_nodes_[i].id] = i;
+      ids.push_back(raw_nodes_[i].id);
+    }
+    size_t n = raw_nodes_.size();
+    std::vector<std::vector<size_t>> deps(n);
+    for (size_t i = 0; i < n; ++i) {
+      for (const auto& ref : raw_nodes_[i].inputs) {
+        auto it = index.find(ref.node);
+        if (it == index.end()) {
+          std::vector<std::string> others;
+          for (const auto& id : ids) {
+            if (id != raw_nodes_[i].id) others.push_back(id);
+          }
+          error(ref.location, "node '" + raw_nodes_[i].id + "': unknown input '" + ref.node +
+                                  "'" + did_you_mean(ref.node, others));
+          raw_nodes_[i].broken = true;
+        } else {
+          deps[i].push_back(it->second);
+        }
+      }
+    }
+    std::vector<int> state(n, 0);  // 0 new, 1 on stack, 2 done
+    std::vector<size_t> path;
+    std::set<size_t> reported;
+    std::function<void(size_t)> visit = [&](size_t v) {
+      state[v] = 1;
+      path.push_back(v);
+      for (size_t d : deps[v]) {
+        if (state[d] == 1) {
+          auto start = std::find(path.begin(), path.end(), d);
+          std::string cycle;
+          bool fresh = false;
+          for (auto it = start; it != path.end(); ++it) {
+            cycle += raw_nodes_[*it].id + " -> ";
+            fresh |= reported.insert(*it).second;
+            raw_nodes_[*it].broken = true;
+          }
+          cycle += raw_nodes_[d].id;
+          if (fresh) {
+            error(raw_nodes_[v].in_location, "the graph has a cycle: " + cycle);
+          }
+        } else if (state[d] == 0) {
+          visit(d);
+        }
+      }
+      path.pop_back();
+      state[v] = 2;
+      order_.push_back(v);
+    };
+    for (size_t i = 0; i < n; ++i) {
+      if (state[i] == 0) visit(i);
+    }
+  }
+
+  void bind_nodes() {
+    std::map<std::string, size_t> bound_index;  // node id -> index in query_->nodes
+    std::vector<bool> broken;
+    for (size_t raw_index : order_) {
+      RawNode& raw = raw_nodes_[raw_index];
+      BoundNode node;
+      node.id = raw.id;
+      node.id_location = raw.id_location;
+      node.ep = raw.ep;
+      node.ep_location = raw.ep_location;
+      node.definition = raw.definition;
+      bool upstream_broken = false;
+      if (raw.definition) check_params(raw);
+      if (raw.definition) {
+        check_input_count(raw);
+        for (const auto& ref : raw.inputs) {
+          auto it = bound_index.find(ref.node);
+          if (it == bound_index.end()) {
+            upstream_broken = true;
+            continue;
+          }
+          size_t producer = it->second;
+          const BoundNode& p = query_->nodes[producer];
+          if (broken[producer]) {
+            upstream_broken = true;
+            continue;
+          }
+          auto port = resolve_port(p, ref, raw.id);
+          if (!port) {
+            raw.broken = true;
+            continue;
+          }
+          node.inputs.emplace_back(producer, *port);
+          node.input_infos.push_back(
+              {ref.text, p.output_schemas[*port], p.output_time_ordered[*port], ref.location});
+        }
+      }
+      bool ok = raw.definition && !raw.broken && !upstream_broken;
+      if (ok) ok = bind_one(raw, node);
+      broken.push_back(!ok);
+      bound_index[raw.id] = query_->nodes.size();
+      query_->nodes.push_back(std::move(node));
+    }
+  }
+
+  void check_input_count(RawNode& raw) {
+    const EpDefinition& def = *raw.definition;
+    size_t given = raw.inputs.size();
+    const ConfigNode* in = raw.body->find("in");
+    if (def.inputs.empty() && !def.variadic_inputs) {
+      if (in) {
+        error(in->location(), "node '" + raw.id + "': EP '" + def.name +
+                                  "' is a source and takes no 'in:'");
+        raw.broken = true;
+      }
+      return;
+    }
+    if (def.variadic_inputs) {
+      if (given == 0) {
+        error(raw.ep_location, "node '" + raw.id + "': EP '" + def.name +
+                                   "' needs 'in: [a, b, ...]' (at least one input)");
+        raw.broken = true;
+      }
+      return;
+    }
+    if (given != def.inputs.size()) {
+      std::string expected = def.inputs.size() == 1
+                                 ? "one input ('in: NODE')"
+                                 : std::to_string(def.inputs.size()) + " inputs ('in: [" +
+                                       fmt_join(def.inputs) + "]')";
+      error(in ? in->location() : raw.ep_location,
+            "node '" + raw.id + "': EP '" + def.name + "' needs " + expected + ", " +
+                (given == 0 ? std::string("'in:' is missing") : "got " + std::to_string(given)));
+      raw.broken = true;
+    }
+  }
+
+  static std::string fmt_join(const std::vector<std::string>& items) {
+    std::string out;
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+    return out;
+  }
+
+  std::optional<size_t> resolve_port(const BoundNode& producer, const InputRefText& ref,
+                                     const std::string& consumer) {
+    const auto& outputs = producer.definition->outputs;
+    if (outputs.empty()) {
+      error(ref.location, "node '" + consumer + "': input '" + ref.node + "' (EP '" +
+                              producer.ep + "') has no output to read from");
+      return std::nullopt;
+    }
+    if (ref.port.empty()) return 0;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i] == ref.port) return i;
+    }
+    error(ref.location, "node '" + consumer + "': node '" + ref.node + "' (EP '" + producer.ep +
+                            "') has no output port '" + ref.port + "'; its ports are " +
+                            fmt_join(outputs) + did_you_mean(ref.port, outputs));
+    return std::nullopt;
+  }
+
+  // Unknown keys, missing required parameters and parameter shapes.
+  void check_params(RawNode& raw) {
+    const EpDefinition& def = *raw.definition;
+    std::vector<std::string> known = {"ep", "in"};
+    for (const auto& p : def.params) known.push_back(p.name);
+    for (const auto& e : raw.body->entries()) {
+      if (std::find(known.begin(), known.end(), e.key) == known.end()) {
+        std::vector<std::string> params;
+        for (const auto& p : def.params) params.push_back(p.name);
+        error(e.key_location, "node '" + raw.id + "': unknown parameter '" + e.key +
+                                  "' for EP '" + def.name + "'" + did_you_mean(e.key, params));
+        raw.broken = true;
+      }
+    }
+    for (const auto& spec : def.params) {
+      const ConfigNode* value = raw.body->find(spec.name);
+      if (!value || value->is_null()) {
+        if (spec.required) {
+          error(raw.ep_location, "node '" + raw.id + "': EP '" + def.name +
+                                     "' needs parameter '" + spec.name + "' (" + spec.doc + ")");
+          raw.broken = true;
+        }
+        continue;
+      }
+      std::string problem = detail::check_param_shape(spec.type, *value);
+      if (!problem.empty()) {
+        error(value->location(), "node '" + raw.id + "': parameter '" + spec.name + "': " + problem);
+        raw.broken = true;
+      }
+    }
+  }
+
+  bool bind_one(const RawNode& raw, BoundNode& node) {
+    const EpDefinition& def = *raw.definition;
+    node.output_schemas.assign(def.outputs.size(), nullptr);
+    node.output_time_ordered.assign(def.outputs.size(), true);
+    std::map<std::string, ConfigNode> defaults;
+    for (const auto& spec : def.params) {
+      if (!spec.default_value.empty()) {
+        Diagnostics ignored;  // defaults were validated when the EP was registered
+        defaults[spec.name] = parse_yaml(spec.default_value, "<default of " + spec.name + ">", ignored);
+      }
+    }
+    NodeBindContext ctx(raw, node, query_->info, query_->params, defaults, diags_);
+    try {
+      node.factory = def.bind(ctx);
+    } catch (const std::exception& e) {
+      ctx.error(raw.ep_location, "EP '" + def.name + "' failed while binding: " + e.what(),
+                ErrorKind::Validation);
+      return false;
+    }
+    if (ctx.has_errors()) return false;
+    if (!node.factory) {
+      ctx.error(raw.ep_location, "EP '" + def.name + "' returned no operator", ErrorKind::Validation);
+      return false;
+    }
+    for (size_t i = 0; i < node.output_schemas.size(); ++i) {
+      if (!node.output_schemas[i]) {
+        ctx.error(raw.ep_location, "EP '" + def.name + "' did not declare output port '" +
+                                       def.outputs[i] + "'", ErrorKind::Validation);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void read_outputs() {
+    const ConfigNode* output = root_.find("output");
+    if (!output || output->is_null()) {
+      // Default: the leaves — every node's first output port that nothing reads.
+      std::vector<bool> consumed(query_->nodes.size(), false);
+      for (const auto& n : query_->nodes) {
+        for (const auto& [producer, port] : n.inputs) {
+          if (port == 0) consumed[producer] = true;
+        }
+      }
+      for (size_t i = 0; i < query_->nodes.size(); ++i) {
+        const auto& n = query_->nodes[i];
+        if (!consumed[i] && n.definition && !n.definition->outputs.empty()) {
+          query_->outputs.push_back({i, 0, n.id});
+        }
+      }
+      return;
+    }
+    std::vector<ConfigNode> refs;
+    if (output->is_scalar()) {
+      refs.push_back(*output);
+    } else if (output->is_sequence()) {
+      refs = output->items();
+    } else {
+      error(output->location(), "'output:' must be a node name or a list of them");
+      return;
+    }
+    std::vector<std::string> ids;
+    for (const auto& n : query_->nodes) ids.push_back(n.id);
+    for (const auto& item : refs) {
+      if (!item.is_scalar()) {
+        error(item.location(), "an output must be a node name");
+        continue;
+      }
+      InputRefText ref = parse_ref(item);
+      auto it = std::find(ids.begin(), ids.end(), ref.node);
+      if (it == ids.end()) {
+        error(item.location(), "unknown output node '" + ref.node + "'" + did_you_mean(ref.node, ids));
+        continue;
+      }
+      size_t index = static_cast<size_t>(it - ids.begin());
+      const BoundNode& n = query_->nodes[index];
+      if (!n.definition) continue;
+      if (n.definition->outputs.empty()) {
+        error(item.location(), "node '" + n.id + "' (EP '" + n.ep + "') has no output to print");
+        continue;
+      }
+      size_t port = 0;
+      if (!ref.port.empty()) {
+        auto p = std::find(n.definition->outputs.begin(), n.definition->outputs.end(), ref.port);
+        if (p == n.definition->outputs.end()) {
+          error(item.location(), "node '" + n.id + "' has no output port '" + ref.port +
+                                     "'" + did_you_mean(ref.port, n.definition->outputs));
+          continue;
+        }
+        port = static_cast<size_t>(p - n.definition->outputs.begin());
+      }
+      query_->outputs.push_back({index, port, ref.text});
+    }
+  }
+
+  std::string file_;
+  const Registry& registry_;
+  const QueryOverrides& overrides_;
+  Diagnostics& diags_;
+  ConfigNode root_;
+  std::unique_ptr<Query> query_;
+  std::vector<RawNode> raw_nodes_;
+  std::vector<size_t> order_;
+};
+
+}  // namespace
+
+std::unique_ptr<Query> load_query_text(std::string_view text, const std::string& file_name,
+                                       const Registry& registry, const QueryOverrides& overrides,
+                                       Diagnostics& diags) {
+  Loader loader(file_name, registry, overrides, diags);
+  auto query = loader.load(text);
+  diags.sort();
+  return query;
+}
+
+std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,
+                                  const QueryOverrides& overrides, Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error({path, 0, 0}, "cannot open query file '" + path + "'");
+    return nullptr;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return load_query_text(buffer.str(), path, registry, overrides, diags);
+}
+
+}  // namespace tickflow

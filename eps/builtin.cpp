@@ -1,0 +1,14 @@
+#include "builtin.hpp"
+
+namespace tickflow::eps {
+
+void register_builtins(Registry& registry) {
+  register_ticks(registry);
+  register_generate(registry);
+  register_csv(registry);
+  register_fields(registry);
+  register_head_tail(registry);
+  register_writers(registry);
+}
+
+}  // namespace tickflow::eps

@@ -1,0 +1,19 @@
+// Registration of the built-in EPs. Each function lives in the file of its EP family
+// and adds its definitions through the same public API a plugin uses.
+#pragma once
+
+#include "tickflow/registry.hpp"
+
+namespace tickflow::eps {
+
+void register_ticks(Registry& registry);     // ticks.cpp
+void register_generate(Registry& registry);  // generate.cpp
+void register_csv(Registry& registry);       // csv_source.cpp
+void register_fields(Registry& registry);    // fields.cpp: keep, drop, rename
+void register_head_tail(Registry& registry); // head_tail.cpp: head, tail
+void register_writers(Registry& registry);   // writers.cpp: write_csv, write_jsonl
+
+// Registers every built-in EP.
+void register_builtins(Registry& registry);
+
+}  // namespace tickflow::eps

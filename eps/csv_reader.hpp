@@ -1,0 +1,240 @@
+// The reading core of the `csv` source: a streaming RFC 4180 record reader, cell
+// conversions, type inference and a tick reader that turns records into batches.
+// It knows nothing about binding or operators, so it can be tested on in-memory text
+// with tiny chunk sizes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tickflow/batch.hpp"
+#include "tickflow/diagnostics.hpp"
+#include "tickflow/schema.hpp"
+#include "tickflow/types.hpp"
+
+namespace tickflow::csv {
+
+// ---------------------------------------------------------------- byte sources
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `size` bytes into `dst`; returns 0 only at the end of the input.
+  // Throws RuntimeError on I/O errors.
+  virtual size_t read(char* dst, size_t size) = 0;
+};
+
+// Opens `path` for reading; throws RuntimeError naming the path when that fails.
+std::unique_ptr<ByteSource> open_file(const std::string& path);
+std::unique_ptr<ByteSource> memory_source(std::string data);
+
+// ---------------------------------------------------------------- records
+
+inline constexpr size_t kDefaultChunkSize = size_t{1} << 20;
+
+// Splits a byte stream into RFC 4180 records: quoted cells with "" escapes and embedded
+// line breaks, LF / CRLF / CR line ends, a UTF-8 byte order mark at the start ignored,
+// empty lines skipped. Reads `chunk_size` bytes at a time but keeps a record whole, so a
+// record may be any length.
+//
+// Malformed input (an unterminated quote, text after a closing quote, a NUL byte) makes
+// next() throw RuntimeError at the offending file:line:column; the reader has then
+// already moved past the bad line, so a caller that skips bad rows may call next() again.
+class RecordReader {
+ public:
+  RecordReader(std::unique_ptr<ByteSource> source, std::string file_name, char delimiter,
+               size_t chunk_size = kDefaultChunkSize);
+
+  // Reads the next record; false at the end of the input.
+  bool next();
+
+  // The cells of the current record, valid until the next call of next().
+  size_t size() const { return cells_.size(); }
+  std::string_view cell(size_t i) const { return cells_[i]; }
+  const std::vector<std::string_view>& cells() const { return cells_; }
+
+  // 1-based file line where the current record starts.
+  int line() const { return record_line_; }
+  // Where cell `i` of the current record starts (its opening quote when quoted).
+  Location location(size_t i) const;
+  // Just past the last cell of the current record.
+  Location end_location() const;
+  const std::string& file() const { return file_; }
+
+ private:
+  enum class Scan { Complete, NeedMore, End, Error };
+  struct Span {
+    size_t raw_start;  // first byte of the cell in the buffer, the quote included
+    size_t begin;      // value bytes [begin, end), quotes excluded
+    size_t end;
+    bool escaped;  // holds "" pairs that must be collapsed
+  };
+
+  Scan scan();
+  void refill();
+  void build_cells();
+  Location locate(size_t record_start, int record_line, size_t offset) const;
+  [[noreturn]] void fail_and_resync();
+
+  std::unique_ptr<ByteSource> source_;
+  std::string file_;
+  char delimiter_;
+  size_t chunk_size_;
+
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
+  size_t end_ = 0;  // bytes [0, end_) of buffer_ hold data
+  bool eof_ = false;
+  bool at_file_start_ = true;
+
+  // Scanner state for the record being read.
+  size_t record_start_ = 0;  // first byte of the record being scanned
+  int line_ = 1;             // file line of record_start_
+  size_t breaks_ = 0;        // line breaks seen so far in the record being scanned
+  size_t scan_end_ = 0;      // where the last cell ends (before the line break)
+  size_t next_start_ = 0;    // first byte after the record's line break
+  size_t error_offset_ = 0;
+  std::string error_;
+  bool error_swallows_rest_ = false;  // an unterminated quote runs to the end of the input
+  std::vector<Span> spans_;
+  uint8_t unquoted_stop_[256];  // bytes that end an unquoted run
+
+  // The current (returned) record.
+  size_t current_start_ = 0;
+  size_t current_end_ = 0;
+  int record_line_ = 0;
+  std::vector<Span> current_spans_;
+  std::string unescaped_;
+  std::vector<std::string_view> cells_;
+};
+
+// ---------------------------------------------------------------- cells
+
+// Cell conversions. Numbers, bools and times may be surrounded by spaces; an empty
+// cell is handled by the caller (it is the type's default).
+bool parse_int_cell(std::string_view text, int64_t& value);
+bool parse_double_cell(std::string_view text, double& value);  // nan, inf, -inf included
+bool parse_bool_cell(std::string_view text, bool& value);      // true/false, any case; 1/0
+bool parse_duration_cell(std::string_view text, int64_t& value);  // ns integer or "250ms"
+
+enum class TimeFormat { Auto, Iso, Nanos, Micros, Millis, Seconds };
+std::optional<TimeFormat> parse_time_format(std::string_view name);  // auto|iso|ns|us|ms|s
+std::string_view time_format_name(TimeFormat format);
+
+// Parses time cells in one format. Consecutive ticks usually share a date, so the
+// date of the last "YYYY-MM-DD hh:mm:ss" text is cached.
+class TimeParser {
+ public:
+  explicit TimeParser(TimeFormat format) : format_(format) {}
+  std::optional<int64_t> parse(std::string_view text);
+
+ private:
+  std::optional<int64_t> parse_text(std::string_view text);
+  std::optional<int64_t> parse_number(std::string_view text, int fraction_digits);
+
+  TimeFormat format_;
+  char cached_date_[10] = {};
+  int64_t cached_day_nanos_ = 0;
+  bool has_cached_date_ = false;
+};
+
+// Infers column types from sample cells (SPEC §4): int if every value is an int64,
+// else double, else bool if every value is true/false, else string. Empty cells do
+// not vote; a column without any value is a string.
+class TypeVote {
+ public:
+  void add(std::string_view cell);
+  Type result() const;
+
+ private:
+  bool any_ = false;
+  bool maybe_int_ = true;
+  bool maybe_double_ = true;
+  bool maybe_bool_ = true;
+};
+
+// A cell for an error message: quoted, non-printable bytes escaped, long text shortened.
+std::string describe_cell(std::string_view text);
+
+// ---------------------------------------------------------------- layout
+
+// Reads the header record and checks that every name is a valid, unique field name.
+// Throws RuntimeError at the offending cell, or naming the file when it is empty.
+std::vector<std::string> read_header(RecordReader& reader);
+
+// Infers the type of each of `column_count` columns from up to `max_rows` records.
+// Rows with the wrong number of cells are left out, and sampling stops quietly at
+// malformed input: the run reports both with their location.
+std::vector<Type> infer_column_types(RecordReader& reader, size_t column_count, size_t max_rows);
+
+// What each column of the file becomes.
+struct CsvLayout {
+  enum class Role : uint8_t { Time, Symbol, Field };
+  struct Column {
+    std::string name;
+    Role role = Role::Field;
+    Type type = Type::String;
+    size_t field = 0;       // index in `schema` for Role::Field
+    bool inferred = false;  // the type was guessed from sample rows, not given
+  };
+  std::vector<std::string> header;
+  std::vector<Column> columns;
+  size_t time_column = 0;
+  std::optional<size_t> symbol_column;  // filtered on and dropped from the schema
+  SchemaPtr schema;
+};
+
+// Builds the layout: the time column becomes TIMESTAMP, the symbol column (if any) is
+// dropped, every other column is a field in file order with types[i]. `inferred[i]`
+// (optional) marks guessed types, which error messages then point out.
+CsvLayout make_layout(const std::vector<std::string>& header, const std::vector<Type>& types,
+                      size_t time_column, std::optional<size_t> symbol_column,
+                      const std::vector<bool>& inferred = {});
+
+// ---------------------------------------------------------------- ticks
+
+struct TickReaderOptions {
+  TimeFormat time_format = TimeFormat::Auto;
+  // Keep only rows whose symbol column equals this (layout.symbol_column must be set).
+  std::optional<std::string> symbol;
+  // Skip and count rows that are malformed or do not convert, instead of failing.
+  // Out-of-order timestamps fail even then: skipping them would hide an unsorted file,
+  // and one far-future typo would silently swallow every row after it.
+  bool skip_bad_rows = false;
+  std::optional<int64_t> range_start;  // [start, end)
+  std::optional<int64_t> range_end;
+};
+
+// Turns the data records of a reader (positioned after the header) into batches.
+class TickReader {
+ public:
+  TickReader(RecordReader& reader, const CsvLayout& layout, TickReaderOptions options);
+
+  // Appends at most `max_ticks` ticks to `batch` (built on layout.schema); returns false
+  // once the input (or the range) is exhausted. Throws RuntimeError for bad data.
+  bool read(Batch& batch, size_t max_ticks);
+  int64_t skipped_rows() const { return skipped_rows_; }
+
+ private:
+  enum class Row { Tick, Filtered, Stop };
+  Row convert_row(Batch& batch);
+  void convert_field(const CsvLayout::Column& column, size_t cell, Column& out);
+  [[noreturn]] void bad_value(std::string_view what, size_t cell) const;
+
+  RecordReader& reader_;
+  const CsvLayout& layout_;
+  TickReaderOptions options_;
+  TimeParser time_parser_;
+  TimeParser field_time_parser_{TimeFormat::Auto};
+  std::optional<int64_t> previous_time_;
+  size_t previous_line_ = 0;
+  std::optional<int64_t> row_time_;  // of the row being converted, for error reports
+  int64_t skipped_rows_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace tickflow::csv

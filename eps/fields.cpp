@@ -1,0 +1,216 @@
+// Field selection and renaming: `keep`, `drop`, `rename`. All three only rearrange
+// columns, so their operators move column vectors from the input batch to the output
+// batch and never touch a value.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "builtin.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/types.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+// A FieldList parameter as individual nodes, so each name can be located on its own.
+std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
+  std::vector<const ConfigNode*> items;
+  if (!list) return items;
+  if (list->is_sequence()) {
+    for (const auto& item : list->items()) items.push_back(&item);
+  } else if (list->is_scalar()) {
+    items.push_back(list);
+  }
+  return items;
+}
+
+// Output column c is input column source_columns[c], under the output schema's name.
+class SelectColumnsOperator : public Operator {
+ public:
+  SelectColumnsOperator(SchemaPtr schema, std::shared_ptr<const std::vector<size_t>> sources)
+      : schema_(std::move(schema)), source_columns_(std::move(sources)) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    Batch result;
+    result.schema = schema_;
+    result.times = std::move(batch.times);
+    result.columns.reserve(source_columns_->size());
+    for (size_t source : *source_columns_)
+      result.columns.push_back(std::move(batch.columns[source]));
+    out.emit(0, std::move(result));
+  }
+
+ private:
+  SchemaPtr schema_;
+  std::shared_ptr<const std::vector<size_t>> source_columns_;
+};
+
+// Declares the output and returns the factory shared by the three EPs.
+OperatorFactory select_columns(BindContext& ctx, std::vector<Field> fields,
+                               std::vector<size_t> sources) {
+  SchemaPtr schema = make_schema(std::move(fields));
+  ctx.set_output(0, schema, ctx.input(0).time_ordered);
+  auto shared_sources = std::make_shared<const std::vector<size_t>>(std::move(sources));
+  return [schema, shared_sources](const RunContext&) {
+    return std::make_unique<SelectColumnsOperator>(schema, shared_sources);
+  };
+}
+
+OperatorFactory bind_keep(BindContext& ctx) {
+  const Schema& input = *ctx.input(0).schema;
+  bool failed = false;
+  std::vector<Field> fields;
+  std::vector<size_t> sources;
+  std::set<std::string> listed;
+  for (const ConfigNode* item : list_items(ctx.param("fields"))) {
+    const std::string& name = item->text();
+    if (name == "TIMESTAMP") continue;  // always kept, first
+    if (!listed.insert(name).second) {
+      ctx.error(item->location(), "field " + name + " is listed twice");
+      failed = true;
+      continue;
+    }
+    auto index = ctx.require_field(0, name, item->location());
+    if (!index) {
+      failed = true;
+      continue;
+    }
+    fields.push_back(input[*index]);
+    sources.push_back(*index);
+  }
+  if (failed) return {};
+  return select_columns(ctx, std::move(fields), std::move(sources));
+}
+
+OperatorFactory bind_drop(BindContext& ctx) {
+  const Schema& input = *ctx.input(0).schema;
+  bool failed = false;
+  std::vector<bool> dropped(input.size(), false);
+  for (const ConfigNode* item : list_items(ctx.param("fields"))) {
+    const std::string& name = item->text();
+    if (name == "TIMESTAMP") {
+      ctx.error(item->location(), "TIMESTAMP cannot be dropped: every tick has one");
+      failed = true;
+      continue;
+    }
+    auto index = ctx.require_field(0, name, item->location());
+    if (!index) {
+      failed = true;
+      continue;
+    }
+    if (dropped[*index]) {
+      ctx.error(item->location(), "field " + name + " is listed twice");
+      failed = true;
+    }
+    dropped[*index] = true;
+  }
+  if (failed) return {};
+  std::vector<Field> fields;
+  std::vector<size_t> sources;
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (dropped[i]) continue;
+    fields.push_back(input[i]);
+    sources.push_back(i);
+  }
+  return select_columns(ctx, std::move(fields), std::move(sources));
+}
+
+OperatorFactory bind_rename(BindContext& ctx) {
+  const Schema& input = *ctx.input(0).schema;
+  bool failed = false;
+  std::vector<Field> fields = input.fields();
+  std::vector<const ConfigNode*> new_name_nodes(input.size(), nullptr);
+  const ConfigNode* map = ctx.param("fields");
+  if (map && map->is_mapping()) {
+    for (const auto& entry : map->entries()) {
+      const std::string& new_name = entry.value.text();
+      if (entry.key == "TIMESTAMP") {
+        ctx.error(entry.key_location, "TIMESTAMP cannot be renamed");
+        failed = true;
+        continue;
+      }
+      auto index = ctx.require_field(0, entry.key, entry.key_location);
+      if (!index) {
+        failed = true;
+        continue;
+      }
+      if (!is_valid_name(new_name)) {
+        ctx.error(entry.value.location(),
+                  "invalid field name '" + new_name + "': names match [A-Za-z_][A-Za-z0-9_]*");
+        failed = true;
+        continue;
+      }
+      if (new_name == "TIMESTAMP") {
+        ctx.error(entry.value.location(),
+                  "cannot rename " + entry.key + " to TIMESTAMP: every tick already has one");
+        failed = true;
+        continue;
+      }
+      if (new_name == "SYMBOL" && !ctx.query().symbols.empty()) {
+        ctx.error(entry.value.location(), "cannot rename " + entry.key +
+                                              " to SYMBOL: in a run with symbols SYMBOL is the "
+                                              "symbol of the run");
+        failed = true;
+        continue;
+      }
+      fields[*index].name = new_name;
+      new_name_nodes[*index] = &entry.value;
+    }
+  }
+  if (failed) return {};
+  // Checked on the result so that swaps ({A: B, B: A}) are allowed.
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (!new_name_nodes[i]) continue;
+    for (size_t j = 0; j < fields.size(); ++j) {
+      if (j == i || fields[j].name != fields[i].name) continue;
+      // Report a clash of two renames once, at the later one.
+      if (new_name_nodes[j] && j > i) continue;
+      const std::string other = new_name_nodes[j]
+                                    ? input[j].name + " (also renamed to " + fields[j].name + ")"
+                                    : "the existing field " + fields[j].name;
+      ctx.error(new_name_nodes[i]->location(),
+                "renaming " + input[i].name + " to " + fields[i].name + " clashes with " + other);
+      failed = true;
+    }
+  }
+  if (failed) return {};
+  std::vector<size_t> sources(input.size());
+  for (size_t i = 0; i < sources.size(); ++i) sources[i] = i;
+  return select_columns(ctx, std::move(fields), std::move(sources));
+}
+
+EpDefinition field_ep(std::string name, std::string doc, ParamSpec fields_param,
+                      BindFunction bind) {
+  EpDefinition def;
+  def.name = std::move(name);
+  def.doc = std::move(doc);
+  def.inputs = {"in"};
+  def.outputs = {"out"};
+  def.params = {std::move(fields_param)};
+  def.accumulation = "none";
+  def.bind = std::move(bind);
+  return def;
+}
+
+}  // namespace
+
+void register_fields(Registry& registry) {
+  registry.add(field_ep(
+      "keep",
+      "Keeps only the listed fields, in the listed order. TIMESTAMP always stays first; "
+      "listing it is allowed and has no effect.",
+      {"fields", ParamType::FieldList, true, "", "fields to keep, in output order"}, bind_keep));
+  registry.add(field_ep(
+      "drop",
+      "Removes the listed fields; the others keep their positions. TIMESTAMP cannot be dropped.",
+      {"fields", ParamType::FieldList, true, "", "fields to remove"}, bind_drop));
+  registry.add(field_ep(
+      "rename",
+      "Renames fields (OLD: NEW); every field keeps its position. NEW must be a valid name that "
+      "no other field of the result has; renames apply at once, so {A: B, B: A} swaps. "
+      "TIMESTAMP cannot be renamed.",
+      {"fields", ParamType::NameMap, true, "", "mapping OLD: NEW"}, bind_rename));
+}
+
+}  // namespace tickflow::eps

@@ -1,0 +1,303 @@
+// The `generate` source: synthetic trades or quotes, deterministic per (seed, symbol).
+//
+// Determinism does not depend on batch size or thread count because every column has
+// its own random stream and tick i always consumes the same draws of each stream. The
+// random numbers come from our own generator, never from std::*_distribution, whose
+// output differs between standard libraries.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "builtin.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/time.hpp"
+#include "tickflow/util.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+constexpr std::string_view kDefaultStart = "2024-01-02 09:30:00";
+// Exchange codes of generated trades, picked uniformly.
+constexpr std::string_view kExchanges[] = {"N", "Q", "P", "Z", "K"};
+constexpr int64_t kLot = 100;
+constexpr int64_t kMaxExtraLots = 9;
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t fnv1a(std::string_view text) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+// xoshiro256** (Blackman & Vigna): fast, and its output is fixed by its definition.
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(uint64_t seed) {
+    for (auto& word : state_) word = splitmix64(seed);
+  }
+
+  uint64_t next() {
+    const uint64_t result = rotl(state_[1] * 5, 7) * 9;
+    const uint64_t t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = rotl(state_[3], 45);
+    return result;
+  }
+
+  // Uniform in (0, 1], so that log() of it is finite.
+  double next_open_unit() { return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53; }
+
+  // Round lots with geometrically decreasing probability: 100 (1/2), 200 (1/4), ...
+  int64_t next_size() {
+    const int extra = std::countr_zero(next() | (uint64_t{1} << kMaxExtraLots));
+    return kLot * (1 + extra);
+  }
+
+  // A random-walk step in cents: 0 half the time, +-1 often, +-2 rarely; mean zero.
+  int64_t next_step() {
+    static constexpr int8_t kSteps[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, -1, -1, -1, 2, -2};
+    return kSteps[next() >> 60];
+  }
+
+ private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t state_[4];
+};
+
+enum class Kind { Trades, Quotes };
+
+struct GenerateOptions {
+  Kind kind = Kind::Trades;
+  int64_t count = 1000;
+  int64_t interval = 0;
+  uint64_t seed = 1;
+  int64_t start = 0;
+  SchemaPtr schema;
+};
+
+// Independent streams per column: changing how one column is drawn never changes another.
+enum Stream : uint64_t { kTimeStream = 1, kPriceStream, kSizeStream, kAskSizeStream, kExchStream };
+
+uint64_t stream_seed(uint64_t base, Stream stream) {
+  uint64_t state = base ^ (stream * 0xd1b54a32d192ed03ULL);
+  return splitmix64(state);
+}
+
+class GenerateOperator : public Operator {
+ public:
+  GenerateOperator(std::shared_ptr<const GenerateOptions> options, const RunContext& run)
+      : options_(*options),
+        keep_options_alive_(std::move(options)),
+        batch_size_(std::max<size_t>(1, run.batch_size)),
+        base_seed_(mix_seed(options_.seed, run.symbol)),
+        time_rng_(stream_seed(base_seed_, kTimeStream)),
+        price_rng_(stream_seed(base_seed_, kPriceStream)),
+        size_rng_(stream_seed(base_seed_, kSizeStream)),
+        second_size_rng_(stream_seed(base_seed_, kAskSizeStream)),
+        exch_rng_(stream_seed(base_seed_, kExchStream)),
+        time_(options_.start) {
+    // Each symbol trades in its own price range: $20.00 .. $519.99.
+    price_cents_ = 2000 + static_cast<int64_t>(base_seed_ % 50000);
+    if (run.query) {
+      range_start_ = run.query->range_start;
+      range_end_ = run.query->range_end;
+    }
+  }
+
+  bool produce(OutputSink& out) override {
+    while (generated_ < options_.count && !past_end_) {
+      const size_t n = static_cast<size_t>(
+          std::min<int64_t>(static_cast<int64_t>(batch_size_), options_.count - generated_));
+      Batch batch(options_.schema);
+      generate_times(batch.times, n);
+      generated_ += static_cast<int64_t>(n);
+      // Times are non-decreasing, so the range clips a prefix and a suffix of the batch.
+      size_t begin = 0, end = n;
+      if (range_start_) {
+        begin = std::lower_bound(batch.times.begin(), batch.times.end(), *range_start_) -
+                batch.times.begin();
+      }
+      if (range_end_) {
+        end = std::lower_bound(batch.times.begin(), batch.times.end(), *range_end_) -
+              batch.times.begin();
+        if (end < n) past_end_ = true;
+      }
+      if (options_.kind == Kind::Trades) {
+        generate_trades(batch, n);
+      } else {
+        generate_quotes(batch, n);
+      }
+      if (begin >= end) continue;
+      if (begin > 0 || end < n) batch = batch.slice(begin, end);
+      out.emit(0, std::move(batch));
+      break;
+    }
+    return generated_ < options_.count && !past_end_;
+  }
+
+ private:
+  static uint64_t mix_seed(uint64_t seed, std::string_view symbol) {
+    uint64_t state = seed ^ fnv1a(symbol);
+    return splitmix64(state);
+  }
+
+  void generate_times(std::vector<int64_t>& times, size_t n) {
+    times.resize(n);
+    const double mean = static_cast<double>(options_.interval);
+    for (size_t i = 0; i < n; ++i) {
+      times[i] = time_;
+      // Exponential spacing: arrivals of a Poisson process with the requested mean.
+      const auto spacing = std::llround(-std::log(time_rng_.next_open_unit()) * mean);
+      if (__builtin_add_overflow(time_, spacing, &time_)) time_ = INT64_MAX;
+    }
+  }
+
+  void generate_trades(Batch& batch, size_t n) {
+    auto& prices = batch.columns[0].doubles();
+    prices.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      price_cents_ = std::max<int64_t>(1, price_cents_ + price_rng_.next_step());
+      prices[i] = static_cast<double>(price_cents_) / 100.0;
+    }
+    auto& sizes = batch.columns[1].ints();
+    sizes.resize(n);
+    for (size_t i = 0; i < n; ++i) sizes[i] = size_rng_.next_size();
+    auto& exchanges = batch.columns[2].strings();
+    exchanges.resize(n);
+    constexpr uint64_t kExchangeCount = std::size(kExchanges);
+    for (size_t i = 0; i < n; ++i) exchanges[i] = kExchanges[exch_rng_.next() % kExchangeCount];
+  }
+
+  void generate_quotes(Batch& batch, size_t n) {
+    auto& bids = batch.columns[0].doubles();
+    auto& asks = batch.columns[2].doubles();
+    bids.resize(n);
+    asks.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      price_cents_ = std::max<int64_t>(1, price_cents_ + price_rng_.next_step());
+      const int64_t spread = 1 + static_cast<int64_t>(price_rng_.next() >> 62);
+      bids[i] = static_cast<double>(price_cents_) / 100.0;
+      asks[i] = static_cast<double>(price_cents_ + spread) / 100.0;
+    }
+    auto& bid_sizes = batch.columns[1].ints();
+    auto& ask_sizes = batch.columns[3].ints();
+    bid_sizes.resize(n);
+    ask_sizes.resize(n);
+    for (size_t i = 0; i < n; ++i) bid_sizes[i] = size_rng_.next_size();
+    for (size_t i = 0; i < n; ++i) ask_sizes[i] = second_size_rng_.next_size();
+  }
+
+  const GenerateOptions& options_;
+  std::shared_ptr<const GenerateOptions> keep_options_alive_;
+  size_t batch_size_;
+  uint64_t base_seed_;
+  Xoshiro256 time_rng_, price_rng_, size_rng_, second_size_rng_, exch_rng_;
+  int64_t time_;
+  int64_t price_cents_;
+  int64_t generated_ = 0;
+  bool past_end_ = false;
+  std::optional<int64_t> range_start_, range_end_;
+};
+
+OperatorFactory bind_generate(BindContext& ctx) {
+  auto options = std::make_shared<GenerateOptions>();
+  bool failed = false;
+
+  const std::string kind = ctx.get_string("kind");
+  if (kind == "trades") {
+    options->kind = Kind::Trades;
+  } else if (kind == "quotes") {
+    options->kind = Kind::Quotes;
+  } else {
+    ctx.error(ctx.location("kind"), "unknown kind '" + kind + "'" +
+                                        did_you_mean(kind, {"trades", "quotes"}) +
+                                        "; kind is trades or quotes");
+    failed = true;
+  }
+
+  options->count = ctx.get_int("count");
+  if (options->count < 0) {
+    ctx.error(ctx.location("count"), "count must be >= 0, got " + std::to_string(options->count));
+    failed = true;
+  }
+  options->interval = ctx.get_duration("interval");
+  if (options->interval <= 0) {
+    ctx.error(ctx.location("interval"), "interval must be a positive duration");
+    failed = true;
+  }
+  options->seed = static_cast<uint64_t>(ctx.get_int("seed"));
+  if (ctx.has("start")) {
+    options->start = ctx.get_time("start");
+  } else if (ctx.query().range_start) {
+    options->start = *ctx.query().range_start;
+  } else {
+    options->start = *parse_time_text(kDefaultStart);
+  }
+  if (failed) return {};
+
+  if (options->kind == Kind::Trades) {
+    options->schema =
+        make_schema({{"PRICE", Type::Double}, {"SIZE", Type::Int}, {"EXCHANGE", Type::String}});
+  } else {
+    options->schema = make_schema({{"BID_PRICE", Type::Double},
+                                   {"BID_SIZE", Type::Int},
+                                   {"ASK_PRICE", Type::Double},
+                                   {"ASK_SIZE", Type::Int}});
+  }
+  ctx.set_output(0, options->schema, true);
+
+  return [options = std::shared_ptr<const GenerateOptions>(options)](const RunContext& run) {
+    return std::unique_ptr<Operator>(std::make_unique<GenerateOperator>(options, run));
+  };
+}
+
+}  // namespace
+
+void register_generate(Registry& registry) {
+  EpDefinition def;
+  def.name = "generate";
+  def.doc =
+      "Synthetic market data, deterministic per (seed, symbol). kind: trades gives PRICE "
+      "(double), SIZE (int, round lots of 100) and EXCHANGE (one of N Q P Z K); kind: quotes "
+      "gives BID_PRICE, BID_SIZE, ASK_PRICE, ASK_SIZE with ASK_PRICE > BID_PRICE. Prices are "
+      "a random walk in whole cents from a per-symbol level between $20 and $520. `count` "
+      "ticks are generated per symbol, the first at `start`, then spaced by exponentially "
+      "distributed gaps "
+      "with mean `interval` (equal timestamps can occur); the query range then clips them, so "
+      "a range never changes the ticks that remain.";
+  def.inputs = {};
+  def.outputs = {"out"};
+  def.params = {
+      {"kind", ParamType::String, false, "trades", "trades or quotes"},
+      {"count", ParamType::Int, false, "1000", "ticks per symbol (before range clipping)"},
+      {"interval", ParamType::Duration, false, "100ms", "mean spacing between ticks"},
+      {"seed", ParamType::Int, false, "1", "random seed; mixed with the symbol"},
+      {"start", ParamType::Time, false, "",
+       "time of the first tick; default: range start, else 2024-01-02 09:30:00"},
+  };
+  def.accumulation = "none";
+  def.bind = bind_generate;
+  registry.add(std::move(def));
+}
+
+}  // namespace tickflow::eps

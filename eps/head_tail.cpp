@@ -1,0 +1,416 @@
+// `head` and `tail`: the first or last n ticks of a stream, optionally per group.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "builtin.hpp"
+#include "tickflow/ep.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+using RowIndex = uint32_t;
+
+// Maps the group_by values of a tick to a dense group id (0, 1, ... in order of first
+// appearance). Values are encoded into bytes so that any mix of field types can key
+// one hash map; a scratch buffer keeps lookups of known groups allocation-free.
+class GroupIds {
+ public:
+  explicit GroupIds(std::vector<size_t> key_columns) : key_columns_(std::move(key_columns)) {}
+
+  bool grouped() const { return !key_columns_.empty(); }
+  size_t group_count() const { return grouped() ? ids_.size() : 1; }
+
+  void assign(const Batch& batch, std::vector<RowIndex>& group_of_row) {
+    group_of_row.assign(batch.size(), 0);
+    if (!grouped()) return;
+    for (size_t row = 0; row < batch.size(); ++row) {
+      encode(batch, row);
+      auto it = ids_.find(scratch_);
+      if (it == ids_.end()) {
+        it = ids_.emplace(scratch_, static_cast<RowIndex>(ids_.size())).first;
+      }
+      group_of_row[row] = it->second;
+    }
+  }
+
+ private:
+  template <typename T>
+  void append_bytes(const T& value) {
+    char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    scratch_.append(bytes, sizeof(T));
+  }
+
+  void encode(const Batch& batch, size_t row) {
+    scratch_.clear();
+    for (size_t c : key_columns_) {
+      const Column& column = batch.columns[c];
+      switch (column.type()) {
+        case Type::Double: {
+          double value = column.doubles()[row];
+          // Equal values must encode equally: every NaN is one group, and -0.0 == 0.0.
+          if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
+          if (value == 0.0) value = 0.0;
+          append_bytes(value);
+          break;
+        }
+        case Type::Bool:
+          scratch_.push_back(static_cast<char>(column.bools()[row]));
+          break;
+        case Type::String: {
+          // The length prefix keeps ("ab", "c") and ("a", "bc") apart.
+          const std::string& value = column.strings()[row];
+          append_bytes(static_cast<uint64_t>(value.size()));
+          scratch_.append(value);
+          break;
+        }
+        default:
+          append_bytes(column.ints()[row]);
+      }
+    }
+  }
+
+  std::vector<size_t> key_columns_;
+  std::unordered_map<std::string, RowIndex> ids_;
+  std::string scratch_;
+};
+
+// Appends rows `rows` (ascending) of `source` to `target`, moving strings rather than
+// copying them; `source` must not be used for those rows afterwards.
+void append_rows_moving(Batch& target, Batch& source, const std::vector<RowIndex>& rows) {
+  target.times.reserve(target.times.size() + rows.size());
+  for (RowIndex r : rows) target.times.push_back(source.times[r]);
+  for (size_t c = 0; c < target.columns.size(); ++c) {
+    Column& to = target.columns[c];
+    Column& from = source.columns[c];
+    to.reserve(to.size() + rows.size());
+    switch (to.type()) {
+      case Type::Double:
+        for (RowIndex r : rows) to.doubles().push_back(from.doubles()[r]);
+        break;
+      case Type::Bool:
+        for (RowIndex r : rows) to.bools().push_back(from.bools()[r]);
+        break;
+      case Type::String:
+        for (RowIndex r : rows) to.strings().push_back(std::move(from.strings()[r]));
+        break;
+      default:
+        for (RowIndex r : rows) to.ints().push_back(from.ints()[r]);
+    }
+  }
+}
+
+Batch take_rows(Batch& source, const std::vector<RowIndex>& rows) {
+  Batch result(source.schema);
+  append_rows_moving(result, source, rows);
+  return result;
+}
+
+void truncate(Batch& batch, size_t n) {
+  batch.times.resize(n);
+  for (auto& column : batch.columns) column.resize(n);
+}
+
+// Memory of `rows` of `batch` as Column::bytes counts it, without walking the whole batch.
+int64_t rows_bytes(const Batch& batch, const std::vector<RowIndex>& rows) {
+  int64_t per_row = sizeof(int64_t);
+  int64_t string_payload = 0;
+  for (const auto& column : batch.columns) {
+    switch (column.type()) {
+      case Type::Double:
+        per_row += sizeof(double);
+        break;
+      case Type::Bool:
+        per_row += 1;
+        break;
+      case Type::String:
+        per_row += sizeof(std::string);
+        for (RowIndex r : rows) {
+          // Short strings live inside the std::string itself.
+          const size_t capacity = column.strings()[r].capacity();
+          if (capacity > 15) string_payload += static_cast<int64_t>(capacity);
+        }
+        break;
+      default:
+        per_row += sizeof(int64_t);
+    }
+  }
+  return per_row * static_cast<int64_t>(rows.size()) + string_payload;
+}
+
+// ---------------------------------------------------------------- head
+
+class HeadOperator : public Operator {
+ public:
+  HeadOperator(int64_t n, std::vector<size_t> key_columns)
+      : n_(n), groups_(std::move(key_columns)) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    if (batch.empty()) return;
+    if (!groups_.grouped()) {
+      // Once n ticks have passed, the rest of the stream is dropped without a look.
+      if (passed_ >= n_) return;
+      const auto room = static_cast<size_t>(n_ - passed_);
+      if (batch.size() > room) truncate(batch, room);
+      passed_ += static_cast<int64_t>(batch.size());
+      out.emit(0, std::move(batch));
+      return;
+    }
+    groups_.assign(batch, group_of_row_);
+    passed_per_group_.resize(groups_.group_count(), 0);
+    selected_.clear();
+    for (size_t row = 0; row < batch.size(); ++row) {
+      int64_t& passed = passed_per_group_[group_of_row_[row]];
+      if (passed < n_) {
+        ++passed;
+        selected_.push_back(static_cast<RowIndex>(row));
+      }
+    }
+    if (selected_.empty()) return;
+    if (selected_.size() == batch.size()) {
+      out.emit(0, std::move(batch));
+    } else {
+      out.emit(0, take_rows(batch, selected_));
+    }
+  }
+
+ private:
+  int64_t n_;
+  int64_t passed_ = 0;
+  GroupIds groups_;
+  std::vector<int64_t> passed_per_group_;
+  std::vector<RowIndex> group_of_row_;
+  std::vector<RowIndex> selected_;
+};
+
+// ---------------------------------------------------------------- tail
+
+// Holds candidate ticks in arrival order in one columnar store. Each group remembers
+// which stored rows are its last n; a row pushed out of its group's last n is marked
+// dead, and the store is compacted once dead rows outnumber live ones, so memory stays
+// within about twice the live ticks and each tick is moved a constant number of times
+// on average. At finish the live rows are already in original order.
+class TailOperator : public Operator {
+ public:
+  TailOperator(SchemaPtr schema, int64_t n, std::vector<size_t> key_columns, size_t batch_size)
+      : n_(static_cast<size_t>(n)),
+        groups_(std::move(key_columns)),
+        schema_(schema),
+        store_(schema),
+        batch_size_(std::max<size_t>(1, batch_size)) {}
+
+  void process(size_t, Batch&& batch, OutputSink&) override {
+    if (batch.empty() || n_ == 0) return;
+    groups_.assign(batch, group_of_row_);
+    if (last_rows_.size() < groups_.group_count()) last_rows_.resize(groups_.group_count());
+
+    // Rows that are followed by n rows of their group within this batch can never be in
+    // the result, so they are not stored at all.
+    later_in_batch_.assign(groups_.group_count(), 0);
+    survivors_.clear();
+    for (size_t row = batch.size(); row-- > 0;) {
+      size_t& later = later_in_batch_[group_of_row_[row]];
+      if (later < n_) {
+        ++later;
+        survivors_.push_back(static_cast<RowIndex>(row));
+      }
+    }
+    std::reverse(survivors_.begin(), survivors_.end());
+
+    for (size_t i = 0; i < survivors_.size(); ++i) {
+      const size_t stored = store_.size() + i;
+      if (auto evicted = last_rows_[group_of_row_[survivors_[i]]].push(stored, n_)) {
+        live_[*evicted] = 0;
+        ++dead_;
+        --live_count_;
+      }
+      ++live_count_;
+    }
+    store_bytes_ += rows_bytes(batch, survivors_);
+    append_rows_moving(store_, batch, survivors_);
+    live_.resize(store_.size(), 1);
+
+    if (dead_ > live_count_ && dead_ >= kMinDeadToCompact) compact();
+  }
+
+  void finish(OutputSink& out) override {
+    compact();
+    for (size_t begin = 0; begin < store_.size(); begin += batch_size_) {
+      const size_t end = std::min(store_.size(), begin + batch_size_);
+      if (begin == 0 && end == store_.size()) {
+        out.emit(0, std::move(store_));
+        break;
+      }
+      out.emit(0, store_.slice(begin, end));
+    }
+    store_ = Batch(schema_);
+    live_.clear();
+    last_rows_.clear();
+    live_count_ = 0;
+    store_bytes_ = 0;
+  }
+
+  Held held() const override { return {static_cast<int64_t>(live_count_), store_bytes_}; }
+
+ private:
+  static constexpr size_t kMinDeadToCompact = 1024;
+
+  // The store rows of one group's last n ticks, as a ring once it is full.
+  struct LastRows {
+    std::vector<size_t> rows;
+    size_t oldest = 0;
+
+    // Records `row`; returns the row that dropped out of the last n, if any.
+    std::optional<size_t> push(size_t row, size_t n) {
+      if (rows.size() < n) {
+        rows.push_back(row);
+        return std::nullopt;
+      }
+      const size_t evicted = rows[oldest];
+      rows[oldest] = row;
+      oldest = (oldest + 1) % n;
+      return evicted;
+    }
+  };
+
+  void compact() {
+    if (dead_ == 0) return;
+    std::vector<size_t> new_index(store_.size());
+    std::vector<RowIndex> kept;
+    kept.reserve(live_count_);
+    for (size_t row = 0; row < store_.size(); ++row) {
+      new_index[row] = kept.size();
+      if (live_[row]) kept.push_back(static_cast<RowIndex>(row));
+    }
+    for (auto& group : last_rows_) {
+      for (auto& row : group.rows) row = new_index[row];
+    }
+    store_bytes_ = rows_bytes(store_, kept);
+    store_ = take_rows(store_, kept);
+    live_.assign(store_.size(), 1);
+    dead_ = 0;
+  }
+
+  size_t n_;
+  GroupIds groups_;
+  SchemaPtr schema_;
+  Batch store_;
+  size_t batch_size_;
+  std::vector<uint8_t> live_;
+  size_t live_count_ = 0;
+  size_t dead_ = 0;
+  int64_t store_bytes_ = 0;
+  std::vector<LastRows> last_rows_;
+  std::vector<RowIndex> group_of_row_;
+  std::vector<size_t> later_in_batch_;
+  std::vector<RowIndex> survivors_;
+};
+
+// ---------------------------------------------------------------- binding
+
+struct HeadTailOptions {
+  int64_t n = 0;
+  std::vector<size_t> key_columns;
+};
+
+// Reads `n` and `group_by`; false after reporting an error.
+bool read_options(BindContext& ctx, HeadTailOptions& options) {
+  bool ok = true;
+  options.n = ctx.get_int("n");
+  if (options.n < 0) {
+    ctx.error(ctx.location("n"), "n must be >= 0, got " + std::to_string(options.n));
+    ok = false;
+  }
+  if (const ConfigNode* group_by = ctx.param("group_by")) {
+    std::vector<const ConfigNode*> items;
+    if (group_by->is_sequence()) {
+      for (const auto& item : group_by->items()) items.push_back(&item);
+    } else if (group_by->is_scalar()) {
+      items.push_back(group_by);
+    }
+    std::set<std::string> seen;
+    for (const ConfigNode* item : items) {
+      if (!seen.insert(item->text()).second) {
+        ctx.error(item->location(), "field " + item->text() + " is listed twice in group_by");
+        ok = false;
+        continue;
+      }
+      if (item->text() == "TIMESTAMP") {
+        ctx.error(item->location(), "group_by cannot use TIMESTAMP");
+        ok = false;
+        continue;
+      }
+      auto index = ctx.require_field(0, item->text(), item->location());
+      if (!index) {
+        ok = false;
+        continue;
+      }
+      options.key_columns.push_back(*index);
+    }
+  }
+  return ok;
+}
+
+OperatorFactory bind_head(BindContext& ctx) {
+  HeadTailOptions options;
+  if (!read_options(ctx, options)) return {};
+  ctx.set_output(0, ctx.input(0).schema, ctx.input(0).time_ordered);
+  return [options](const RunContext&) {
+    return std::make_unique<HeadOperator>(options.n, options.key_columns);
+  };
+}
+
+OperatorFactory bind_tail(BindContext& ctx) {
+  HeadTailOptions options;
+  if (!read_options(ctx, options)) return {};
+  SchemaPtr schema = ctx.input(0).schema;
+  ctx.set_output(0, schema, ctx.input(0).time_ordered);
+  std::string bound = std::to_string(options.n) + " ticks";
+  if (!options.key_columns.empty()) bound += " per group";
+  ctx.set_accumulation(Accumulation::bounded(std::move(bound)));
+  return [options, schema](const RunContext& run) {
+    return std::make_unique<TailOperator>(schema, options.n, options.key_columns, run.batch_size);
+  };
+}
+
+}  // namespace
+
+void register_head_tail(Registry& registry) {
+  const ParamSpec n{"n", ParamType::Int, true, "", "number of ticks (>= 0)"};
+  const ParamSpec group_by{"group_by", ParamType::FieldList, false, "",
+                           "fields whose values form groups; n applies per group"};
+  EpDefinition head;
+  head.name = "head";
+  head.doc =
+      "Passes the first n ticks and drops the rest. With group_by, passes the first n ticks of "
+      "each group (a group is a distinct combination of the group_by values), in input order.";
+  head.inputs = {"in"};
+  head.outputs = {"out"};
+  head.params = {n, group_by};
+  head.accumulation = "none";
+  head.bind = bind_head;
+  registry.add(std::move(head));
+
+  EpDefinition tail;
+  tail.name = "tail";
+  tail.doc =
+      "Emits the last n ticks when the input ends, in input order. With group_by, emits the last "
+      "n ticks of each group, still in input order (not grouped together). Holds n ticks, or n "
+      "ticks per group with group_by.";
+  tail.inputs = {"in"};
+  tail.outputs = {"out"};
+  tail.params = {n, group_by};
+  tail.accumulation = "bounded(n), per group with group_by";
+  tail.bind = bind_tail;
+  registry.add(std::move(tail));
+}
+
+}  // namespace tickflow::eps

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds (Release) and runs graphs/demo.yaml, printing its ticks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build --parallel "$(nproc)" --target tickflow
+./build/tickflow run graphs/demo.yaml --format table

@@ -1,0 +1,658 @@
+// Exact-bytes tests of the output formats (SPEC §5), atomic output files, and the
+// write_csv / write_jsonl EPs.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "builtin.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/registry.hpp"
+#include "tickflow/tick_writer.hpp"
+#include "tickflow/time.hpp"
+
+using namespace tickflow;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const int64_t kT0 = *parse_time_text("2024-01-02 09:30:00");
+
+// A fresh directory removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("tickflow-writer-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(path)) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Builds a batch row by row: add(time, {values...}).
+struct BatchBuilder {
+  Batch batch;
+  explicit BatchBuilder(SchemaPtr schema) : batch(std::move(schema)) {}
+  BatchBuilder& add(int64_t time, std::vector<Value> values) {
+    batch.times.push_back(time);
+    for (size_t i = 0; i < values.size(); ++i) batch.columns[i].append(values[i]);
+    return *this;
+  }
+};
+
+std::string render(OutputFormat format, const SchemaPtr& schema, const std::vector<Batch>& batches,
+                   std::optional<std::string> symbol = std::nullopt) {
+  TempDir dir;
+  fs::path target = dir.path / "out";
+  {
+    auto out = OutputFile::open(target.string());
+    TickWriter writer(format, schema, *out, std::move(symbol));
+    for (const Batch& batch : batches) writer.write(batch);
+    writer.finish();
+    out->commit();
+  }
+  return read_file(target);
+}
+
+std::string render_one(OutputFormat format, const SchemaPtr& schema, const Batch& batch,
+                       std::optional<std::string> symbol = std::nullopt) {
+  return render(format, schema, {batch}, std::move(symbol));
+}
+
+std::string csv_of_double(double value) {
+  auto schema = make_schema({{"X", Type::Double}});
+  std::string text = render_one(OutputFormat::Csv, schema, BatchBuilder(schema).add(0, {value}).batch);
+  std::string prefix = "TIMESTAMP,X\n1970-01-01 00:00:00.000000000,";
+  REQUIRE(text.substr(0, prefix.size()) == prefix);
+  return text.substr(prefix.size(), text.size() - prefix.size() - 1);
+}
+
+std::string jsonl_of_string(const std::string& value) {
+  auto schema = make_schema({{"S", Type::String}});
+  std::string text =
+      render_one(OutputFormat::Jsonl, schema, BatchBuilder(schema).add(0, {value}).batch);
+  std::string prefix = R"({"TIMESTAMP":"1970-01-01 00:00:00.000000000","S":)";
+  REQUIRE(text.substr(0, prefix.size()) == prefix);
+  return text.substr(prefix.size(), text.size() - prefix.size() - 2);
+}
+
+SchemaPtr all_types_schema() {
+  return make_schema({{"I", Type::Int},
+                      {"D", Type::Double},
+                      {"B", Type::Bool},
+                      {"S", Type::String},
+                      {"T", Type::Time},
+                      {"DUR", Type::Duration}});
+}
+
+}  // namespace
+
+TEST_CASE("output format names") {
+  CHECK(parse_output_format("csv") == OutputFormat::Csv);
+  CHECK(parse_output_format("jsonl") == OutputFormat::Jsonl);
+  CHECK(parse_output_format("table") == OutputFormat::Table);
+  CHECK_FALSE(parse_output_format("json").has_value());
+  CHECK_FALSE(parse_output_format("CSV").has_value());
+  CHECK(output_format_extension(OutputFormat::Csv) == "csv");
+  CHECK(output_format_extension(OutputFormat::Jsonl) == "jsonl");
+  CHECK(output_format_extension(OutputFormat::Table) == "txt");
+}
+
+TEST_CASE("csv: every type") {
+  auto schema = all_types_schema();
+  BatchBuilder b(schema);
+  b.add(kT0, {int64_t{42}, 1.5, true, std::string("abc"), kT0 + 123, int64_t{250'000'000}});
+  b.add(kT0 + 1, {int64_t{-7}, -0.25, false, std::string(""), int64_t{-1}, int64_t{-5}});
+  CHECK(render_one(OutputFormat::Csv, schema, b.batch) ==
+        "TIMESTAMP,I,D,B,S,T,DUR\n"
+        "2024-01-02 09:30:00.000000000,42,1.5,true,abc,2024-01-02 09:30:00.000000123,250000000\n"
+        "2024-01-02 09:30:00.000000001,-7,-0.25,false,,1969-12-31 23:59:59.999999999,-5\n");
+}
+
+TEST_CASE("csv: doubles in shortest round-trip form") {
+  CHECK(csv_of_double(0.1) == "0.1");
+  CHECK(csv_of_double(1.0) == "1");
+  CHECK(csv_of_double(100.0) == "100");
+  CHECK(csv_of_double(1e300) == "1e+300");
+  CHECK(csv_of_double(-0.0) == "-0");
+  CHECK(csv_of_double(5e-324) == "5e-324");
+  CHECK(csv_of_double(123456789012345680.0) == "1.2345678901234568e+17");
+  CHECK(csv_of_double(0.1 + 0.2) == "0.30000000000000004");
+  CHECK(csv_of_double(-1.7976931348623157e308) == "-1.7976931348623157e+308");
+  CHECK(csv_of_double(kNaN) == "nan");
+  CHECK(csv_of_double(-kNaN) == "nan");
+  CHECK(csv_of_double(kInf) == "inf");
+  CHECK(csv_of_double(-kInf) == "-inf");
+}
+
+TEST_CASE("csv: doubles round-trip") {
+  std::mt19937_64 rng(7);
+  auto schema = make_schema({{"X", Type::Double}});
+  BatchBuilder b(schema);
+  std::vector<double> values;
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t bits = rng();
+    double value;
+    std::memcpy(&value, &bits, sizeof value);
+    if (!std::isfinite(value)) continue;
+    values.push_back(value);
+    b.add(0, {value});
+  }
+  std::istringstream lines(render_one(OutputFormat::Csv, schema, b.batch));
+  std::string line;
+  std::getline(lines, line);
+  for (double expected : values) {
+    REQUIRE(std::getline(lines, line));
+    double parsed = std::strtod(line.substr(line.find(',') + 1).c_str(), nullptr);
+    CHECK(std::memcmp(&parsed, &expected, sizeof parsed) == 0);
+  }
+}
+
+TEST_CASE("csv: integers at the limits") {
+  auto schema = make_schema({{"I", Type::Int}});
+  BatchBuilder b(schema);
+  b.add(0, {std::numeric_limits<int64_t>::min()}).add(0, {std::numeric_limits<int64_t>::max()});
+  b.add(0, {int64_t{0}});
+  CHECK(render_one(OutputFormat::Csv, schema, b.batch) ==
+        "TIMESTAMP,I\n"
+        "1970-01-01 00:00:00.000000000,-9223372036854775808\n"
+        "1970-01-01 00:00:00.000000000,9223372036854775807\n"
+        "1970-01-01 00:00:00.000000000,0\n");
+}
+
+TEST_CASE("csv: strings are quoted only when RFC 4180 needs it") {
+  auto schema = make_schema({{"S", Type::String}});
+  BatchBuilder b(schema);
+  for (const char* s : {"plain", "a,b", "say \"hi\"", "two\nlines", "cr\rhere", "", " padded ",
+                        "caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC"}) {
+    b.add(0, {std::string(s)});
+  }
+  CHECK(render_one(OutputFormat::Csv, schema, b.batch) ==
+        "TIMESTAMP,S\n"
+        "1970-01-01 00:00:00.000000000,plain\n"
+        "1970-01-01 00:00:00.000000000,\"a,b\"\n"
+        "1970-01-01 00:00:00.000000000,\"say \"\"hi\"\"\"\n"
+        "1970-01-01 00:00:00.000000000,\"two\nlines\"\n"
+        "1970-01-01 00:00:00.000000000,\"cr\rhere\"\n"
+        "1970-01-01 00:00:00.000000000,\n"
+        "1970-01-01 00:00:00.000000000, padded \n"
+        "1970-01-01 00:00:00.000000000,caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC\n");
+}
+
+TEST_CASE("csv: times print exactly like format_time, across days and before 1970") {
+  std::mt19937_64 rng(11);
+  auto schema = make_schema({{"T", Type::Time}});
+  BatchBuilder b(schema);
+  std::vector<int64_t> times = {0,
+                                -1,
+                                -kNanosPerSecond,
+                                86400 * kNanosPerSecond - 1,
+                                86400 * kNanosPerSecond,
+                                std::numeric_limits<int64_t>::min(),
+                                std::numeric_limits<int64_t>::max(),
+                                *parse_time_text("1900-02-28 23:59:59.5"),
+                                *parse_time_text("2000-02-29 12:00:00")};
+  int64_t t = kT0;
+  for (int i = 0; i < 3000; ++i) {
+    // Mostly small steps (same day, cache hits) with occasional jumps across days.
+    t += i % 100 == 0 ? static_cast<int64_t>(rng() % (400LL * 86400 * kNanosPerSecond))
+                      : static_cast<int64_t>(rng() % (60 * kNanosPerSecond));
+    times.push_back(i % 7 == 0 ? -t : t);
+  }
+  for (int64_t time : times) b.add(time, {time});
+  std::istringstream lines(render_one(OutputFormat::Csv, schema, b.batch));
+  std::string line;
+  std::getline(lines, line);
+  CHECK(line == "TIMESTAMP,T");
+  for (int64_t time : times) {
+    REQUIRE(std::getline(lines, line));
+    CHECK(line == format_time(time) + "," + format_time(time));
+  }
+  CHECK(format_time(-1) == "1969-12-31 23:59:59.999999999");
+}
+
+TEST_CASE("csv: SYMBOL column follows TIMESTAMP and set_symbol") {
+  auto schema = make_schema({{"PRICE", Type::Double}});
+  TempDir dir;
+  fs::path target = dir.path / "out.csv";
+  {
+    auto out = OutputFile::open(target.string());
+    TickWriter writer(OutputFormat::Csv, schema, *out, std::string("AAPL"));
+    writer.write(BatchBuilder(schema).add(kT0, {1.5}).batch);
+    writer.set_symbol("BRK,A");
+    writer.write(BatchBuilder(schema).add(kT0, {2.0}).batch);
+    writer.finish();
+    out->commit();
+  }
+  CHECK(read_file(target) ==
+        "TIMESTAMP,SYMBOL,PRICE\n"
+        "2024-01-02 09:30:00.000000000,AAPL,1.5\n"
+        "2024-01-02 09:30:00.000000000,\"BRK,A\",2\n");
+}
+
+TEST_CASE("csv: a SYMBOL field is not printed twice in a run with symbols") {
+  auto schema = make_schema({{"SYMBOL", Type::String}, {"X", Type::Int}});
+  auto batch = BatchBuilder(schema).add(0, {std::string("OLD"), int64_t{1}}).batch;
+  CHECK(render_one(OutputFormat::Csv, schema, batch, std::string("NEW")) ==
+        "TIMESTAMP,SYMBOL,X\n1970-01-01 00:00:00.000000000,NEW,1\n");
+  CHECK(render_one(OutputFormat::Csv, schema, batch) ==
+        "TIMESTAMP,SYMBOL,X\n1970-01-01 00:00:00.000000000,OLD,1\n");
+}
+
+TEST_CASE("header-only output for zero ticks") {
+  auto schema = make_schema({{"A", Type::Int}, {"B", Type::String}});
+  CHECK(render(OutputFormat::Csv, schema, {}) == "TIMESTAMP,A,B\n");
+  CHECK(render(OutputFormat::Csv, schema, {Batch(schema)}, std::string("X")) ==
+        "TIMESTAMP,SYMBOL,A,B\n");
+  CHECK(render(OutputFormat::Jsonl, schema, {}) == "");
+  CHECK(render(OutputFormat::Table, schema, {}) ==
+        "TIMESTAMP  A  B\n"
+        "---------  -  -\n");
+  CHECK(render(OutputFormat::Csv, make_schema({}), {}) == "TIMESTAMP\n");
+}
+
+TEST_CASE("csv: output larger than one chunk, over many batches") {
+  auto schema = make_schema({{"I", Type::Int}, {"S", Type::String}});
+  std::vector<Batch> batches;
+  std::string expected = "TIMESTAMP,I,S\n";
+  std::string big(3 << 20, 'x');  // one row larger than the writer's chunk
+  for (int b = 0; b < 20; ++b) {
+    BatchBuilder builder(schema);
+    for (int i = 0; i < 5000; ++i) {
+      int64_t value = b * 5000 + i;
+      std::string s = value == 12345 ? big : "s" + std::to_string(value);
+      builder.add(kT0 + value, {value, s});
+      expected += format_time(kT0 + value) + "," + std::to_string(value) + "," + s + "\n";
+    }
+    batches.push_back(std::move(builder.batch));
+  }
+  CHECK(render(OutputFormat::Csv, schema, batches) == expected);
+}
+
+TEST_CASE("jsonl: every type") {
+  auto schema = all_types_schema();
+  BatchBuilder b(schema);
+  b.add(kT0, {int64_t{42}, 1.5, true, std::string("abc"), kT0 + 123, int64_t{250'000'000}});
+  b.add(kT0, {int64_t{-7}, kNaN, false, std::string(""), int64_t{-1}, int64_t{-5}});
+  b.add(kT0, {int64_t{0}, kInf, false, std::string("x"), int64_t{0}, int64_t{0}});
+  b.add(kT0, {int64_t{0}, -kInf, false, std::string("x"), int64_t{0}, int64_t{0}});
+  CHECK(render_one(OutputFormat::Jsonl, schema, b.batch) ==
+        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":42,"D":1.5,"B":true,"S":"abc","T":"2024-01-02 09:30:00.000000123","DUR":250000000})"
+        "\n"
+        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":-7,"D":null,"B":false,"S":"","T":"1969-12-31 23:59:59.999999999","DUR":-5})"
+        "\n"
+        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":0,"D":null,"B":false,"S":"x","T":"1970-01-01 00:00:00.000000000","DUR":0})"
+        "\n"
+        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":0,"D":null,"B":false,"S":"x","T":"1970-01-01 00:00:00.000000000","DUR":0})"
+        "\n");
+}
+
+TEST_CASE("jsonl: doubles are valid JSON numbers") {
+  auto schema = make_schema({{"D", Type::Double}});
+  BatchBuilder b(schema);
+  for (double d : {0.1, 1e300, -0.0, 5e-324, 123456789012345680.0, 2.0}) b.add(0, {d});
+  CHECK(render_one(OutputFormat::Jsonl, schema, b.batch) ==
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"D\":0.1}\n"
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"D\":1e+300}\n"
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"D\":-0}\n"
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"D\":5e-324}\n"
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"D\":1.2345678901234568e+17}\n"
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"D\":2}\n");
+}
+
+TEST_CASE("jsonl: string escaping") {
+  CHECK(jsonl_of_string("plain") == R"("plain")");
+  CHECK(jsonl_of_string("") == R"("")");
+  CHECK(jsonl_of_string("q\"b\\s/") == R"("q\"b\\s/")");
+  CHECK(jsonl_of_string("a\nb\rc\td\be\ff") == R"("a\nb\rc\td\be\ff")");
+  CHECK(jsonl_of_string(std::string("nul\0x\x01\x1f\x7f", 8)) == "\"nul\\u0000x\\u0001\\u001f\x7f\"");
+  // Valid UTF-8 (2, 3 and 4 byte sequences) passes through unchanged.
+  CHECK(jsonl_of_string("caf\xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x98\x80") ==
+        "\"caf\xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x98\x80\"");
+  // Invalid bytes become U+FFFD so that the line stays valid JSON.
+  CHECK(jsonl_of_string("a\xFF" "b") == R"("a\ufffdb")");
+  CHECK(jsonl_of_string("\xC3") == R"("\ufffd")");
+  CHECK(jsonl_of_string("\xE6\x97" "x") == R"("\ufffd\ufffdx")");
+  CHECK(jsonl_of_string("\xC0\xAF") == R"("\ufffd\ufffd")");          // overlong
+  CHECK(jsonl_of_string("\xED\xA0\x80") == R"("\ufffd\ufffd\ufffd")");  // surrogate
+}
+
+TEST_CASE("jsonl: SYMBOL after TIMESTAMP") {
+  auto schema = make_schema({{"X", Type::Int}});
+  CHECK(render_one(OutputFormat::Jsonl, schema, BatchBuilder(schema).add(0, {int64_t{1}}).batch,
+                   std::string("A\"B")) ==
+        "{\"TIMESTAMP\":\"1970-01-01 00:00:00.000000000\",\"SYMBOL\":\"A\\\"B\",\"X\":1}\n");
+}
+
+TEST_CASE("table: aligned columns") {
+  auto schema = make_schema({{"NAME", Type::String},
+                             {"PRICE", Type::Double},
+                             {"SIZE", Type::Int},
+                             {"OK", Type::Bool},
+                             {"WAIT", Type::Duration}});
+  BatchBuilder b(schema);
+  b.add(kT0, {std::string("caf\xC3\xA9"), 1.5, int64_t{100}, true, int64_t{5}});
+  b.add(kT0 + 1, {std::string("x\ny"), -12.25, int64_t{-3}, false, int64_t{1000}});
+  CHECK(render_one(OutputFormat::Table, schema, b.batch, std::string("AAPL")) ==
+        "TIMESTAMP                      SYMBOL  NAME   PRICE  SIZE  OK     WAIT\n"
+        "-----------------------------  ------  ----  ------  ----  -----  ----\n"
+        "2024-01-02 09:30:00.000000000  AAPL    caf\xC3\xA9     1.5   100  true      5\n"
+        "2024-01-02 09:30:00.000000001  AAPL    x\\ny  -12.25    -3  false  1000\n");
+}
+
+TEST_CASE("table: last left-aligned column has no trailing spaces") {
+  auto schema = make_schema({{"S", Type::String}});
+  BatchBuilder b(schema);
+  b.add(0, {std::string("long value")}).add(0, {std::string("a")});
+  CHECK(render_one(OutputFormat::Table, schema, b.batch) ==
+        "TIMESTAMP                      S\n"
+        "-----------------------------  ----------\n"
+        "1970-01-01 00:00:00.000000000  long value\n"
+        "1970-01-01 00:00:00.000000000  a\n");
+}
+
+TEST_CASE("OutputFile: the target appears only on commit") {
+  TempDir dir;
+  fs::path target = dir.path / "result.csv";
+  {
+    std::ofstream(target) << "old contents\n";
+    auto out = OutputFile::open(target.string());
+    out->write("new ");
+    out->write("contents\n");
+    CHECK(read_file(target) == "old contents\n");
+    CHECK(dir.entries().size() == 2);  // the target and the temporary file beside it
+    out->commit();
+    CHECK(read_file(target) == "new contents\n");
+  }
+  CHECK(dir.entries() == std::vector<std::string>{"result.csv"});
+}
+
+TEST_CASE("OutputFile: abort and destruction without commit remove the temporary file") {
+  TempDir dir;
+  fs::path target = dir.path / "result.csv";
+  {
+    auto out = OutputFile::open(target.string());
+    out->write("partial");
+    out->abort();
+    out->abort();  // idempotent
+  }
+  CHECK(dir.entries().empty());
+  {
+    auto out = OutputFile::open(target.string());
+    out->write("partial");
+  }
+  CHECK(dir.entries().empty());
+  {
+    std::ofstream(target) << "kept\n";
+    auto out = OutputFile::open(target.string());
+    out->write("partial");
+  }
+  CHECK(dir.entries() == std::vector<std::string>{"result.csv"});
+  CHECK(read_file(target) == "kept\n");
+}
+
+TEST_CASE("OutputFile: errors name the path") {
+  TempDir dir;
+  std::string missing = (dir.path / "no-such-dir" / "out.csv").string();
+  try {
+    OutputFile::open(missing);
+    FAIL("expected RuntimeError");
+  } catch (const RuntimeError& e) {
+    CHECK(std::string(e.what()).find(missing) != std::string::npos);
+    CHECK(std::string(e.what()).find("No such file or directory") != std::string::npos);
+  }
+  CHECK_THROWS_AS(OutputFile::open(dir.path.string()), RuntimeError);
+  if (fs::exists("/dev/full")) {
+    auto out = OutputFile::open("/dev/full");
+    auto write_and_commit = [&] {
+      out->write("x");
+      out->commit();
+    };
+    CHECK_THROWS_WITH_AS(write_and_commit(), doctest::Contains("/dev/full"), RuntimeError);
+  }
+}
+
+TEST_CASE("OutputFile: special files are written in place") {
+  // Renaming a temporary file onto /dev/null would replace the device.
+  auto out = OutputFile::open("/dev/null");
+  out->write("discarded");
+  out->commit();
+  CHECK(fs::is_character_file("/dev/null"));
+}
+
+TEST_CASE("OutputFile: a symlink target is replaced behind the link") {
+  TempDir dir;
+  fs::path real = dir.path / "real.csv";
+  fs::path link = dir.path / "link.csv";
+  std::ofstream(real) << "old\n";
+  fs::create_symlink(real, link);
+  auto out = OutputFile::open(link.string());
+  out->write("new\n");
+  out->commit();
+  CHECK(fs::is_symlink(link));
+  CHECK(read_file(real) == "new\n");
+}
+
+// ---------------------------------------------------------------- write_csv / write_jsonl EPs
+
+namespace {
+
+class FakeBindContext : public BindContext {
+ public:
+  FakeBindContext(SchemaPtr schema, std::string path, QueryInfo query)
+      : query_(std::move(query)) {
+    inputs_.push_back({"src", std::move(schema), true, {}});
+    path_ = ConfigNode::scalar(std::move(path), Location{"q.yaml", 3, 11});
+  }
+  const std::string& node_id() const override { return id_; }
+  const Location& node_location() const override { return location_; }
+  const QueryInfo& query() const override { return query_; }
+  size_t input_count() const override { return inputs_.size(); }
+  const InputInfo& input(size_t i) const override { return inputs_[i]; }
+  const ConfigNode* param(std::string_view name) const override {
+    return name == "path" ? &path_ : nullptr;
+  }
+  std::string substitute(const std::string& text, const Location&) override { return text; }
+  void error(const Location&, std::string message, ErrorKind) override {
+    errors.push_back(std::move(message));
+  }
+  bool has_errors() const override { return !errors.empty(); }
+  void set_output(size_t, SchemaPtr, bool) override { ++outputs_set; }
+  void set_accumulation(Accumulation) override {}
+
+  std::vector<std::string> errors;
+  int outputs_set = 0;
+
+ private:
+  std::string id_ = "sink";
+  Location location_{"q.yaml", 2, 9};
+  QueryInfo query_;
+  std::vector<InputInfo> inputs_;
+  ConfigNode path_;
+};
+
+struct NullSink : OutputSink {
+  void emit(size_t, Batch&&) override { FAIL("a sink must not emit"); }
+};
+
+const EpDefinition& writer_ep(const std::string& name) {
+  static Registry registry = [] {
+    Registry r;
+    eps::register_writers(r);
+    return r;
+  }();
+  const EpDefinition* def = registry.find(name);
+  REQUIRE(def != nullptr);
+  return *def;
+}
+
+QueryInfo query_in(const fs::path& dir, std::vector<std::string> symbols = {}) {
+  QueryInfo query;
+  query.file = (dir / "q.yaml").string();
+  query.base_dir = dir.string();
+  query.symbols = std::move(symbols);
+  return query;
+}
+
+std::unique_ptr<Operator> run_symbol(const OperatorFactory& factory, const QueryInfo& query,
+                                     const std::string& symbol, const std::vector<Batch>& batches) {
+  RunContext context;
+  context.node_id = "sink";
+  context.symbol = symbol;
+  context.query = &query;
+  auto op = factory(context);
+  NullSink sink;
+  for (const Batch& batch : batches) op->process(0, Batch(batch), sink);
+  op->input_finished(0, sink);
+  op->finish(sink);
+  return op;
+}
+
+}  // namespace
+
+TEST_CASE("write_csv / write_jsonl definitions are sinks") {
+  for (const char* name : {"write_csv", "write_jsonl"}) {
+    const EpDefinition& def = writer_ep(name);
+    CHECK(def.inputs == std::vector<std::string>{"in"});
+    CHECK(def.outputs.empty());
+    REQUIRE(def.params.size() == 1);
+    CHECK(def.params[0].name == "path");
+    CHECK(def.params[0].required);
+    CHECK(def.accumulation == "none");
+  }
+}
+
+TEST_CASE("write_csv: path relative to the query file, committed on success") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  QueryInfo query = query_in(dir.path);
+  FakeBindContext ctx(schema, "out.csv", query);
+  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  REQUIRE(ctx.errors.empty());
+  REQUIRE(factory);
+  CHECK(ctx.outputs_set == 0);
+  auto op = run_symbol(factory, query, "", {BatchBuilder(schema).add(kT0, {int64_t{5}}).batch});
+  CHECK_FALSE(fs::exists(dir.path / "out.csv"));
+  op->commit();
+  CHECK(read_file(dir.path / "out.csv") == "TIMESTAMP,X\n2024-01-02 09:30:00.000000000,5\n");
+  CHECK(op->held().ticks == 0);
+}
+
+TEST_CASE("write_jsonl: abort leaves nothing behind") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  QueryInfo query = query_in(dir.path);
+  FakeBindContext ctx(schema, "out.jsonl", query);
+  OperatorFactory factory = writer_ep("write_jsonl").bind(ctx);
+  REQUIRE(factory);
+  auto op = run_symbol(factory, query, "", {BatchBuilder(schema).add(kT0, {int64_t{5}}).batch});
+  op->abort();
+  op.reset();
+  CHECK(dir.entries().empty());
+}
+
+TEST_CASE("write_csv: zero ticks give a header-only file") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  QueryInfo query = query_in(dir.path);
+  FakeBindContext ctx(schema, "empty.csv", query);
+  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  REQUIRE(factory);
+  run_symbol(factory, query, "", {})->commit();
+  CHECK(read_file(dir.path / "empty.csv") == "TIMESTAMP,X\n");
+}
+
+TEST_CASE("write_csv: {symbol} gives one file per symbol with a SYMBOL column") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  QueryInfo query = query_in(dir.path, {"A", "B"});
+  FakeBindContext ctx(schema, "out_{symbol}.csv", query);
+  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  REQUIRE(factory);
+  auto a = run_symbol(factory, query, "A", {BatchBuilder(schema).add(kT0, {int64_t{1}}).batch});
+  auto b = run_symbol(factory, query, "B", {BatchBuilder(schema).add(kT0, {int64_t{2}}).batch});
+  b->commit();
+  a->commit();
+  CHECK(read_file(dir.path / "out_A.csv") ==
+        "TIMESTAMP,SYMBOL,X\n2024-01-02 09:30:00.000000000,A,1\n");
+  CHECK(read_file(dir.path / "out_B.csv") ==
+        "TIMESTAMP,SYMBOL,X\n2024-01-02 09:30:00.000000000,B,2\n");
+  CHECK(dir.entries() == std::vector<std::string>{"out_A.csv", "out_B.csv"});
+}
+
+TEST_CASE("write_csv: several symbols into one file keep symbol-list order") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  QueryInfo query = query_in(dir.path, {"A", "B", "C"});
+  FakeBindContext ctx(schema, "all.csv", query);
+  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  REQUIRE(factory);
+  auto a = run_symbol(factory, query, "A",
+                      {BatchBuilder(schema).add(kT0, {int64_t{1}}).add(kT0 + 5, {int64_t{2}}).batch});
+  auto b = run_symbol(factory, query, "B", {});
+  auto c = run_symbol(factory, query, "C", {BatchBuilder(schema).add(kT0, {int64_t{3}}).batch});
+  // Commit order differs from list order; the file must not.
+  c->commit();
+  a->commit();
+  CHECK_FALSE(fs::exists(dir.path / "all.csv"));
+  b->commit();
+  CHECK(read_file(dir.path / "all.csv") ==
+        "TIMESTAMP,SYMBOL,X\n"
+        "2024-01-02 09:30:00.000000000,A,1\n"
+        "2024-01-02 09:30:00.000000005,A,2\n"
+        "2024-01-02 09:30:00.000000000,C,3\n");
+  CHECK(dir.entries() == std::vector<std::string>{"all.csv"});
+}
+
+TEST_CASE("write_csv: several symbols into one file, aborted") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  QueryInfo query = query_in(dir.path, {"A", "B"});
+  FakeBindContext ctx(schema, "all.csv", query);
+  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  REQUIRE(factory);
+  {
+    auto a = run_symbol(factory, query, "A", {BatchBuilder(schema).add(kT0, {int64_t{1}}).batch});
+    auto b = run_symbol(factory, query, "B", {});
+    a->commit();
+    b->abort();
+    a->abort();
+  }
+  factory = nullptr;
+  CHECK(dir.entries().empty());
+}
+
+TEST_CASE("write_csv: {symbol} without symbols is a bind error") {
+  TempDir dir;
+  auto schema = make_schema({{"X", Type::Int}});
+  FakeBindContext ctx(schema, "out_{symbol}.csv", query_in(dir.path));
+  writer_ep("write_csv").bind(ctx);
+  REQUIRE(ctx.errors.size() == 1);
+  CHECK(ctx.errors[0].find("{symbol}") != std::string::npos);
+}
