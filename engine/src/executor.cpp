@@ -60,6 +60,8 @@ class Execution {
           if (plan_.segments[s].is_source) schedule(s);
         }
         graph.wait_for_all();
+        // Flow graph nodes must not outlive their graph.
+        for (auto& segment : segments_) segment->node.reset();
       });
     }
     if (!failed_) check_all_finished();

@@ -129,7 +129,8 @@ class Loader {
 
   std::unique_ptr<Query> load(std::string_view text) {
     root_ = parse_yaml(text, file_, diags_);
-    if (diags_.has_errors()) return nullptr;
+    // Duplicate keys still leave a usable tree: go on to find the file's other errors.
+    if (root_.is_null() && diags_.has_errors()) return nullptr;
     query_ = std::make_unique<Query>();
     query_->info.file = file_;
     std::filesystem::path dir = std::filesystem::path(file_).parent_path();
@@ -484,18 +485,25 @@ class Loader {
           }
           size_t producer = it->second;
           const BoundNode& p = query_->nodes[producer];
+          // Ports come from the producer's definition, so they can be checked even when
+          // the producer itself failed to bind.
+          if (!p.definition) {
+            upstream_broken = true;
+            continue;
+          }
+          std::optional<size_t> port = resolve_port(p, ref, raw.id);
+          if (!port.has_value()) {
+            raw.broken = true;
+            continue;
+          }
           if (broken[producer]) {
             upstream_broken = true;
             continue;
           }
-          auto port = resolve_port(p, ref, raw.id);
-          if (!port) {
-            raw.broken = true;
-            continue;
-          }
-          node.inputs.emplace_back(producer, *port);
-          node.input_infos.push_back(
-              {ref.text, p.output_schemas[*port], p.output_time_ordered[*port], ref.location});
+          size_t port_index = port.value();
+          node.inputs.emplace_back(producer, port_index);
+          node.input_infos.push_back({ref.text, p.output_schemas[port_index],
+                                      p.output_time_ordered[port_index], ref.location});
         }
       }
       bool ok = raw.definition && !raw.broken && !upstream_broken;
