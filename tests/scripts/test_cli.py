@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""CLI behaviour: exit statuses, usage errors, output files, explain, eps, stats, and the
+freshness of the generated EP reference in docs/eps.md."""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, condition, detail=""):
+    if condition:
+        results["passed"] += 1
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name}\n{detail}")
+
+
+def tf(*args, cwd=None):
+    r = subprocess.run([TICKFLOW, *args, *([] if args and args[0] != "run" else ["--no-progress"])],
+                       capture_output=True, cwd=cwd, timeout=120)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+DEMO = """tickflow: 1
+nodes:
+  trades: {ep: generate, count: 10, seed: 3}
+  shown: {ep: keep, in: trades, fields: [PRICE]}
+"""
+
+TWO_OUTPUTS = """tickflow: 1
+nodes:
+  trades: {ep: generate, count: 10}
+  first: {ep: head, in: trades, n: 2}
+  last: {ep: tail, in: trades, n: 3}
+output: [first, last]
+"""
+
+
+def main():
+    global TICKFLOW
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickflow", required=True)
+    parser.add_argument("--source-dir", required=True)
+    opts = parser.parse_args()
+    TICKFLOW = opts.tickflow
+    src = pathlib.Path(opts.source_dir)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        (tmp / "demo.yaml").write_text(DEMO)
+        (tmp / "two.yaml").write_text(TWO_OUTPUTS)
+
+        code, out, err = tf("version")
+        check("version", code == 0 and out.startswith("tickflow "), out + err)
+
+        code, out, err = tf("run", str(src / "graphs/demo.yaml"))
+        check("demo runs", code == 0 and out.startswith("TIMESTAMP,PRICE,SIZE\n") and
+              len(out.splitlines()) == 21, out + err)
+
+        # usage errors: exit 2
+        for args in (["run"], ["run", "x.yaml", "--threads", "0"], ["run", "x.yaml", "--bogus"],
+                     ["run", str(tmp / "demo.yaml"), "--format", "xml"], ["frobnicate"],
+                     ["run", str(tmp / "demo.yaml"), "--start", "yesterday"],
+                     ["run", str(tmp / "demo.yaml"), "--param", "NOEQUALS"],
+                     ["run", str(tmp / "demo.yaml"), "--stats=yaml"],
+                     ["eps", "--format", "pdf"]):
+            code, out, err = tf(*args)
+            check(f"usage error {args}", code == 2 and "error" in err.lower(), f"exit {code}\n{err}")
+
+        code, out, err = tf("run", str(tmp / "missing.yaml"))
+        check("missing query file", code == 2 and "cannot open query file" in err, err)
+
+        # output file: written atomically, no temp file left
+        out_path = tmp / "out" / "demo.csv"
+        out_path.parent.mkdir()
+        code, out, err = tf("run", str(tmp / "demo.yaml"), "-o", str(out_path))
+        check("-o writes file", code == 0 and out == "" and out_path.read_text().startswith("TIMESTAMP,PRICE\n"), err)
+        check("-o leaves no temp file", sorted(p.name for p in out_path.parent.iterdir()) == ["demo.csv"],
+              str(list(out_path.parent.iterdir())))
+
+        code, out, err = tf("run", str(tmp / "demo.yaml"), "--format", "jsonl")
+        first = json.loads(out.splitlines()[0])
+        check("jsonl", code == 0 and list(first) == ["TIMESTAMP", "PRICE"], out)
+
+        code, out, err = tf("run", str(tmp / "demo.yaml"), "-o", str(tmp / "x.jsonl"))
+        check("format from extension", code == 0 and (tmp / "x.jsonl").read_text().startswith("{"), err)
+
+        code, out, err = tf("run", str(tmp / "demo.yaml"), "--format", "table")
+        lines = out.splitlines()
+        check("table", code == 0 and lines[0].startswith("TIMESTAMP") and set(lines[1]) <= {"-", " "}, out)
+
+        # several outputs: stdout is a usage error, -o DIR writes one file per node
+        code, out, err = tf("run", str(tmp / "two.yaml"))
+        check("several outputs need -o DIR", code == 2 and "-o DIR" in err, err)
+        code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir"))
+        files = sorted(p.name for p in (tmp / "outdir").iterdir())
+        check("several outputs to DIR", code == 0 and files == ["first.csv", "last.csv"], f"{files}\n{err}")
+        check("tail output", len((tmp / "outdir/last.csv").read_text().splitlines()) == 4)
+
+        # stats
+        code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir"), "--stats=json")
+        stats = json.loads(err.strip().splitlines()[-1])
+        by_node = {n["node"]: n for n in stats["nodes"]}
+        check("stats json", code == 0 and by_node["trades"]["ticks_out"] == 10 and
+              by_node["last"]["peak_ticks_held"] == 3 and by_node["last"]["accumulation"] == "bounded(3 ticks)",
+              err)
+        code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir"), "--stats")
+        check("stats text", code == 0 and "peak_ticks" in err and "trades" in err, err)
+
+        code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir2"),
+                            "--max-accumulated-ticks", "2")
+        check("max accumulated ticks", code == 1 and "node 'last'" in err and "--max-accumulated-ticks 2" in err,
+              err)
+        check("no files after failure", not any((tmp / "outdir2").iterdir()),
+              str(list((tmp / "outdir2").iterdir())))
+
+        # check: several files, status is the worst
+        (tmp / "bad.yaml").write_text("tickflow: 1\nnodes:\n  a: {ep: nope}\n")
+        code, out, err = tf("check", str(tmp / "demo.yaml"), str(tmp / "bad.yaml"))
+        check("check", code == 2 and "demo.yaml: ok" in out and "bad.yaml:3:11: error" in err, out + err)
+
+        # explain
+        code, out, err = tf("explain", str(tmp / "two.yaml"))
+        check("explain text", code == 0 and "accumulation: bounded(3 ticks)" in out and "segment" in out, out + err)
+        code, out, err = tf("explain", str(tmp / "two.yaml"), "--dot")
+        check("explain dot", code == 0 and out.startswith("digraph") and "fillcolor" in out and
+              '"trades" -> "last"' in out, out + err)
+
+        # eps
+        code, out, err = tf("eps", "--format", "json")
+        eps = json.loads(out)
+        names = [e["name"] for e in eps]
+        check("eps json", code == 0 and {"csv", "generate", "keep", "write_csv"} <= set(names) and
+              all({"name", "doc", "inputs", "outputs", "params", "accumulation", "origin"} <= set(e) for e in eps),
+              out[:500])
+        code, out, err = tf("eps", "kep")
+        check("eps unknown", code == 2 and "did you mean 'keep'" in err, err)
+        code, out, err = tf("eps", "tail")
+        check("eps one", code == 0 and out.startswith("tail"), out)
+
+        # the checked-in EP reference must match the registry
+        code, out, err = tf("eps", "--format", "markdown")
+        reference = (src / "docs/eps.md").read_text() if (src / "docs/eps.md").exists() else ""
+        check("docs/eps.md is current (regenerate: tickflow eps --format markdown > docs/eps.md)",
+              code == 0 and out == reference, "docs/eps.md differs from `tickflow eps --format markdown`")
+
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
