@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/run.hpp"
+#include "tickflow/time.hpp"
 
 namespace tickflow::cli {
 namespace {
@@ -26,8 +27,8 @@ std::string dot_escape(const std::string& s) {
 void explain_text(const Query& query, const Plan& plan, std::ostream& os) {
   os << "query " << (query.name.empty() ? query.info.file : query.name) << "\n";
   if (query.info.range_start || query.info.range_end) {
-    os << "range [" << (query.info.range_start ? std::to_string(*query.info.range_start) : "-inf")
-       << ", " << (query.info.range_end ? std::to_string(*query.info.range_end) : "+inf") << ")\n";
+    os << "range [" << (query.info.range_start ? format_time(*query.info.range_start) : "-inf")
+       << ", " << (query.info.range_end ? format_time(*query.info.range_end) : "+inf") << ")\n";
   }
   if (!query.info.symbols.empty()) {
     os << "symbols";

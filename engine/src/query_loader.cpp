@@ -201,8 +201,8 @@ class Loader {
         continue;
       }
       if (!value_fits(it->type, value)) {
-        error({"--param", 0, 0}, "--param " + name + "=" + value + ": expected a " +
-                                     std::string(type_name(it->type)) + " value");
+        error({"--param", 0, 0}, "--param " + name + "=" + value + ": expected a value of type " +
+                                     std::string(type_name(it->type)));
         continue;
       }
       it->value = value;
