@@ -103,13 +103,13 @@ bool RecordReader::next() {
         current_end_ = scan_end_;
         record_line_ = line_;
         current_spans_.swap(spans_);
-        build_cells();
+        current_count_ = span_count_;
+        unescape_cells();
         line_ += static_cast<int>(breaks_);
         record_start_ = next_start_;
         return true;
       case Scan::End:
-        cells_.clear();
-        current_spans_.clear();
+        current_count_ = 0;
         return false;
       case Scan::NeedMore:
         refill();
@@ -147,7 +147,7 @@ RecordReader::Scan RecordReader::scan() {
     ++line_;
   }
 
-  spans_.clear();
+  span_count_ = 0;
   breaks_ = 0;
   size_t p = record_start_;
   auto end_record = [&](size_t at) {
@@ -205,7 +205,7 @@ RecordReader::Scan RecordReader::scan() {
         ++breaks_;  // a line break inside quotes is part of the value
         ++p;
       }
-      spans_.push_back({cell_start, cell_start + 1, p, escaped});
+      add_span({cell_start, cell_start + 1, p, escaped});
       ++p;  // the closing quote
       if (p == end_) {
         if (!eof_) return Scan::NeedMore;
@@ -226,7 +226,7 @@ RecordReader::Scan RecordReader::scan() {
     if (p == end_ && !eof_) return Scan::NeedMore;
     if (p < end_ && b[p] == '\0')
       return error_at(p, "NUL byte in the data (is this a binary file?)");
-    spans_.push_back({cell_start, cell_start, p, false});
+    add_span({cell_start, cell_start, p, false});
     if (p < end_ && b[p] == delimiter_) {
       ++p;
       continue;
@@ -260,11 +260,11 @@ void RecordReader::refill() {
   }
 }
 
-void RecordReader::build_cells() {
-  cells_.clear();
+void RecordReader::unescape_cells() {
   unescaped_.clear();
   const char* b = buffer_.get();
-  for (auto& span : current_spans_) {
+  for (size_t c = 0; c < current_count_; ++c) {
+    Span& span = current_spans_[c];
     if (!span.escaped) continue;
     const size_t start = unescaped_.size();
     for (size_t i = span.begin; i < span.end; ++i) {
@@ -273,10 +273,6 @@ void RecordReader::build_cells() {
     }
     span.begin = start;
     span.end = unescaped_.size();
-  }
-  for (const auto& span : current_spans_) {
-    const char* base = span.escaped ? unescaped_.data() : b;
-    cells_.emplace_back(base + span.begin, span.end - span.begin);
   }
 }
 
@@ -304,8 +300,7 @@ Location RecordReader::end_location() const {
 void RecordReader::fail_and_resync() {
   const Location where = locate(record_start_, line_, error_offset_);
   std::string message = std::move(error_);
-  cells_.clear();
-  current_spans_.clear();
+  current_count_ = 0;
   if (error_swallows_rest_) {
     record_start_ = end_;
     throw RuntimeError(std::move(message), where);
@@ -361,6 +356,17 @@ bool strip_plus(std::string_view& text) {
     if (text.empty() || text[0] == '-') return false;
   }
   return !text.empty();
+}
+
+// Compares the 10 bytes of a "YYYY-MM-DD" date without a library call per tick.
+bool same_date(const char* a, const char* b) {
+  uint64_t a8, b8;
+  uint16_t a2, b2;
+  std::memcpy(&a8, a, 8);
+  std::memcpy(&b8, b, 8);
+  std::memcpy(&a2, a + 8, 2);
+  std::memcpy(&b2, b + 8, 2);
+  return a8 == b8 && a2 == b2;
 }
 
 bool two_digits(const char* p, unsigned& value) {
@@ -478,7 +484,7 @@ std::optional<int64_t> TimeParser::parse_text(std::string_view s) {
     for (size_t i = digits; i < 9; ++i) fraction *= 10;
   }
   if (hours > 23 || minutes > 59 || seconds > 60) return std::nullopt;
-  if (!has_cached_date_ || std::memcmp(s.data(), cached_date_, 10) != 0) {
+  if (!has_cached_date_ || !same_date(s.data(), cached_date_)) {
     auto day = parse_time_text(s.substr(0, 10));
     if (!day) return std::nullopt;
     std::memcpy(cached_date_, s.data(), 10);

@@ -53,9 +53,11 @@ class RecordReader {
   bool next();
 
   // The cells of the current record, valid until the next call of next().
-  size_t size() const { return cells_.size(); }
-  std::string_view cell(size_t i) const { return cells_[i]; }
-  const std::vector<std::string_view>& cells() const { return cells_; }
+  size_t size() const { return current_count_; }
+  std::string_view cell(size_t i) const {
+    const Span& span = current_spans_[i];
+    return {(span.escaped ? unescaped_.data() : buffer_.get()) + span.begin, span.end - span.begin};
+  }
 
   // 1-based file line where the current record starts.
   int line() const { return record_line_; }
@@ -75,8 +77,12 @@ class RecordReader {
   };
 
   Scan scan();
+  void add_span(const Span& span) {
+    if (span_count_ == spans_.size()) spans_.resize(spans_.size() * 2 + 8);
+    spans_[span_count_++] = span;
+  }
   void refill();
-  void build_cells();
+  void unescape_cells();
   Location locate(size_t record_start, int record_line, size_t offset) const;
   [[noreturn]] void fail_and_resync();
 
@@ -100,7 +106,8 @@ class RecordReader {
   size_t error_offset_ = 0;
   std::string error_;
   bool error_swallows_rest_ = false;  // an unterminated quote runs to the end of the input
-  std::vector<Span> spans_;
+  std::vector<Span> spans_;           // [0, span_count_) are in use; kept allocated across records
+  size_t span_count_ = 0;
   uint8_t unquoted_stop_[256];  // bytes that end an unquoted run
 
   // The current (returned) record.
@@ -108,8 +115,8 @@ class RecordReader {
   size_t current_end_ = 0;
   int record_line_ = 0;
   std::vector<Span> current_spans_;
-  std::string unescaped_;
-  std::vector<std::string_view> cells_;
+  size_t current_count_ = 0;
+  std::string unescaped_;  // values of escaped cells, which cannot point into the buffer
 };
 
 // ---------------------------------------------------------------- cells
@@ -117,8 +124,8 @@ class RecordReader {
 // Cell conversions. Numbers, bools and times may be surrounded by spaces; an empty
 // cell is handled by the caller (it is the type's default).
 bool parse_int_cell(std::string_view text, int64_t& value);
-bool parse_double_cell(std::string_view text, double& value);  // nan, inf, -inf included
-bool parse_bool_cell(std::string_view text, bool& value);      // true/false, any case; 1/0
+bool parse_double_cell(std::string_view text, double& value);     // nan, inf, -inf included
+bool parse_bool_cell(std::string_view text, bool& value);         // true/false, any case; 1/0
 bool parse_duration_cell(std::string_view text, int64_t& value);  // ns integer or "250ms"
 
 enum class TimeFormat { Auto, Iso, Nanos, Micros, Millis, Seconds };

@@ -81,7 +81,10 @@ class CsvSourceOperator : public Operator {
     csv::TickReaderOptions options;
     options.time_format = config_->time_format;
     options.skip_bad_rows = config_->skip_bad_rows;
-    if (config_->layout.symbol_column && !run_.symbol.empty()) options.symbol = run_.symbol;
+    // A per-symbol file holds only its symbol's rows; its symbol column is just dropped.
+    if (config_->layout.symbol_column && !config_->path_per_symbol && !run_.symbol.empty()) {
+      options.symbol = run_.symbol;
+    }
     if (run_.query) {
       options.range_start = run_.query->range_start;
       options.range_end = run_.query->range_end;
@@ -184,21 +187,19 @@ bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<Gi
     return static_cast<size_t>(it - header.begin());
   };
   bool ok = true;
-  const std::string node = "node '" + ctx.node_id() + "': ";
 
   const std::string time_field = ctx.get_string("time_field");
   const auto time_column = column_of(time_field);
   if (!time_column) {
     ctx.error(header_location,
-              node + config.bind_path + " has no time column '" + time_field +
-                  "' (set time_field:)" + did_you_mean(time_field, header) + "; its columns are " +
-                  join_names(header),
+              config.bind_path + " has no time column '" + time_field + "' (set time_field:)" +
+                  did_you_mean(time_field, header) + "; its columns are " + join_names(header),
               ErrorKind::Data);
     ok = false;
   }
   if (time_field != "TIMESTAMP" && column_of("TIMESTAMP")) {
     ctx.error(reader.location(*column_of("TIMESTAMP")),
-              node + "column TIMESTAMP would clash with the tick time, which comes from column " +
+              "column TIMESTAMP would clash with the tick time, which comes from column " +
                   time_field + "; rename one of them",
               ErrorKind::Data);
     ok = false;
@@ -220,9 +221,8 @@ bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<Gi
   if (!run_has_symbols) symbol_column.reset();
   if (run_has_symbols && symbol_field != "SYMBOL" && column_of("SYMBOL")) {
     ctx.error(reader.location(*column_of("SYMBOL")),
-              node +
-                  "column SYMBOL would clash with the run's SYMBOL, which selects rows by "
-                  "column " +
+              "column SYMBOL would clash with the run's SYMBOL, which selects rows by "
+              "column " +
                   symbol_field + "; rename one of them",
               ErrorKind::Data);
     ok = false;
@@ -286,8 +286,7 @@ OperatorFactory bind_csv(BindContext& ctx) {
     if (!read_layout(ctx, *config, *given)) return {};
   } catch (const RuntimeError& e) {
     const Location& where = e.data_location();
-    ctx.error(where.known() ? where : ctx.location("path"),
-              "node '" + ctx.node_id() + "': " + e.message(), ErrorKind::Data);
+    ctx.error(where.known() ? where : ctx.location("path"), e.message(), ErrorKind::Data);
     return {};
   }
 

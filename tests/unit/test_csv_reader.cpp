@@ -21,7 +21,10 @@ RecordReader make_reader(std::string text, size_t chunk = kDefaultChunkSize, cha
 Records read_all(const std::string& text, size_t chunk = kDefaultChunkSize, char delimiter = ',') {
   auto reader = make_reader(text, chunk, delimiter);
   Records out;
-  while (reader.next()) out.emplace_back(reader.cells().begin(), reader.cells().end());
+  while (reader.next()) {
+    out.emplace_back();
+    for (size_t i = 0; i < reader.size(); ++i) out.back().emplace_back(reader.cell(i));
+  }
   return out;
 }
 
@@ -82,7 +85,9 @@ Batch read_ticks(Loaded& loaded, TickReaderOptions options = {}, size_t batch_si
   return all;
 }
 
-int64_t t(const char* text) { return *parse_time_text(text); }
+int64_t t(const char* text) {
+  return *parse_time_text(text);
+}
 
 }  // namespace
 
@@ -206,8 +211,8 @@ TEST_CASE("csv times: formats and the date cache agree with the shared parser") 
   TimeParser automatic(TimeFormat::Auto);
   for (const char* text :
        {"2024-01-02 09:30:00", "2024-01-02 09:30:00.5", "2024-01-02T09:30:00.123456789",
-        "2024-01-03 00:00:01.000000001", "2024-01-02", "2024-01-02 09:30",
-        "2024-01-02T09:30:00Z", "2024-01-02T09:30:00+01:00"}) {
+        "2024-01-03 00:00:01.000000001", "2024-01-02", "2024-01-02 09:30", "2024-01-02T09:30:00Z",
+        "2024-01-02T09:30:00+01:00"}) {
     CAPTURE(text);
     CHECK(automatic.parse(text) == parse_time_text(text));
   }
@@ -233,8 +238,8 @@ TEST_CASE("csv inference: int, double, bool, string; empty cells do not vote") {
       "3,,,y,,,-inf\n");
   auto header = read_header(reader);
   auto types = infer_column_types(reader, header.size(), 1000);
-  CHECK(types == std::vector<Type>{Type::Int, Type::Double, Type::Bool, Type::String,
-                                   Type::String, Type::String, Type::Double});
+  CHECK(types == std::vector<Type>{Type::Int, Type::Double, Type::Bool, Type::String, Type::String,
+                                   Type::String, Type::Double});
   // Only the first max_rows rows vote.
   auto limited = make_reader("A\n1\n2\nx\n");
   read_header(limited);
