@@ -1,6 +1,7 @@
 // Exact-bytes tests of the output formats (SPEC §5), atomic output files, and the
 // write_csv / write_jsonl EPs.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -87,7 +88,8 @@ std::string render_one(OutputFormat format, const SchemaPtr& schema, const Batch
 
 std::string csv_of_double(double value) {
   auto schema = make_schema({{"X", Type::Double}});
-  std::string text = render_one(OutputFormat::Csv, schema, BatchBuilder(schema).add(0, {value}).batch);
+  std::string text =
+      render_one(OutputFormat::Csv, schema, BatchBuilder(schema).add(0, {value}).batch);
   std::string prefix = "TIMESTAMP,X\n1970-01-01 00:00:00.000000000,";
   REQUIRE(text.substr(0, prefix.size()) == prefix);
   return text.substr(prefix.size(), text.size() - prefix.size() - 1);
@@ -171,6 +173,33 @@ TEST_CASE("csv: doubles round-trip") {
     REQUIRE(std::getline(lines, line));
     double parsed = std::strtod(line.substr(line.find(',') + 1).c_str(), nullptr);
     CHECK(std::memcmp(&parsed, &expected, sizeof parsed) == 0);
+  }
+}
+
+TEST_CASE("csv: doubles print exactly like fmt's shortest form") {
+  // The writer has a fast path for values with few decimals; it must never differ.
+  std::mt19937_64 rng(3);
+  std::vector<double> values = {
+      0.001,  0.0011,     0.000999999,        1e15, 1e15 - 1, 999999999999999.9,
+      0x1p50, 0x1p50 - 1, 4503599627370495.5, 0.3,  2.5,      -1e-4};
+  for (int i = 0; i < 20000; ++i) {
+    double scale = std::pow(10.0, static_cast<int>(rng() % 12));
+    auto mantissa = static_cast<int64_t>(rng() % (uint64_t{1} << (rng() % 54)));
+    values.push_back(static_cast<double>(mantissa) / scale);
+    values.push_back(-static_cast<double>(mantissa) / scale);
+    values.push_back(static_cast<double>(mantissa) / 3);
+    values.push_back(
+        std::ldexp(static_cast<double>(rng() % 1000000), static_cast<int>(rng() % 80) - 40));
+  }
+  auto schema = make_schema({{"X", Type::Double}});
+  BatchBuilder b(schema);
+  for (double value : values) b.add(0, {value});
+  std::istringstream lines(render_one(OutputFormat::Csv, schema, b.batch));
+  std::string line;
+  std::getline(lines, line);
+  for (double value : values) {
+    REQUIRE(std::getline(lines, line));
+    REQUIRE(line.substr(line.find(',') + 1) == fmt::format("{}", value));
   }
 }
 
@@ -302,15 +331,16 @@ TEST_CASE("jsonl: every type") {
   b.add(kT0, {int64_t{-7}, kNaN, false, std::string(""), int64_t{-1}, int64_t{-5}});
   b.add(kT0, {int64_t{0}, kInf, false, std::string("x"), int64_t{0}, int64_t{0}});
   b.add(kT0, {int64_t{0}, -kInf, false, std::string("x"), int64_t{0}, int64_t{0}});
-  CHECK(render_one(OutputFormat::Jsonl, schema, b.batch) ==
-        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":42,"D":1.5,"B":true,"S":"abc","T":"2024-01-02 09:30:00.000000123","DUR":250000000})"
-        "\n"
-        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":-7,"D":null,"B":false,"S":"","T":"1969-12-31 23:59:59.999999999","DUR":-5})"
-        "\n"
-        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":0,"D":null,"B":false,"S":"x","T":"1970-01-01 00:00:00.000000000","DUR":0})"
-        "\n"
-        R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":0,"D":null,"B":false,"S":"x","T":"1970-01-01 00:00:00.000000000","DUR":0})"
-        "\n");
+  CHECK(
+      render_one(OutputFormat::Jsonl, schema, b.batch) ==
+      R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":42,"D":1.5,"B":true,"S":"abc","T":"2024-01-02 09:30:00.000000123","DUR":250000000})"
+      "\n"
+      R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":-7,"D":null,"B":false,"S":"","T":"1969-12-31 23:59:59.999999999","DUR":-5})"
+      "\n"
+      R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":0,"D":null,"B":false,"S":"x","T":"1970-01-01 00:00:00.000000000","DUR":0})"
+      "\n"
+      R"({"TIMESTAMP":"2024-01-02 09:30:00.000000000","I":0,"D":null,"B":false,"S":"x","T":"1970-01-01 00:00:00.000000000","DUR":0})"
+      "\n");
 }
 
 TEST_CASE("jsonl: doubles are valid JSON numbers") {
@@ -331,15 +361,18 @@ TEST_CASE("jsonl: string escaping") {
   CHECK(jsonl_of_string("") == R"("")");
   CHECK(jsonl_of_string("q\"b\\s/") == R"("q\"b\\s/")");
   CHECK(jsonl_of_string("a\nb\rc\td\be\ff") == R"("a\nb\rc\td\be\ff")");
-  CHECK(jsonl_of_string(std::string("nul\0x\x01\x1f\x7f", 8)) == "\"nul\\u0000x\\u0001\\u001f\x7f\"");
+  CHECK(jsonl_of_string(std::string("nul\0x\x01\x1f\x7f", 8)) ==
+        "\"nul\\u0000x\\u0001\\u001f\x7f\"");
   // Valid UTF-8 (2, 3 and 4 byte sequences) passes through unchanged.
   CHECK(jsonl_of_string("caf\xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x98\x80") ==
         "\"caf\xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x98\x80\"");
   // Invalid bytes become U+FFFD so that the line stays valid JSON.
-  CHECK(jsonl_of_string("a\xFF" "b") == R"("a\ufffdb")");
+  CHECK(jsonl_of_string("a\xFF"
+                        "b") == R"("a\ufffdb")");
   CHECK(jsonl_of_string("\xC3") == R"("\ufffd")");
-  CHECK(jsonl_of_string("\xE6\x97" "x") == R"("\ufffd\ufffdx")");
-  CHECK(jsonl_of_string("\xC0\xAF") == R"("\ufffd\ufffd")");          // overlong
+  CHECK(jsonl_of_string("\xE6\x97"
+                        "x") == R"("\ufffd\ufffdx")");
+  CHECK(jsonl_of_string("\xC0\xAF") == R"("\ufffd\ufffd")");            // overlong
   CHECK(jsonl_of_string("\xED\xA0\x80") == R"("\ufffd\ufffd\ufffd")");  // surrogate
 }
 
@@ -465,8 +498,7 @@ namespace {
 
 class FakeBindContext : public BindContext {
  public:
-  FakeBindContext(SchemaPtr schema, std::string path, QueryInfo query)
-      : query_(std::move(query)) {
+  FakeBindContext(SchemaPtr schema, std::string path, QueryInfo query) : query_(std::move(query)) {
     inputs_.push_back({"src", std::move(schema), true, {}});
     path_ = ConfigNode::scalar(std::move(path), Location{"q.yaml", 3, 11});
   }
@@ -613,8 +645,9 @@ TEST_CASE("write_csv: several symbols into one file keep symbol-list order") {
   FakeBindContext ctx(schema, "all.csv", query);
   OperatorFactory factory = writer_ep("write_csv").bind(ctx);
   REQUIRE(factory);
-  auto a = run_symbol(factory, query, "A",
-                      {BatchBuilder(schema).add(kT0, {int64_t{1}}).add(kT0 + 5, {int64_t{2}}).batch});
+  auto a =
+      run_symbol(factory, query, "A",
+                 {BatchBuilder(schema).add(kT0, {int64_t{1}}).add(kT0 + 5, {int64_t{2}}).batch});
   auto b = run_symbol(factory, query, "B", {});
   auto c = run_symbol(factory, query, "C", {BatchBuilder(schema).add(kT0, {int64_t{3}}).batch});
   // Commit order differs from list order; the file must not.

@@ -46,12 +46,17 @@ class OutputFile {
 // round-trip, nan/inf/-inf; bools true/false; strings quoted per RFC 4180 when needed;
 // durations as integer ns; time fields like TIMESTAMP. JSONL: one object per tick, times
 // as strings, NaN/inf as null. Table: aligned columns (buffers all ticks until finish()).
+//
+// `symbol_column` set: a SYMBOL column follows TIMESTAMP, holding this value until
+// set_symbol() changes it; a schema field named SYMBOL is then not printed a second time.
+// Output reaches `out` in chunks of about 1 MB and on finish().
 class TickWriter {
  public:
   TickWriter(OutputFormat format, SchemaPtr schema, OutputFile& out,
              std::optional<std::string> symbol_column = std::nullopt);
   ~TickWriter();
-  // Replaces the SYMBOL column value for the following ticks (multi-symbol output).
+  // Replaces the SYMBOL column value for the following ticks (multi-symbol output); no
+  // effect when the writer was made without a SYMBOL column.
   void set_symbol(std::string symbol);
   void write(const Batch& batch);
   // Writes what is buffered (the header alone when no tick came). Does not commit `out`.
