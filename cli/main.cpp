@@ -1,6 +1,9 @@
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
+
+#include "tickflow/tick_writer.hpp"
 
 #include "builtin.hpp"
 #include "commands.hpp"
@@ -9,8 +12,20 @@
 #define TICKFLOW_VERSION "dev"
 #endif
 
+namespace {
+
+// An interrupted run must not leave temporary output files behind.
+extern "C" void remove_outputs_and_reraise(int signal_number) {
+  tickflow::remove_unfinished_output_files();
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace tickflow;
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(s, remove_outputs_and_reraise);
   CLI::App app{"tickflow — an event-processor dataflow engine for tick data"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");

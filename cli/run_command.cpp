@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -257,7 +258,10 @@ int run_command(const Registry& registry, const RunArgs& args) {
   options.threads = args.threads ? args.threads : std::max(1u, std::thread::hardware_concurrency());
   options.batch_size = args.batch_size;
   options.max_accumulated_ticks = args.max_accumulated_ticks;
-  ProgressLine progress(args.progress);
+  // Ticks printed to the same terminal would be garbled by the progress line.
+  bool ticks_on_terminal = std::find(targets.begin(), targets.end(), "") != targets.end() &&
+                           isatty(STDOUT_FILENO);
+  ProgressLine progress(args.progress && !ticks_on_terminal);
   options.ticks_produced = &progress.counter();
 
   std::vector<std::string> run_symbols = with_symbols ? query->info.symbols

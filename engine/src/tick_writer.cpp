@@ -1,5 +1,7 @@
 #include "tickflow/tick_writer.hpp"
 
+#include "temp_files.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,11 +96,13 @@ std::unique_ptr<OutputFile> OutputFile::open(const std::string& path) {
     out->path_ = target;
     int fd = ::open(out->temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) throw_io_error("cannot create output file", path, errno);
+    detail::track_temporary_file(out->temp_path_);
     out->file_ = ::fdopen(fd, "wb");
     if (!out->file_) {
       int error = errno;
       ::close(fd);
       ::unlink(out->temp_path_.c_str());
+      detail::untrack_temporary_file(out->temp_path_);
       throw_io_error("cannot create output file", path, error);
     }
   }
@@ -142,15 +146,18 @@ void OutputFile::commit() {
   }
   if (write_failed) {
     if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+    detail::untrack_temporary_file(temp_path_);
     done_ = true;
     throw_io_error("cannot write", path_, error);
   }
   if (!temp_path_.empty() && std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     error = errno;
     ::unlink(temp_path_.c_str());
+    detail::untrack_temporary_file(temp_path_);
     done_ = true;
     throw_io_error("cannot rename output file onto", path_, error);
   }
+  detail::untrack_temporary_file(temp_path_);
   done_ = true;
 }
 
@@ -164,6 +171,7 @@ void OutputFile::abort() noexcept {
   if (file_) std::fclose(file_);
   file_ = nullptr;
   if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+  detail::untrack_temporary_file(temp_path_);
 }
 
 // ---------------------------------------------------------------- value formatting

@@ -1,8 +1,8 @@
 // Planning and executing a bound Query.
 //
 // The planner cuts the graph into segments: a segment starts at every source, every
-// node with more than one input and every node with unbounded accumulation; any other
-// node joins the segment of its (single) producer. Inside a segment batches are passed
+// node with more than one input, every sink (no output ports) and every node with
+// unbounded accumulation; any other node joins the segment of its (single) producer. Inside a segment batches are passed
 // by direct calls; between segments they travel through per-segment FIFO inboxes, and
 // each segment is one serial node of a oneTBB flow graph. Because an Operator's output
 // depends only on the order of batches on each of its inputs (never on how inputs

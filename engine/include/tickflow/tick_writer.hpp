@@ -41,6 +41,10 @@ class OutputFile {
   bool done_ = false;
 };
 
+// Removes every temporary output file not yet committed or aborted. Async-signal-safe:
+// the CLI calls it from its SIGINT/SIGTERM handler so an interrupted run leaves nothing.
+void remove_unfinished_output_files() noexcept;
+
 // Formats ticks of one schema. CSV: header, TIMESTAMP first as YYYY-MM-DD HH:MM:SS.nnnnnnnnn,
 // then SYMBOL when `symbol_column` is set, then fields in schema order; doubles shortest
 // round-trip, nan/inf/-inf; bools true/false; strings quoted per RFC 4180 when needed;
