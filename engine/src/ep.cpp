@@ -106,6 +106,12 @@ std::optional<size_t> BindContext::require_field(size_t input, const std::string
   return std::nullopt;
 }
 
+void BindContext::report(Diagnostic diagnostic) {
+  std::string message = diagnostic.message;
+  for (const auto& line : diagnostic.snippet) message += "\n" + line;
+  error(diagnostic.location, std::move(message), diagnostic.kind);
+}
+
 std::string BindContext::resolve_path(const std::string& path) const {
   std::filesystem::path p(path);
   if (p.is_absolute() || query().base_dir.empty()) return path;

@@ -100,6 +100,11 @@ class NodeBindContext : public BindContext {
     failed_ = true;
   }
   bool has_errors() const override { return failed_; }
+  void report(Diagnostic diagnostic) override {
+    diagnostic.message = "node '" + raw_.id + "': " + diagnostic.message;
+    diags_.add(std::move(diagnostic));
+    failed_ = true;
+  }
 
   void set_output(size_t port, SchemaPtr schema, bool time_ordered) override {
     if (port >= bound_.output_schemas.size()) {

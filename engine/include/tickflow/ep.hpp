@@ -191,6 +191,10 @@ class BindContext {
   virtual void error(const Location& loc, std::string message,
                      ErrorKind kind = ErrorKind::Validation) = 0;
   virtual bool has_errors() const = 0;
+  // Reports a prepared diagnostic (for example an expression error with its caret snippet);
+  // its message is prefixed with the node like error()'s. The default folds the snippet
+  // into the message and calls error().
+  virtual void report(Diagnostic diagnostic);
 
   // Looks a field up in input `input`'s schema; reports "unknown field" with
   // "did you mean" at `loc` and returns nullopt when it is not there.
