@@ -24,6 +24,7 @@ struct RunArgs {
   std::optional<std::string> stats;  // "text" or "json" when --stats is given
   std::optional<int64_t> max_accumulated_ticks;
   bool merge_symbols = false;
+  bool keep_going = false;
   bool progress = true;
 };
 

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
                           ->check(CLI::NonNegativeNumber);
   run->add_flag("--merge-symbols", run_args.merge_symbols,
                 "One time-ordered stream for all symbols");
+  run->add_flag("--keep-going", run_args.keep_going,
+                "Finish the other symbols when one fails; report failures at the end (exit 1)");
   bool no_progress = false;
   run->add_flag("--no-progress", no_progress, "Never show the progress line");
 

@@ -112,31 +112,6 @@ class ProgressLine {
   bool shown_ = false;
 };
 
-void merge_stats(std::vector<NodeStats>& total, const std::vector<NodeStats>& run) {
-  if (total.empty()) {
-    total = run;
-    return;
-  }
-  for (size_t i = 0; i < run.size(); ++i) {
-    NodeStats& t = total[i];
-    const NodeStats& r = run[i];
-    t.ticks_in += r.ticks_in;
-    t.ticks_out += r.ticks_out;
-    t.peak_ticks_held = std::max(t.peak_ticks_held, r.peak_ticks_held);
-    t.peak_bytes_held = std::max(t.peak_bytes_held, r.peak_bytes_held);
-    t.nanos += r.nanos;
-    for (const auto& [name, value] : r.counters) {
-      auto it = std::find_if(t.counters.begin(), t.counters.end(),
-                             [&](const auto& c) { return c.first == name; });
-      if (it == t.counters.end()) {
-        t.counters.emplace_back(name, value);
-      } else {
-        it->second += value;
-      }
-    }
-  }
-}
-
 void print_stats(const Query& query, const std::vector<NodeStats>& stats, const std::string& format) {
   if (stats.empty()) return;
   if (format == "json") {
@@ -196,10 +171,6 @@ int run_command(const Registry& registry, const RunArgs& args) {
     print_diagnostics(diags);
     return diags.exit_status() ? diags.exit_status() : 2;
   }
-  if (args.merge_symbols) {
-    std::cerr << "tickflow: error: --merge-symbols is not supported by this build yet\n";
-    return 2;
-  }
 
   // Decide where each output stream goes.
   std::string format_name = args.format;
@@ -232,7 +203,6 @@ int run_command(const Registry& registry, const RunArgs& args) {
 
   bool with_symbols = !query->info.symbols.empty();
   std::vector<OutputStream> streams;
-  std::vector<OutputTap> taps;
   try {
     for (size_t i = 0; i < query->outputs.size(); ++i) {
       const OutputRef& ref = query->outputs[i];
@@ -247,11 +217,6 @@ int run_command(const Registry& registry, const RunArgs& args) {
     std::cerr << e.describe() << "\n";
     return 1;
   }
-  for (size_t i = 0; i < streams.size(); ++i) {
-    TickWriter* writer = streams[i].writer.get();
-    taps.push_back({query->outputs[i].node, query->outputs[i].port,
-                    [writer](const Batch& b) { writer->write(b); }, nullptr});
-  }
 
   Plan plan = plan_query(*query);
   RunOptions options;
@@ -264,20 +229,24 @@ int run_command(const Registry& registry, const RunArgs& args) {
   ProgressLine progress(args.progress && !ticks_on_terminal);
   options.ticks_produced = &progress.counter();
 
-  std::vector<std::string> run_symbols = with_symbols ? query->info.symbols
-                                                      : std::vector<std::string>{""};
-  std::vector<NodeStats> total_stats;
+  std::vector<std::string> run_symbols_list =
+      with_symbols ? query->info.symbols : std::vector<std::string>{""};
+  SymbolRunOptions symbol_options;
+  symbol_options.keep_going = args.keep_going;
+  symbol_options.merge_symbols = args.merge_symbols;
+  std::vector<std::string> current_symbol(streams.size());
+  MultiRunResult result = run_symbols(
+      *query, plan, options, run_symbols_list, symbol_options,
+      [&](size_t output, const std::string& symbol, const Batch& batch) {
+        OutputStream& stream = streams[output];
+        if (current_symbol[output] != symbol) {
+          stream.writer->set_symbol(symbol);
+          current_symbol[output] = symbol;
+        }
+        stream.writer->write(batch);
+      });
   std::optional<RuntimeError> failure;
-  for (const auto& symbol : run_symbols) {
-    options.symbol = symbol;
-    for (auto& s : streams) s.writer->set_symbol(symbol);
-    RunResult result = run_query(*query, plan, options, taps);
-    merge_stats(total_stats, result.stats);
-    if (result.error) {
-      failure = result.error;
-      break;
-    }
-  }
+  if (!result.failures.empty() && !args.keep_going) failure = result.failures.front().error;
   if (!failure) {
     try {
       for (auto& s : streams) {
@@ -289,7 +258,18 @@ int run_command(const Registry& registry, const RunArgs& args) {
     }
   }
   progress.stop();
-  if (args.stats) print_stats(*query, total_stats, *args.stats);
+  if (args.stats) print_stats(*query, result.stats, *args.stats);
+  if (args.keep_going && !result.failures.empty()) {
+    for (const auto& f : result.failures) std::cerr << f.error.describe() << "\n";
+    std::cerr << "tickflow: " << result.failures.size() << " of " << run_symbols_list.size()
+              << " symbols failed:";
+    for (const auto& f : result.failures) std::cerr << " " << f.symbol;
+    std::cerr << "\n";
+    if (!failure) {
+      // The other symbols' output is complete and written.
+      return 1;
+    }
+  }
   if (failure) {
     for (auto& s : streams) s.file->abort();
     std::cout.flush();

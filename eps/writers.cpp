@@ -149,6 +149,7 @@ class FileWriter final : public Operator {
                 options.symbol_column ? std::optional<std::string>(context.symbol) : std::nullopt) {
   }
 
+  bool needs_commit() const override { return true; }
   void process(size_t, Batch&& batch, OutputSink&) override { writer_.write(batch); }
   void finish(OutputSink&) override { writer_.finish(); }
   void commit() override {

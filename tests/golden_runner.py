@@ -34,6 +34,7 @@ def main():
     parser.add_argument("--update", action="store_true",
                         help="rewrite expected.csv from a threads=1 run (review the diff!)")
     opts = parser.parse_args()
+    opts.tickflow = str(pathlib.Path(opts.tickflow).resolve())
     case = pathlib.Path(opts.case)
     args = []
     if (case / "args").exists():

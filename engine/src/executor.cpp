@@ -46,8 +46,7 @@ class Execution {
       record_failure(RuntimeError(e.what()));
     }
     if (!failed_) {
-      tbb::task_arena arena(static_cast<int>(std::max<size_t>(1, options_.threads)));
-      arena.execute([&] {
+      auto run_graph = [&] {
         tbb::flow::graph graph;
         for (size_t s = 0; s < segments_.size(); ++s) {
           segments_[s]->node = std::make_unique<SegmentNode>(
@@ -62,7 +61,13 @@ class Execution {
         graph.wait_for_all();
         // Flow graph nodes must not outlive their graph.
         for (auto& segment : segments_) segment->node.reset();
-      });
+      };
+      if (options_.use_current_arena) {
+        run_graph();
+      } else {
+        tbb::task_arena arena(static_cast<int>(std::max<size_t>(1, options_.threads)));
+        arena.execute(run_graph);
+      }
     }
     if (!failed_) check_all_finished();
     finish_operators();
@@ -70,7 +75,13 @@ class Execution {
       result.stats[n] = nodes_[n].stats;
       if (nodes_[n].op) result.stats[n].counters = nodes_[n].op->counters();
     }
-    if (failed_) result.error = first_error_;
+    if (failed_) {
+      result.error = first_error_;
+    } else if (options_.defer_commit) {
+      for (auto& state : nodes_) {
+        if (state.op && state.op->needs_commit()) result.uncommitted.push_back(std::move(state.op));
+      }
+    }
     return result;
   }
 
@@ -192,6 +203,10 @@ class Execution {
         } else {
           deliver(head, m.input, std::move(m.batch));
         }
+      }
+      if (options_.cancel && options_.cancel->load()) {
+        record_failure(RuntimeError("cancelled"));
+        return;
       }
       if (plan_.segments[s].is_source && !segment.exhausted && !failed_) {
         if (!downstream_has_room(s)) return;  // a consumer will wake us
@@ -345,7 +360,7 @@ class Execution {
   }
 
   void finish_operators() {
-    if (!failed_) {
+    if (!failed_ && !options_.defer_commit) {
       for (size_t n = 0; n < nodes_.size(); ++n) {
         try {
           nodes_[n].op->commit();

@@ -133,6 +133,10 @@ class Operator {
   // (e.g. rename or remove a temporary output file). abort must not throw.
   virtual void commit() {}
   virtual void abort() noexcept {}
+  // True for operators whose commit/abort matter (writers). In a multi-symbol run the engine
+  // keeps these alive until every symbol has finished, then commits all or aborts all, so a
+  // failing symbol leaves no output files of the others behind.
+  virtual bool needs_commit() const { return false; }
 
   // What the operator holds now; sampled after every call for --stats and
   // --max-accumulated-ticks.

@@ -50,6 +50,14 @@ struct RunOptions {
   std::optional<int64_t> max_accumulated_ticks;
   std::string symbol;                             // "" in a run without symbols
   std::atomic<int64_t>* ticks_produced = nullptr;  // progress: ticks emitted by sources
+  // Run inside the task arena of the calling thread instead of a new one of `threads`
+  // workers (used when several symbol runs share one arena).
+  bool use_current_arena = false;
+  // When set and true, sources stop and the run ends with a "cancelled" error.
+  const std::atomic<bool>* cancel = nullptr;
+  // Do not commit at the end of a successful run: hand the operators that need it over in
+  // RunResult::uncommitted instead (the caller commits or aborts them later).
+  bool defer_commit = false;
 };
 
 struct NodeStats {
@@ -64,6 +72,8 @@ struct NodeStats {
 struct RunResult {
   std::vector<NodeStats> stats;       // per node, same indices as Query::nodes
   std::optional<RuntimeError> error;  // the first error, when the run failed
+  // With RunOptions::defer_commit, the operators of a successful run that need commit.
+  std::vector<std::unique_ptr<Operator>> uncommitted;
 };
 
 // Runs the query once (for one symbol). On failure every Operator is aborted; on
@@ -71,5 +81,42 @@ struct RunResult {
 // owner decides.
 RunResult run_query(const Query& query, const Plan& plan, const RunOptions& options,
                     std::vector<OutputTap>& taps);
+
+// ---------------------------------------------------------------- many symbols
+
+// Receives tick batches of output stream `output` (an index into Query::outputs) of
+// `symbol`. Calls are serialized and come in the deterministic output order.
+using SymbolOutputWriter =
+    std::function<void(size_t output, const std::string& symbol, const Batch& batch)>;
+
+struct SymbolRunOptions {
+  // Go on after a symbol fails and report all failures at the end (else the first failure,
+  // in symbol-list order, stops the run).
+  bool keep_going = false;
+  // One time-ordered stream over all symbols, ties in symbol-list order.
+  bool merge_symbols = false;
+  // How many symbols may run (or wait with finished output) ahead of the first unfinished
+  // one; 0 means 2 x threads. Bounds the output held in memory.
+  size_t max_in_flight = 0;
+};
+
+struct SymbolFailure {
+  std::string symbol;
+  RuntimeError error;
+};
+
+struct MultiRunResult {
+  std::vector<NodeStats> stats;  // summed over symbols (peaks: the largest)
+  std::vector<SymbolFailure> failures;  // in symbol-list order
+};
+
+// Runs the query once per symbol, up to options.threads runs at a time in one task arena.
+// Output order: all of the first symbol's ticks, then the next symbol's, ... (the first
+// unfinished symbol streams straight to `write`; later ones buffer until their turn), or
+// one merged stream. Operators needing commit are committed only when every symbol
+// succeeded (with keep_going: the successful ones), and aborted otherwise.
+MultiRunResult run_symbols(const Query& query, const Plan& plan, const RunOptions& options,
+                           const std::vector<std::string>& symbols,
+                           const SymbolRunOptions& symbol_options, const SymbolOutputWriter& write);
 
 }  // namespace tickflow
