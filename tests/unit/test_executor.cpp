@@ -156,7 +156,7 @@ std::pair<Output, RunResult> run_text(const std::string& yaml, size_t threads, s
   options.max_accumulated_ticks = max_held;
   Plan plan = plan_query(*query);
   RunResult result = run_query(*query, plan, options, taps);
-  return {output, result};
+  return {std::move(output), std::move(result)};
 }
 
 std::string rows(int first, int count, int step_ms, int value_base) {
