@@ -22,19 +22,20 @@ void print_text(const EpDefinition& d, std::ostream& os) {
      << "; outputs: " << ports_text(d.outputs, false) << "; accumulation: " << d.accumulation
      << "\n";
   for (const auto& p : d.params) {
-    os << "    " << p.name << " (" << param_type_name(p.type)
-       << (p.required ? ", required" : "")
-       << (p.default_value.empty() ? "" : ", default " + p.default_value) << "): " << p.doc
-       << "\n";
+    os << "    " << p.name << " (" << param_type_name(p.type) << (p.required ? ", required" : "")
+       << (p.default_value.empty() ? "" : ", default " + p.default_value) << "): " << p.doc << "\n";
   }
 }
 
 std::string md_cell(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -69,12 +70,13 @@ void print_markdown(const std::vector<const EpDefinition*>& defs, std::ostream& 
 nlohmann::ordered_json to_json(const EpDefinition& d) {
   nlohmann::ordered_json params = nlohmann::ordered_json::array();
   for (const auto& p : d.params) {
-    params.push_back({{"name", p.name},
-                      {"type", std::string(param_type_name(p.type))},
-                      {"required", p.required},
-                      {"default", p.default_value.empty() ? nlohmann::ordered_json(nullptr)
-                                                          : nlohmann::ordered_json(p.default_value)},
-                      {"doc", p.doc}});
+    params.push_back(
+        {{"name", p.name},
+         {"type", std::string(param_type_name(p.type))},
+         {"required", p.required},
+         {"default", p.default_value.empty() ? nlohmann::ordered_json(nullptr)
+                                             : nlohmann::ordered_json(p.default_value)},
+         {"doc", p.doc}});
   }
   return {{"name", d.name},
           {"doc", d.doc},

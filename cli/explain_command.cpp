@@ -80,9 +80,10 @@ void explain_dot(const Query& query, const Plan& plan, std::ostream& os) {
       os << "    \"" << dot_escape(node.id) << "\" [label=\"" << dot_escape(node.id) << "\\n"
          << dot_escape(node.ep);
       if (node.accumulation.accumulates()) {
-        os << "\\n" << dot_escape(node.accumulation.to_string()) << "\", style=filled, fillcolor="
+        os << "\\n"
+           << dot_escape(node.accumulation.to_string()) << "\", style=filled, fillcolor="
            << (node.accumulation.kind == Accumulation::Kind::Unbounded ? "\"#f4a6a6\""
-                                                                        : "\"#fde2a7\"")
+                                                                       : "\"#fde2a7\"")
            << ", penwidth=2";
       } else {
         os << "\"";

@@ -48,9 +48,9 @@ int main(int argc, char** argv) {
   run->add_option("--batch-size", run_args.batch_size, "Ticks per batch between segments")
       ->check(CLI::Range(size_t{1}, size_t{1} << 24));
   std::string stats_format;
-  auto* stats_opt = run->add_option("--stats", stats_format,
-                                    "Print per-node statistics to stderr (text or json)")
-                        ->expected(0, 1);
+  auto* stats_opt =
+      run->add_option("--stats", stats_format, "Print per-node statistics to stderr (text or json)")
+          ->expected(0, 1);
   int64_t max_accumulated = 0;
   auto* max_acc_opt = run->add_option("--max-accumulated-ticks", max_accumulated,
                                       "Fail when a node holds more ticks than this")

@@ -96,8 +96,9 @@ class ProgressLine {
     while (!done_) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       int64_t ticks = ticks_.load();
-      std::cerr << fmt::format("\r\033[Ktickflow: {} ticks from sources, {:.1f} s, {:.2f} M ticks/s",
-                               ticks, secs, ticks / secs / 1e6)
+      std::cerr << fmt::format(
+                       "\r\033[Ktickflow: {} ticks from sources, {:.1f} s, {:.2f} M ticks/s", ticks,
+                       secs, ticks / secs / 1e6)
                 << std::flush;
       shown_ = true;
       wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; });
@@ -112,7 +113,8 @@ class ProgressLine {
   bool shown_ = false;
 };
 
-void print_stats(const Query& query, const std::vector<NodeStats>& stats, const std::string& format) {
+void print_stats(const Query& query, const std::vector<NodeStats>& stats,
+                 const std::string& format) {
   if (stats.empty()) return;
   if (format == "json") {
     nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
@@ -135,9 +137,9 @@ void print_stats(const Query& query, const std::vector<NodeStats>& stats, const 
   }
   size_t width = 4;
   for (const auto& n : query.nodes) width = std::max(width, n.id.size());
-  std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10}  {}\n", "node",
-                           width, "ep", "ticks_in", "ticks_out", "peak_ticks", "peak_bytes",
-                           "time_ms", "counters");
+  std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10}  {}\n", "node", width,
+                           "ep", "ticks_in", "ticks_out", "peak_ticks", "peak_bytes", "time_ms",
+                           "counters");
   for (size_t i = 0; i < query.nodes.size(); ++i) {
     const NodeStats& s = stats[i];
     std::string counters;
@@ -207,7 +209,8 @@ int run_command(const Registry& registry, const RunArgs& args) {
     for (size_t i = 0; i < query->outputs.size(); ++i) {
       const OutputRef& ref = query->outputs[i];
       OutputStream stream;
-      stream.file = targets[i].empty() ? OutputFile::standard_output() : OutputFile::open(targets[i]);
+      stream.file =
+          targets[i].empty() ? OutputFile::standard_output() : OutputFile::open(targets[i]);
       stream.writer = std::make_unique<TickWriter>(
           format, query->nodes[ref.node].output_schemas[ref.port], *stream.file,
           with_symbols ? std::optional<std::string>("") : std::nullopt);
@@ -224,8 +227,8 @@ int run_command(const Registry& registry, const RunArgs& args) {
   options.batch_size = args.batch_size;
   options.max_accumulated_ticks = args.max_accumulated_ticks;
   // Ticks printed to the same terminal would be garbled by the progress line.
-  bool ticks_on_terminal = std::find(targets.begin(), targets.end(), "") != targets.end() &&
-                           isatty(STDOUT_FILENO);
+  bool ticks_on_terminal =
+      std::find(targets.begin(), targets.end(), "") != targets.end() && isatty(STDOUT_FILENO);
   ProgressLine progress(args.progress && !ticks_on_terminal);
   options.ticks_produced = &progress.counter();
 
@@ -235,16 +238,16 @@ int run_command(const Registry& registry, const RunArgs& args) {
   symbol_options.keep_going = args.keep_going;
   symbol_options.merge_symbols = args.merge_symbols;
   std::vector<std::string> current_symbol(streams.size());
-  MultiRunResult result = run_symbols(
-      *query, plan, options, run_symbols_list, symbol_options,
-      [&](size_t output, const std::string& symbol, const Batch& batch) {
-        OutputStream& stream = streams[output];
-        if (current_symbol[output] != symbol) {
-          stream.writer->set_symbol(symbol);
-          current_symbol[output] = symbol;
-        }
-        stream.writer->write(batch);
-      });
+  MultiRunResult result =
+      run_symbols(*query, plan, options, run_symbols_list, symbol_options,
+                  [&](size_t output, const std::string& symbol, const Batch& batch) {
+                    OutputStream& stream = streams[output];
+                    if (current_symbol[output] != symbol) {
+                      stream.writer->set_symbol(symbol);
+                      current_symbol[output] = symbol;
+                    }
+                    stream.writer->write(batch);
+                  });
   std::optional<RuntimeError> failure;
   if (!result.failures.empty() && !args.keep_going) failure = result.failures.front().error;
   if (!failure) {

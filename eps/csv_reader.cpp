@@ -700,8 +700,9 @@ bool TickReader::read(Batch& batch, size_t max_ticks) {
       if (!options_.skip_bad_rows) throw;
       ++skipped_rows_;
       // Undo the cells of the bad row that were already appended.
-      for (auto& column : batch.columns) {
-        if (column.size() > batch.times.size()) column.resize(batch.times.size());
+      Batch& target = routed_target_ ? *routed_target_ : batch;
+      for (auto& column : target.columns) {
+        if (column.size() > target.times.size()) column.resize(target.times.size());
       }
       continue;
     }
@@ -725,6 +726,13 @@ TickReader::Row TickReader::convert_row(Batch& batch) {
   if (options_.symbol && reader_.cell(*layout_.symbol_column) != *options_.symbol) {
     return Row::Filtered;
   }
+  routed_target_ = nullptr;
+  Batch* target = &batch;
+  if (options_.route_by_symbol) {
+    target = options_.route_by_symbol(reader_.cell(*layout_.symbol_column));
+    if (!target) return Row::Filtered;
+    routed_target_ = target;
+  }
 
   row_time_.reset();
   const size_t time_cell = layout_.time_column;
@@ -740,27 +748,45 @@ TickReader::Row TickReader::convert_row(Batch& batch) {
                            ")",
                        reader_.location(time_cell));
   }
-  if (previous_time_ && *time < *previous_time_) {
+  std::optional<int64_t>* previous_time = &previous_time_;
+  size_t* previous_line = &previous_line_;
+  std::optional<int64_t> routed_previous;
+  if (options_.route_by_symbol) {
+    auto it = previous_by_symbol_.find(std::string(reader_.cell(*layout_.symbol_column)));
+    if (it != previous_by_symbol_.end()) routed_previous = it->second.first;
+    previous_time = &routed_previous;
+    previous_line = it != previous_by_symbol_.end() ? &it->second.second : &previous_line_;
+  }
+  if (*previous_time && *time < **previous_time) {
     UnskippableError error(
         "timestamp " + format_time(*time) + " is earlier than the previous tick's " +
-            format_time(*previous_time_) + " (line " + std::to_string(previous_line_) +
-            "); CSV input must be in time order and is never reordered",
+            format_time(**previous_time) + " (line " + std::to_string(*previous_line) + ")" +
+            (options_.route_by_symbol ? " of the same symbol" : "") +
+            "; CSV input must be in time order and is never reordered",
         reader_.location(time_cell));
     error.tick_time = *time;
     throw error;
   }
-  previous_time_ = time;
-  previous_line_ = static_cast<size_t>(reader_.line());
+  if (options_.route_by_symbol) {
+    previous_by_symbol_[std::string(reader_.cell(*layout_.symbol_column))] = {
+        *time, static_cast<size_t>(reader_.line())};
+  } else {
+    previous_time_ = time;
+    previous_line_ = static_cast<size_t>(reader_.line());
+  }
   if (options_.range_start && *time < *options_.range_start) return Row::Filtered;
-  if (options_.range_end && *time >= *options_.range_end) return Row::Stop;
+  if (options_.range_end && *time >= *options_.range_end) {
+    // Another symbol's rows may still follow in a shared file.
+    return options_.route_by_symbol ? Row::Filtered : Row::Stop;
+  }
 
   row_time_ = time;
   for (size_t i = 0; i < columns; ++i) {
     const auto& column = layout_.columns[i];
     if (column.role == CsvLayout::Role::Field)
-      convert_field(column, i, batch.columns[column.field]);
+      convert_field(column, i, target->columns[column.field]);
   }
-  batch.times.push_back(*time);
+  target->times.push_back(*time);
   return Row::Tick;
 }
 

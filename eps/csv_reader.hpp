@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tickflow/batch.hpp"
@@ -214,6 +216,11 @@ struct TickReaderOptions {
   bool skip_bad_rows = false;
   std::optional<int64_t> range_start;  // [start, end)
   std::optional<int64_t> range_end;
+  // Reading a shared file once for every symbol: each row goes to the batch this returns
+  // for its symbol cell, or is dropped when it returns nullptr (layout.symbol_column must
+  // be set). Time order and the range end then apply per symbol, so a file sorted by
+  // symbol, then time, is as valid as one sorted by time.
+  std::function<Batch*(std::string_view symbol)> route_by_symbol;
 };
 
 // Turns the data records of a reader (positioned after the header) into batches.
@@ -239,6 +246,9 @@ class TickReader {
   TimeParser field_time_parser_{TimeFormat::Auto};
   std::optional<int64_t> previous_time_;
   size_t previous_line_ = 0;
+  // With route_by_symbol: the previous time and line per symbol.
+  std::unordered_map<std::string, std::pair<int64_t, size_t>> previous_by_symbol_;
+  Batch* routed_target_ = nullptr;   // the batch the current row goes to, when routed
   std::optional<int64_t> row_time_;  // of the row being converted, for error reports
   int64_t skipped_rows_ = 0;
   bool done_ = false;

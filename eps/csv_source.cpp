@@ -2,9 +2,12 @@
 // whose header names the fields. The schema is fixed at load time from the header and
 // the first rows; the run then streams the file in chunks.
 #include <algorithm>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "builtin.hpp"
@@ -43,6 +46,133 @@ std::string join_names(const std::vector<std::string>& names) {
   }
   return out;
 }
+
+// A file with a symbol column shared by every symbol of the run (no {symbol} in the
+// path): the first run to need it reads the whole file once and splits its rows by
+// symbol; each run then takes its own symbol's ticks. Memory: the file's ticks for the
+// run's symbols, freed as each symbol's run takes them.
+class SharedSymbolFile {
+ public:
+  SharedSymbolFile(std::shared_ptr<const CsvSourceConfig> config,
+                   const std::vector<std::string>& symbols, const QueryInfo& query)
+      : config_(std::move(config)), range_start_(query.range_start), range_end_(query.range_end) {
+    for (const auto& symbol : symbols) per_symbol_[symbol];
+  }
+
+  // The ticks of `symbol` in batches; the error of the shared read for every caller.
+  // `skipped_rows` gets the rows skipped by the read for its first caller only, so
+  // summing stats over symbols counts them once.
+  std::deque<Batch> take(const std::string& symbol, int64_t& skipped_rows) {
+    std::lock_guard lock(mutex_);
+    if (!loaded_) load();
+    if (error_) throw *error_;
+    skipped_rows = skipped_reported_ ? 0 : skipped_rows_;
+    skipped_reported_ = true;
+    return std::move(per_symbol_[symbol]);
+  }
+
+ private:
+  static constexpr size_t kRowsPerBatch = 1 << 16;
+
+  void load() {
+    loaded_ = true;
+    try {
+      csv::RecordReader reader(csv::open_file(config_->path), config_->path, config_->delimiter);
+      const auto header = csv::read_header(reader);
+      if (header != config_->layout.header) {
+        throw RuntimeError("the header of " + config_->path + " changed since load time",
+                           Location{config_->path, reader.line(), 1});
+      }
+      csv::TickReaderOptions options;
+      options.time_format = config_->time_format;
+      options.skip_bad_rows = config_->skip_bad_rows;
+      options.range_start = range_start_;
+      options.range_end = range_end_;
+      std::string last_symbol;
+      std::deque<Batch>* last_list = nullptr;
+      options.route_by_symbol = [&](std::string_view symbol) -> Batch* {
+        if (!last_list || symbol != last_symbol) {
+          auto it = per_symbol_.find(std::string(symbol));
+          if (it == per_symbol_.end()) return nullptr;  // not a symbol of this run
+          last_symbol = symbol;
+          last_list = &it->second;
+        }
+        if (last_list->empty() || last_list->back().size() >= kRowsPerBatch) {
+          last_list->emplace_back(config_->layout.schema);
+        }
+        return &last_list->back();
+      };
+      csv::TickReader ticks(reader, config_->layout, std::move(options));
+      Batch unused(config_->layout.schema);
+      while (ticks.read(unused, SIZE_MAX)) {
+      }
+      skipped_rows_ = ticks.skipped_rows();
+    } catch (const RuntimeError& e) {
+      error_ = e;
+      per_symbol_.clear();
+    }
+  }
+
+  std::shared_ptr<const CsvSourceConfig> config_;
+  std::optional<int64_t> range_start_, range_end_;
+  std::mutex mutex_;
+  bool loaded_ = false;
+  std::optional<RuntimeError> error_;
+  std::unordered_map<std::string, std::deque<Batch>> per_symbol_;
+  int64_t skipped_rows_ = 0;
+  bool skipped_reported_ = false;
+};
+
+// Emits one symbol's ticks from a SharedSymbolFile in batches of the run's batch size.
+class SharedFileOperator : public Operator {
+ public:
+  SharedFileOperator(std::shared_ptr<SharedSymbolFile> file, const RunContext& run,
+                     bool count_skipped)
+      : file_(std::move(file)), run_(run), count_skipped_(count_skipped) {}
+
+  bool produce(OutputSink& out) override {
+    if (!taken_) {
+      pending_ = file_->take(run_.symbol, skipped_rows_);
+      taken_ = true;
+    }
+    const size_t limit = std::max<size_t>(run_.batch_size, 1);
+    while (!pending_.empty()) {
+      Batch& front = pending_.front();
+      if (offset_ >= front.size()) {
+        pending_.pop_front();
+        offset_ = 0;
+        continue;
+      }
+      size_t end = std::min(front.size(), offset_ + limit);
+      out.emit(0, front.slice(offset_, end));
+      offset_ = end;
+      return true;
+    }
+    return false;
+  }
+
+  // The ticks waiting here are input not yet emitted, like the unread rest of a file, so
+  // they show as bytes held but do not count against --max-accumulated-ticks.
+  Held held() const override {
+    Held h;
+    for (const auto& b : pending_) h.bytes += static_cast<int64_t>(b.bytes());
+    return h;
+  }
+
+  std::vector<std::pair<std::string, int64_t>> counters() const override {
+    if (!count_skipped_) return {};
+    return {{"skipped_rows", skipped_rows_}};
+  }
+
+ private:
+  std::shared_ptr<SharedSymbolFile> file_;
+  RunContext run_;
+  bool count_skipped_;
+  bool taken_ = false;
+  std::deque<Batch> pending_;
+  size_t offset_ = 0;
+  int64_t skipped_rows_ = 0;
+};
 
 class CsvSourceOperator : public Operator {
  public:
@@ -293,6 +423,13 @@ OperatorFactory bind_csv(BindContext& ctx) {
   ctx.set_output(0, config->layout.schema, true);
   ctx.set_accumulation(Accumulation::none());
   std::shared_ptr<const CsvSourceConfig> shared = std::move(config);
+  if (shared->layout.symbol_column && !shared->path_per_symbol && !ctx.query().symbols.empty()) {
+    auto file = std::make_shared<SharedSymbolFile>(shared, ctx.query().symbols, ctx.query());
+    bool count_skipped = shared->skip_bad_rows;
+    return [file, count_skipped](const RunContext& run) -> std::unique_ptr<Operator> {
+      return std::make_unique<SharedFileOperator>(file, run, count_skipped);
+    };
+  }
   return [shared](const RunContext& run) -> std::unique_ptr<Operator> {
     return std::make_unique<CsvSourceOperator>(shared, run);
   };

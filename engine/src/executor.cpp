@@ -49,11 +49,11 @@ class Execution {
       auto run_graph = [&] {
         tbb::flow::graph graph;
         for (size_t s = 0; s < segments_.size(); ++s) {
-          segments_[s]->node = std::make_unique<SegmentNode>(
-              graph, tbb::flow::serial, [this, s](tbb::flow::continue_msg) {
-                run_segment(s);
-                return tbb::flow::continue_msg();
-              });
+          segments_[s]->node = std::make_unique<SegmentNode>(graph, tbb::flow::serial,
+                                                             [this, s](tbb::flow::continue_msg) {
+                                                               run_segment(s);
+                                                               return tbb::flow::continue_msg();
+                                                             });
         }
         for (size_t s = 0; s < segments_.size(); ++s) {
           if (plan_.segments[s].is_source) schedule(s);
@@ -276,8 +276,8 @@ class Execution {
     NodeState& state = nodes_[n];
     const BoundNode& node = query_.nodes[n];
     for (auto& [port, batch] : out.items) {
-      if (port >= state.consumers.size() || batch.columns.size() != node.output_schemas[port]->size() ||
-          !batch.schema) {
+      if (port >= state.consumers.size() ||
+          batch.columns.size() != node.output_schemas[port]->size() || !batch.schema) {
         RuntimeError error("emitted a batch that does not match its declared output schema");
         annotate(error, n);
         throw error;

@@ -24,9 +24,9 @@ const BoundNode* Query::find(std::string_view id) const {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {
-    "tickflow", "name", "description", "params", "symbols", "range",
-    "state",    "plugins", "nodes",    "output"};
+const std::vector<std::string> kTopLevelKeys = {"tickflow", "name",  "description", "params",
+                                                "symbols",  "range", "state",       "plugins",
+                                                "nodes",    "output"};
 
 struct InputRefText {
   std::string node;
@@ -52,7 +52,11 @@ class NodeBindContext : public BindContext {
   NodeBindContext(const RawNode& raw, BoundNode& bound, const QueryInfo& info,
                   const std::vector<QueryParam>& params,
                   const std::map<std::string, ConfigNode>& defaults, Diagnostics& diags)
-      : raw_(raw), bound_(bound), info_(info), params_(params), defaults_(defaults),
+      : raw_(raw),
+        bound_(bound),
+        info_(info),
+        params_(params),
+        defaults_(defaults),
         diags_(diags) {}
 
   const std::string& node_id() const override { return raw_.id; }
@@ -201,8 +205,8 @@ class Loader {
       if (it == query_->params.end()) {
         std::vector<std::string> names;
         for (const auto& p : query_->params) names.push_back(p.name);
-        error({"--param", 0, 0}, "--param " + name + ": the query declares no parameter '" +
-                                     name + "'" + did_you_mean(name, names));
+        error({"--param", 0, 0}, "--param " + name + ": the query declares no parameter '" + name +
+                                     "'" + did_you_mean(name, names));
         continue;
       }
       if (!value_fits(it->type, value)) {
@@ -212,16 +216,23 @@ class Loader {
       }
       it->value = value;
     }
+    for (const auto& p : query_->params) query_->info.params.push_back({p.name, p.type, p.value});
   }
 
   static bool value_fits(Type type, const std::string& value) {
     switch (type) {
-      case Type::Int: return detail::parse_int(value).has_value();
-      case Type::Double: return detail::parse_double(value).has_value();
-      case Type::Bool: return detail::parse_bool(value).has_value();
-      case Type::Time: return parse_time_or_nanos(value).has_value();
-      case Type::Duration: return parse_duration(value).has_value();
-      case Type::String: return true;
+      case Type::Int:
+        return detail::parse_int(value).has_value();
+      case Type::Double:
+        return detail::parse_double(value).has_value();
+      case Type::Bool:
+        return detail::parse_bool(value).has_value();
+      case Type::Time:
+        return parse_time_or_nanos(value).has_value();
+      case Type::Duration:
+        return parse_duration(value).has_value();
+      case Type::String:
+        return true;
     }
     return false;
   }
@@ -257,8 +268,8 @@ class Loader {
     p.type = *t;
     if (const ConfigNode* def = e.value.find("default")) {
       if (!def->is_scalar() || !value_fits(p.type, def->text())) {
-        error(def->location(), "default of parameter '" + e.key + "' is not a " +
-                                   std::string(type_name(p.type)));
+        error(def->location(),
+              "default of parameter '" + e.key + "' is not a " + std::string(type_name(p.type)));
         return;
       }
       p.value = def->text();
@@ -266,8 +277,8 @@ class Loader {
       auto it = std::find_if(overrides_.params.begin(), overrides_.params.end(),
                              [&](const auto& kv) { return kv.first == e.key; });
       if (it == overrides_.params.end()) {
-        error(e.key_location, "parameter '" + e.key + "' has no default; give it with --param " +
-                                  e.key + "=VALUE");
+        error(e.key_location,
+              "parameter '" + e.key + "' has no default; give it with --param " + e.key + "=VALUE");
       }
     }
     query_->params.push_back(std::move(p));
@@ -322,8 +333,7 @@ class Loader {
     if (overrides_.end) query_->info.range_end = overrides_.end;
     if (query_->info.range_start && query_->info.range_end &&
         *query_->info.range_end < *query_->info.range_start) {
-      error(range ? range->location() : Location{file_, 1, 1},
-            "the range ends before it starts");
+      error(range ? range->location() : Location{file_, 1, 1}, "the range ends before it starts");
     }
   }
 
@@ -370,8 +380,8 @@ class Loader {
         raw.ep_location = ep->location();
         raw.definition = registry_.find(raw.ep);
         if (!raw.definition) {
-          error(ep->location(),
-                "node '" + e.key + "': unknown EP '" + raw.ep + "'" + did_you_mean(raw.ep, ep_names));
+          error(ep->location(), "node '" + e.key + "': unknown EP '" + raw.ep + "'" +
+                                    did_you_mean(raw.ep, ep_names));
           raw.broken = true;
         }
       }
@@ -426,8 +436,8 @@ class Loader {
           for (const auto& id : ids) {
             if (id != raw_nodes_[i].id) others.push_back(id);
           }
-          error(ref.location, "node '" + raw_nodes_[i].id + "': unknown input '" + ref.node +
-                                  "'" + did_you_mean(ref.node, others));
+          error(ref.location, "node '" + raw_nodes_[i].id + "': unknown input '" + ref.node + "'" +
+                                  did_you_mean(ref.node, others));
           raw_nodes_[i].broken = true;
         } else {
           deps[i].push_back(it->second);
@@ -525,8 +535,8 @@ class Loader {
     const ConfigNode* in = raw.body->find("in");
     if (def.inputs.empty() && !def.variadic_inputs) {
       if (in) {
-        error(in->location(), "node '" + raw.id + "': EP '" + def.name +
-                                  "' is a source and takes no 'in:'");
+        error(in->location(),
+              "node '" + raw.id + "': EP '" + def.name + "' is a source and takes no 'in:'");
         raw.broken = true;
       }
       return;
@@ -561,8 +571,8 @@ class Loader {
                                      const std::string& consumer) {
     const auto& outputs = producer.definition->outputs;
     if (outputs.empty()) {
-      error(ref.location, "node '" + consumer + "': input '" + ref.node + "' (EP '" +
-                              producer.ep + "') has no output to read from");
+      error(ref.location, "node '" + consumer + "': input '" + ref.node + "' (EP '" + producer.ep +
+                              "') has no output to read from");
       return std::nullopt;
     }
     if (ref.port.empty()) return 0;
@@ -584,8 +594,8 @@ class Loader {
       if (std::find(known.begin(), known.end(), e.key) == known.end()) {
         std::vector<std::string> params;
         for (const auto& p : def.params) params.push_back(p.name);
-        error(e.key_location, "node '" + raw.id + "': unknown parameter '" + e.key +
-                                  "' for EP '" + def.name + "'" + did_you_mean(e.key, params));
+        error(e.key_location, "node '" + raw.id + "': unknown parameter '" + e.key + "' for EP '" +
+                                  def.name + "'" + did_you_mean(e.key, params));
         raw.broken = true;
       }
     }
@@ -593,15 +603,16 @@ class Loader {
       const ConfigNode* value = raw.body->find(spec.name);
       if (!value || value->is_null()) {
         if (spec.required) {
-          error(raw.ep_location, "node '" + raw.id + "': EP '" + def.name +
-                                     "' needs parameter '" + spec.name + "' (" + spec.doc + ")");
+          error(raw.ep_location, "node '" + raw.id + "': EP '" + def.name + "' needs parameter '" +
+                                     spec.name + "' (" + spec.doc + ")");
           raw.broken = true;
         }
         continue;
       }
       std::string problem = detail::check_param_shape(spec.type, *value);
       if (!problem.empty()) {
-        error(value->location(), "node '" + raw.id + "': parameter '" + spec.name + "': " + problem);
+        error(value->location(),
+              "node '" + raw.id + "': parameter '" + spec.name + "': " + problem);
         raw.broken = true;
       }
     }
@@ -615,7 +626,8 @@ class Loader {
     for (const auto& spec : def.params) {
       if (!spec.default_value.empty()) {
         Diagnostics ignored;  // defaults were validated when the EP was registered
-        defaults[spec.name] = parse_yaml(spec.default_value, "<default of " + spec.name + ">", ignored);
+        defaults[spec.name] =
+            parse_yaml(spec.default_value, "<default of " + spec.name + ">", ignored);
       }
     }
     NodeBindContext ctx(raw, node, query_->info, query_->params, defaults, diags_);
@@ -628,13 +640,15 @@ class Loader {
     }
     if (ctx.has_errors()) return false;
     if (!node.factory) {
-      ctx.error(raw.ep_location, "EP '" + def.name + "' returned no operator", ErrorKind::Validation);
+      ctx.error(raw.ep_location, "EP '" + def.name + "' returned no operator",
+                ErrorKind::Validation);
       return false;
     }
     for (size_t i = 0; i < node.output_schemas.size(); ++i) {
       if (!node.output_schemas[i]) {
-        ctx.error(raw.ep_location, "EP '" + def.name + "' did not declare output port '" +
-                                       def.outputs[i] + "'", ErrorKind::Validation);
+        ctx.error(raw.ep_location,
+                  "EP '" + def.name + "' did not declare output port '" + def.outputs[i] + "'",
+                  ErrorKind::Validation);
         return false;
       }
     }
@@ -678,7 +692,8 @@ class Loader {
       InputRefText ref = parse_ref(item);
       auto it = std::find(ids.begin(), ids.end(), ref.node);
       if (it == ids.end()) {
-        error(item.location(), "unknown output node '" + ref.node + "'" + did_you_mean(ref.node, ids));
+        error(item.location(),
+              "unknown output node '" + ref.node + "'" + did_you_mean(ref.node, ids));
         continue;
       }
       size_t index = static_cast<size_t>(it - ids.begin());
@@ -692,8 +707,8 @@ class Loader {
       if (!ref.port.empty()) {
         auto p = std::find(n.definition->outputs.begin(), n.definition->outputs.end(), ref.port);
         if (p == n.definition->outputs.end()) {
-          error(item.location(), "node '" + n.id + "' has no output port '" + ref.port +
-                                     "'" + did_you_mean(ref.port, n.definition->outputs));
+          error(item.location(), "node '" + n.id + "' has no output port '" + ref.port + "'" +
+                                     did_you_mean(ref.port, n.definition->outputs));
           continue;
         }
         port = static_cast<size_t>(p - n.definition->outputs.begin());

@@ -12,7 +12,9 @@
 namespace tickflow {
 namespace {
 
-bool is_cancellation(const RuntimeError& e) { return e.node.empty() && e.message() == "cancelled"; }
+bool is_cancellation(const RuntimeError& e) {
+  return e.node.empty() && e.message() == "cancelled";
+}
 
 void add_stats(std::vector<NodeStats>& total, const std::vector<NodeStats>& run) {
   if (total.empty()) {
@@ -44,8 +46,13 @@ class SymbolRunner {
   SymbolRunner(const Query& query, const Plan& plan, const RunOptions& options,
                const std::vector<std::string>& symbols, const SymbolRunOptions& symbol_options,
                const SymbolOutputWriter& write)
-      : query_(query), plan_(plan), options_(options), symbols_(symbols),
-        symbol_options_(symbol_options), write_(write), states_(symbols.size()) {
+      : query_(query),
+        plan_(plan),
+        options_(options),
+        symbols_(symbols),
+        symbol_options_(symbol_options),
+        write_(write),
+        states_(symbols.size()) {
     size_t threads = std::max<size_t>(1, options.threads);
     window_ = symbol_options.max_in_flight ? symbol_options.max_in_flight : 2 * threads;
     for (auto& state : states_) state.buffered.resize(query.outputs.size());
@@ -242,8 +249,8 @@ class SymbolRunner {
   std::vector<SymbolState> states_;
   std::vector<NodeStats> stats_;
   size_t window_ = 2;
-  size_t head_ = 0;  // first symbol whose output is not completely written
-  size_t next_ = 0;  // next symbol to start
+  size_t head_ = 0;    // first symbol whose output is not completely written
+  size_t next_ = 0;    // next symbol to start
   bool stop_ = false;  // no more symbols start (guarded by mutex_)
   std::unique_ptr<std::atomic<bool>[]> cancel_;  // per symbol: stop its run
   tbb::task_group group_;

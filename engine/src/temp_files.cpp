@@ -55,5 +55,7 @@ void remove_tracked_temporary_files() noexcept {
 }  // namespace tickflow::detail
 
 namespace tickflow {
-void remove_unfinished_output_files() noexcept { detail::remove_tracked_temporary_files(); }
+void remove_unfinished_output_files() noexcept {
+  detail::remove_tracked_temporary_files();
+}
 }  // namespace tickflow

@@ -97,6 +97,21 @@ nodes:
         check("keep-going stdout", code == 1 and symbols_seen == ["AAA"] * 3 + ["BBB"] * 3 + ["DDD"] * 3,
               out + err)
 
+        # one shared file with a SYMBOL column, sorted by symbol then time, read once
+        (tmp / "all.csv").write_text("TIMESTAMP,SYMBOL,PRICE\n"
+                                     "2024-01-02 09:30:00,BBB,20\n2024-01-02 09:30:01,BBB,21\n"
+                                     "2024-01-02 09:30:00,AAA,10\n2024-01-02 09:30:02,AAA,11\n"
+                                     "2024-01-02 09:30:01,ZZZ,99\n2024-01-02 09:30:03,AAA,12\n")
+        (tmp / "shared.yaml").write_text("tickflow: 1\nsymbols: [AAA, BBB, CCC]\n"
+                                         "nodes:\n  trades: {ep: csv, path: all.csv}\n")
+        for threads, batch in [("1", "1"), ("2", "4096")]:
+            code, out, err = tf("run", "shared.yaml", "--threads", threads, "--batch-size", batch,
+                                "--end", "2024-01-02 09:30:03", cwd=tmp)
+            check(f"shared symbol file (threads {threads})", code == 0 and out ==
+                  "TIMESTAMP,SYMBOL,PRICE\n2024-01-02 09:30:00.000000000,AAA,10\n"
+                  "2024-01-02 09:30:02.000000000,AAA,11\n2024-01-02 09:30:00.000000000,BBB,20\n"
+                  "2024-01-02 09:30:01.000000000,BBB,21\n", out + err)
+
         # determinism over many symbols, threads and batch sizes
         (tmp / "many.yaml").write_text("""tickflow: 1
 nodes:

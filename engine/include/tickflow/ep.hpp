@@ -85,13 +85,21 @@ struct InputInfo {
   Location location;  // of the `in:` value naming this input
 };
 
+// A query parameter (`params:`) with its effective value: the default, or --param.
+struct QueryParamValue {
+  std::string name;
+  Type type = Type::String;
+  std::string value;  // as text, already checked against `type`
+};
+
 // Facts about the whole query available at bind and run time.
 struct QueryInfo {
   std::string file;      // path of the query file
   std::string base_dir;  // directory paths in the query are relative to
   std::optional<int64_t> range_start;
   std::optional<int64_t> range_end;
-  std::vector<std::string> symbols;  // empty: a run without symbols
+  std::vector<std::string> symbols;     // empty: a run without symbols
+  std::vector<QueryParamValue> params;  // in declaration order ($NAME in expressions)
 };
 
 // ---------------------------------------------------------------- operators

@@ -2,9 +2,9 @@
 //
 // The planner cuts the graph into segments: a segment starts at every source, every
 // node with more than one input, every sink (no output ports) and every node with
-// unbounded accumulation; any other node joins the segment of its (single) producer. Inside a segment batches are passed
-// by direct calls; between segments they travel through per-segment FIFO inboxes, and
-// each segment is one serial node of a oneTBB flow graph. Because an Operator's output
+// unbounded accumulation; any other node joins the segment of its (single) producer. Inside a
+// segment batches are passed by direct calls; between segments they travel through per-segment FIFO
+// inboxes, and each segment is one serial node of a oneTBB flow graph. Because an Operator's output
 // depends only on the order of batches on each of its inputs (never on how inputs
 // interleave in time of arrival), and every inbox is FIFO per producer, the output is
 // the same for any thread count and batch size.
@@ -48,7 +48,7 @@ struct RunOptions {
   size_t threads = 1;
   size_t batch_size = 4096;
   std::optional<int64_t> max_accumulated_ticks;
-  std::string symbol;                             // "" in a run without symbols
+  std::string symbol;                              // "" in a run without symbols
   std::atomic<int64_t>* ticks_produced = nullptr;  // progress: ticks emitted by sources
   // Run inside the task arena of the calling thread instead of a new one of `threads`
   // workers (used when several symbol runs share one arena).
@@ -106,7 +106,7 @@ struct SymbolFailure {
 };
 
 struct MultiRunResult {
-  std::vector<NodeStats> stats;  // summed over symbols (peaks: the largest)
+  std::vector<NodeStats> stats;         // summed over symbols (peaks: the largest)
   std::vector<SymbolFailure> failures;  // in symbol-list order
 };
 
