@@ -9,6 +9,7 @@ void register_builtins(Registry& registry) {
   register_fields(registry);
   register_head_tail(registry);
   register_writers(registry);
+  register_merge(registry);
 }
 
 }  // namespace tickflow::eps

@@ -59,6 +59,7 @@ class Execution {
           if (plan_.segments[s].is_source) schedule(s);
         }
         graph.wait_for_all();
+        while (!failed_ && !all_finished() && resume_stalled()) graph.wait_for_all();
         // Flow graph nodes must not outlive their graph.
         for (auto& segment : segments_) segment->node.reset();
       };
@@ -101,7 +102,12 @@ class Execution {
     std::vector<size_t> waiting_producers;
     std::atomic<bool> scheduled{false};
     bool exhausted = false;
-    std::vector<size_t> downstream;  // segments this one feeds
+    // (segment, input of its head) pairs this segment feeds.
+    std::vector<std::pair<size_t, size_t>> downstream;
+    // Published by the segment after each body run for producers' flow control: ticks its
+    // head operator holds, and a bit per input it needs (Operator::needs_input).
+    std::atomic<int64_t> head_held_ticks{0};
+    std::atomic<uint64_t> head_needed_inputs{~uint64_t{0}};
   };
 
   struct NodeState {
@@ -135,9 +141,9 @@ class Execution {
             {fused ? Consumer::Kind::Fused : Consumer::Kind::Remote, n, i});
         if (!fused) {
           auto& downstream = segments_[plan_.segment_of[producer]]->downstream;
-          size_t target = plan_.segment_of[n];
-          if (std::find(downstream.begin(), downstream.end(), target) == downstream.end()) {
-            downstream.push_back(target);
+          std::pair<size_t, size_t> edge{plan_.segment_of[n], i};
+          if (std::find(downstream.begin(), downstream.end(), edge) == downstream.end()) {
+            downstream.push_back(edge);
           }
         }
       }
@@ -187,16 +193,26 @@ class Execution {
     SegmentState& segment = *segments_[s];
     segment.scheduled.store(false);
     std::deque<Message> messages;
-    std::vector<size_t> wake;
     {
       std::lock_guard lock(segment.mutex);
       messages.swap(segment.inbox);
-      wake.swap(segment.waiting_producers);
     }
-    for (size_t producer : wake) schedule(producer);
-    if (failed_) return;
     try {
-      size_t head = plan_.segments[s].nodes[0];
+      if (!failed_) run_segment_body(s, messages);
+    } catch (RuntimeError& e) {
+      record_failure(e);
+    } catch (const std::exception& e) {
+      record_failure(RuntimeError(e.what()));
+    } catch (...) {
+      record_failure(RuntimeError("unknown exception"));
+    }
+    publish_demand(s);
+  }
+
+  void run_segment_body(size_t s, std::deque<Message>& messages) {
+    SegmentState& segment = *segments_[s];
+    {
+      const size_t head = plan_.segments[s].nodes[0];
       for (auto& m : messages) {
         if (m.end) {
           end_input(head, m.input);
@@ -218,25 +234,69 @@ class Execution {
           finish_node(head);
         }
       }
-    } catch (RuntimeError& e) {
-      record_failure(e);
-    } catch (const std::exception& e) {
-      record_failure(RuntimeError(e.what()));
-    } catch (...) {
-      record_failure(RuntimeError("unknown exception"));
     }
   }
 
+  // A source may produce while every segment it feeds has few batches queued and either
+  // holds little or needs this source's input (see Operator::needs_input). The check and
+  // the registration for a wake-up happen under the consumer's lock, so none is lost.
   bool downstream_has_room(size_t s) {
-    for (size_t d : segments_[s]->downstream) {
+    const int64_t held_limit =
+        static_cast<int64_t>(std::max<size_t>(4 * options_.batch_size, 4096));
+    for (auto [d, input] : segments_[s]->downstream) {
       SegmentState& target = *segments_[d];
       std::lock_guard lock(target.mutex);
-      if (target.inbox.size() >= kMaxQueuedBatches) {
+      bool inbox_full = target.inbox.size() >= kMaxQueuedBatches;
+      bool not_needed = throttle_by_demand_ && target.head_held_ticks.load() > held_limit &&
+                        input < 64 && !(target.head_needed_inputs.load() >> input & 1);
+      if (inbox_full || not_needed) {
         target.waiting_producers.push_back(s);
         return false;
       }
     }
     return true;
+  }
+
+  // Publishes the head operator's demand and wakes the producers waiting on this segment,
+  // which then check again.
+  void publish_demand(size_t s) {
+    SegmentState& segment = *segments_[s];
+    const size_t head = plan_.segments[s].nodes[0];
+    if (const Operator* op = nodes_[head].op.get()) {
+      segment.head_held_ticks.store(op->held().ticks);
+      uint64_t needed = 0;
+      size_t inputs = std::min<size_t>(query_.nodes[head].inputs.size(), 64);
+      for (size_t i = 0; i < inputs; ++i) {
+        if (op->needs_input(i)) needed |= uint64_t{1} << i;
+      }
+      segment.head_needed_inputs.store(needed);
+    }
+    std::vector<size_t> wake;
+    {
+      std::lock_guard lock(segment.mutex);
+      wake.swap(segment.waiting_producers);
+    }
+    for (size_t producer : wake) schedule(producer);
+  }
+
+  // Called when the graph went idle before every node finished: flow control stalled (a
+  // graph where the input an operator needs depends on a source it paused). Progress wins
+  // over memory: demand-based pauses end and every waiting producer resumes.
+  bool resume_stalled() {
+    bool resumed = false;
+    throttle_by_demand_ = false;
+    for (size_t s = 0; s < segments_.size(); ++s) {
+      std::vector<size_t> wake;
+      {
+        std::lock_guard lock(segments_[s]->mutex);
+        wake.swap(segments_[s]->waiting_producers);
+      }
+      for (size_t producer : wake) {
+        schedule(producer);
+        resumed = true;
+      }
+    }
+    return resumed;
   }
 
   // Runs one Operator call with timing, accumulation sampling and error attribution,
@@ -348,6 +408,13 @@ class Execution {
     }
   }
 
+  bool all_finished() const {
+    for (const auto& state : nodes_) {
+      if (!state.finished) return false;
+    }
+    return true;
+  }
+
   void check_all_finished() {
     for (size_t n = 0; n < nodes_.size(); ++n) {
       if (!nodes_[n].finished) {
@@ -386,6 +453,7 @@ class Execution {
   std::vector<NodeState> nodes_;
   std::vector<std::unique_ptr<SegmentState>> segments_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> throttle_by_demand_{true};
   std::mutex error_mutex_;
   RuntimeError first_error_{""};
 };

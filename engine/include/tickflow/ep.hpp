@@ -149,6 +149,15 @@ class Operator {
   // What the operator holds now; sampled after every call for --stats and
   // --max-accumulated-ticks.
   virtual Held held() const { return {}; }
+  // Flow control for operators with several inputs that wait for each other (merge, joins):
+  // true when the operator cannot release what it holds without more ticks from `input`.
+  // While an operator holds more than a few batches, the engine pauses the sources feeding
+  // the inputs it does not need and lets the others run, so such an EP holds only what
+  // the inputs' timestamps require. Sampled after every call, like held().
+  virtual bool needs_input(size_t input) const {
+    (void)input;
+    return true;
+  }
   // Extra named counters shown by --stats (e.g. {"skipped_rows", 3}).
   virtual std::vector<std::pair<std::string, int64_t>> counters() const { return {}; }
 };
