@@ -10,6 +10,7 @@ void register_builtins(Registry& registry) {
   register_head_tail(registry);
   register_writers(registry);
   register_merge(registry);
+  register_field_exprs(registry);
 }
 
 }  // namespace tickflow::eps

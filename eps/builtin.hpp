@@ -13,6 +13,7 @@ void register_fields(Registry& registry);    // fields.cpp: keep, drop, rename
 void register_head_tail(Registry& registry); // head_tail.cpp: head, tail
 void register_writers(Registry& registry);   // writers.cpp: write_csv, write_jsonl
 void register_merge(Registry& registry);     // merge.cpp
+void register_field_exprs(Registry& registry);  // field_exprs.cpp: add_field, update_field, where
 
 // Registers every built-in EP.
 void register_builtins(Registry& registry);

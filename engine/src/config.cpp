@@ -164,7 +164,16 @@ ConfigNode parse_yaml(std::string_view text, const std::string& file_name, Diagn
     YAML::Parser parser(in);
     parser.HandleNextDocument(builder);
   } catch (const YAML::Exception& e) {
-    diags.error({file_name, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
+    // The usual cause of these is an unquoted expression, so say how to fix it.
+    std::string hint;
+    if (e.msg == "illegal map value") {
+      hint = " (a value holding ': ', such as an expression, must be quoted)";
+    } else if (e.msg == "end of map flow not found" || e.msg == "end of sequence flow not found") {
+      hint =
+          " (inside { } or [ ], a value holding '[', ']', '{', '}' or ',', such as an "
+          "expression with X[-1], must be quoted)";
+    }
+    diags.error({file_name, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg + hint);
     return ConfigNode();
   }
   return builder.take_root();

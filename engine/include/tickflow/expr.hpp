@@ -3,9 +3,8 @@
 //
 // Typical use by an EP:
 //
-//   ExprContext cx;
-//   cx.schema = input_schema.get();
-//   cx.param = [&](std::string_view name) { return lookup_query_param(name); };
+//   ExprContext cx = make_expr_context(ctx, *ctx.input(0).schema);   // $NAME resolved
+//   cx.required_type = Type::Bool;
 //   std::vector<Diagnostic> errors;
 //   auto expr = compile_expr(*ctx.param("if"), cx, errors);   // located, with caret snippets
 //   report_expr_errors(ctx, errors);
@@ -169,6 +168,11 @@ CompiledExprPtr compile_expr(std::string_view text, const Location& where, bool 
 // nothing) is an error that suggests quoting the expression.
 CompiledExprPtr compile_expr(const ConfigNode& node, const ExprContext& context,
                              std::vector<Diagnostic>& errors);
+
+// The usual context of an EP's expressions: `schema` (which must outlive the context),
+// the query parameters of `bind` as typed $NAME constants, and their names for "did you
+// mean". The caller adds state variables and required_type as needed.
+ExprContext make_expr_context(const BindContext& bind, const Schema& schema);
 
 // Passes compiler errors to a BindContext (snippet lines travel inside the message,
 // which prints the same as Diagnostic::to_string).

@@ -1,0 +1,426 @@
+// The field operations driven by expressions: `add_field`, `update_field` and `where`.
+//
+// Every expression is compiled once at bind time and evaluated column by column over
+// whole batches. Each expression with a lead X[+k] is a stage that holds k ticks (see
+// lookahead.hpp); stages run in order, so a later add_field entry reading an earlier one
+// sees its values for the lookahead ticks too, and the node holds the sum of the leads.
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "builtin.hpp"
+#include "lookahead.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/expr.hpp"
+#include "tickflow/util.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+// One compiled expression and what it updates. Shared, immutable, by every run.
+struct Step {
+  CompiledExprPtr expr;
+  size_t column = 0;      // add_field: the new column; update_field: the column replaced
+  SchemaPtr schema;       // add_field: the schema once this step's column is added
+  bool is_where = false;  // update_field: the `where:` mask, carried as an extra column
+};
+using Steps = std::shared_ptr<const std::vector<Step>>;
+
+std::string bound_text(size_t ticks) {
+  return std::to_string(ticks) + (ticks == 1 ? " tick" : " ticks");
+}
+
+// Declares bounded accumulation when the steps have leads.
+void declare_accumulation(BindContext& ctx, const std::vector<Step>& steps) {
+  size_t total = 0;
+  for (const Step& step : steps) total += step.expr->max_lead();
+  ctx.set_accumulation(total > 0 ? Accumulation::bounded(bound_text(total)) : Accumulation::none());
+}
+
+// `rows` values of `source` into column `target` where mask[i] is set (update_field's
+// `where:`), or all of them without a mask.
+void store_result(Column& target, Column&& source, const uint8_t* mask, size_t rows) {
+  if (!mask) {
+    target = std::move(source);
+    return;
+  }
+  auto merge = [&](auto& to, auto& from) {
+    for (size_t i = 0; i < rows; ++i) {
+      if (mask[i]) to[i] = std::move(from[i]);
+    }
+  };
+  switch (target.type()) {
+    case Type::Double:
+      merge(target.doubles(), source.doubles());
+      break;
+    case Type::Bool:
+      merge(target.bools(), source.bools());
+      break;
+    case Type::String:
+      merge(target.strings(), source.strings());
+      break;
+    default:
+      merge(target.ints(), source.ints());
+  }
+}
+
+// Runs the steps of one node in order over a stream, each behind its own lookahead.
+class StepRunner {
+ public:
+  StepRunner(Steps steps, std::string symbol)
+      : steps_(std::move(steps)), symbol_(std::move(symbol)) {
+    for (const Step& step : *steps_) {
+      stages_.emplace_back(step.expr->max_lead());
+      states_.push_back(step.expr->make_state());
+    }
+  }
+
+  // Feeds `batch` to step `first`; `done` receives every batch all steps have finished.
+  template <class Done>
+  void push(size_t first, Batch&& batch, Done& done) {
+    if (first == steps_->size()) {
+      if (!batch.empty()) done(std::move(batch));
+      return;
+    }
+    stages_[first].push(std::move(batch),
+                        [&](Batch& window, size_t rows) { run_step(first, window, rows, done); });
+  }
+
+  template <class Done>
+  void finish(Done& done) {
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      stages_[i].finish([&](Batch& window, size_t rows) { run_step(i, window, rows, done); });
+    }
+  }
+
+  Held held() const {
+    Held total;
+    for (const auto& stage : stages_) {
+      Held h = stage.held();
+      total.ticks += h.ticks;
+      total.bytes += h.bytes;
+    }
+    return total;
+  }
+
+ private:
+  template <class Done>
+  void run_step(size_t i, Batch& window, size_t rows, Done& done) {
+    const Step& step = (*steps_)[i];
+    const uint8_t* mask =
+        mask_column_ && !step.is_where ? window.columns[*mask_column_].bools().data() : nullptr;
+    Column result(step.expr->type());
+    step.expr->evaluate(window, rows, *states_[i], result, {symbol_, nullptr}, mask);
+    truncate_rows(window, rows);
+    if (step.is_where) {
+      mask_column_ = window.columns.size();
+      window.columns.push_back(std::move(result));
+    } else if (step.schema) {
+      window.columns.push_back(std::move(result));
+      window.schema = step.schema;
+    } else {
+      store_result(window.columns[step.column], std::move(result), mask, rows);
+    }
+    push(i + 1, std::move(window), done);
+  }
+
+  Steps steps_;
+  std::string symbol_;
+  std::vector<Lookahead> stages_;
+  std::vector<std::unique_ptr<ExprState>> states_;
+  std::optional<size_t> mask_column_;  // update_field with `where:`
+};
+
+// ---------------------------------------------------------------- add_field / update_field
+
+class SetFieldsOperator : public Operator {
+ public:
+  SetFieldsOperator(Steps steps, const RunContext& run, bool has_mask)
+      : runner_(std::move(steps), run.symbol), has_mask_(has_mask) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    auto done = [&](Batch&& ready) { emit(std::move(ready), out); };
+    runner_.push(0, std::move(batch), done);
+  }
+  void finish(OutputSink& out) override {
+    auto done = [&](Batch&& ready) { emit(std::move(ready), out); };
+    runner_.finish(done);
+  }
+  Held held() const override { return runner_.held(); }
+
+ private:
+  void emit(Batch&& batch, OutputSink& out) {
+    if (has_mask_) batch.columns.pop_back();
+    out.emit(0, std::move(batch));
+  }
+
+  StepRunner runner_;
+  bool has_mask_;
+};
+
+// Compiles one `set:` entry; errors go to `errors`. A name whose own expression failed
+// is remembered so that later entries reading it do not add "unknown field" noise.
+CompiledExprPtr compile_entry(BindContext& ctx, const ConfigNode::Entry& entry,
+                              const Schema& schema, std::optional<Type> required,
+                              const std::vector<std::string>& failed_names,
+                              std::vector<Diagnostic>& errors) {
+  ExprContext cx = make_expr_context(ctx, schema);
+  cx.required_type = required;
+  cx.what = "the value of " + entry.key;
+  std::vector<Diagnostic> own;
+  CompiledExprPtr expr = compile_expr(entry.value, cx, own);
+  for (auto& d : own) {
+    bool noise = false;
+    for (const auto& name : failed_names)
+      noise |= d.message.starts_with("unknown field '" + name + "'");
+    if (!noise) errors.push_back(std::move(d));
+  }
+  return expr;
+}
+
+OperatorFactory bind_add_field(BindContext& ctx) {
+  const Schema& input = *ctx.input(0).schema;
+  const bool run_has_symbols = !ctx.query().symbols.empty();
+  std::vector<Field> fields = input.fields();
+  SchemaPtr current = ctx.input(0).schema;
+  std::vector<Step> steps;
+  std::vector<std::string> failed_names;
+  std::vector<Diagnostic> errors;
+  bool ok = true;
+  for (const auto& entry : ctx.param("set")->entries()) {
+    const std::string& name = entry.key;
+    bool name_ok = false;
+    if (!is_valid_name(name)) {
+      ctx.error(entry.key_location, "'" + name +
+                                        "' is not a valid field name (letters, digits "
+                                        "and _, not starting with a digit)");
+    } else if (name == "TIMESTAMP" || current->contains(name)) {
+      ctx.error(entry.key_location, "field " + name +
+                                        " already exists; add_field adds new fields, "
+                                        "update_field changes existing ones");
+    } else if (name == "SYMBOL" && run_has_symbols) {
+      ctx.error(entry.key_location,
+                "SYMBOL is the run's symbol in a run with symbols and cannot be added");
+    } else {
+      name_ok = true;
+    }
+    CompiledExprPtr expr = compile_entry(ctx, entry, *current, std::nullopt, failed_names, errors);
+    if (!expr || !name_ok) {
+      ok = false;
+      if (name_ok) failed_names.push_back(name);
+      continue;
+    }
+    fields.push_back({name, expr->type()});
+    current = make_schema(fields);
+    steps.push_back({expr, fields.size() - 1, current, false});
+  }
+  report_expr_errors(ctx, errors);
+  if (!ok || !errors.empty()) return {};
+  ctx.set_output(0, current, ctx.input(0).time_ordered);
+  declare_accumulation(ctx, steps);
+  auto shared = std::make_shared<const std::vector<Step>>(std::move(steps));
+  return [shared](const RunContext& run) {
+    return std::make_unique<SetFieldsOperator>(shared, run, false);
+  };
+}
+
+OperatorFactory bind_update_field(BindContext& ctx) {
+  const Schema& input = *ctx.input(0).schema;
+  std::vector<Step> steps;
+  std::vector<Diagnostic> errors;
+  bool ok = true;
+  if (const ConfigNode* where = ctx.param("where")) {
+    ExprContext cx = make_expr_context(ctx, input);
+    cx.required_type = Type::Bool;
+    cx.what = "the 'where' condition";
+    if (auto expr = compile_expr(*where, cx, errors)) {
+      steps.push_back({expr, 0, nullptr, true});
+    }
+  }
+  const std::vector<std::string> names = input.names();
+  for (const auto& entry : ctx.param("set")->entries()) {
+    const std::string& name = entry.key;
+    std::optional<size_t> column = input.index_of(name);
+    if (name == "TIMESTAMP") {
+      ctx.error(entry.key_location,
+                "TIMESTAMP cannot be set here (ticks must stay in time order); use "
+                "update_timestamp");
+      ok = false;
+    } else if (!column) {
+      ctx.error(entry.key_location, "no field " + name + " to update" + did_you_mean(name, names) +
+                                        "; add_field adds new fields");
+      ok = false;
+    }
+    const std::optional<Type> required =
+        column ? std::optional<Type>(input[*column].type) : std::nullopt;
+    CompiledExprPtr expr = compile_entry(ctx, entry, input, required, {}, errors);
+    if (!expr || !column) continue;
+    steps.push_back({expr, *column, nullptr, false});
+  }
+  report_expr_errors(ctx, errors);
+  if (!ok || !errors.empty()) return {};
+  ctx.set_output(0, ctx.input(0).schema, ctx.input(0).time_ordered);
+  declare_accumulation(ctx, steps);
+  const bool has_mask = !steps.empty() && steps.front().is_where;
+  auto shared = std::make_shared<const std::vector<Step>>(std::move(steps));
+  return [shared, has_mask](const RunContext& run) {
+    return std::make_unique<SetFieldsOperator>(shared, run, has_mask);
+  };
+}
+
+// ---------------------------------------------------------------- where
+
+// Splits rows by `mask` into `pass` (mask set) and `fail`, moving strings.
+void split_rows(Batch& batch, const std::vector<uint8_t>& mask, size_t pass_count, Batch& pass,
+                Batch& fail) {
+  const size_t rows = batch.size();
+  auto split = [&](auto& from, auto& to_pass, auto& to_fail) {
+    to_pass.resize(pass_count);
+    to_fail.resize(rows - pass_count);
+    size_t p = 0, f = 0;
+    for (size_t i = 0; i < rows; ++i) {
+      if (mask[i]) {
+        to_pass[p++] = std::move(from[i]);
+      } else {
+        to_fail[f++] = std::move(from[i]);
+      }
+    }
+  };
+  split(batch.times, pass.times, fail.times);
+  for (size_t c = 0; c < batch.columns.size(); ++c) {
+    Column& from = batch.columns[c];
+    switch (from.type()) {
+      case Type::Double:
+        split(from.doubles(), pass.columns[c].doubles(), fail.columns[c].doubles());
+        break;
+      case Type::Bool:
+        split(from.bools(), pass.columns[c].bools(), fail.columns[c].bools());
+        break;
+      case Type::String:
+        split(from.strings(), pass.columns[c].strings(), fail.columns[c].strings());
+        break;
+      default:
+        split(from.ints(), pass.columns[c].ints(), fail.columns[c].ints());
+    }
+  }
+}
+
+class WhereOperator : public Operator {
+ public:
+  WhereOperator(CompiledExprPtr condition, const RunContext& run)
+      : condition_(std::move(condition)),
+        state_(condition_->make_state()),
+        stage_(condition_->max_lead()),
+        symbol_(run.symbol) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    stage_.push(std::move(batch), [&](Batch& window, size_t rows) { route(window, rows, out); });
+  }
+  void finish(OutputSink& out) override {
+    stage_.finish([&](Batch& window, size_t rows) { route(window, rows, out); });
+  }
+  Held held() const override { return stage_.held(); }
+
+ private:
+  static constexpr size_t kPass = 0, kFail = 1;
+
+  void route(Batch& window, size_t rows, OutputSink& out) {
+    condition_->evaluate(window, rows, *state_, mask_, {symbol_, nullptr});
+    truncate_rows(window, rows);
+    const auto& mask = mask_.bools();
+    size_t pass_count = 0;
+    for (size_t i = 0; i < rows; ++i) pass_count += mask[i] != 0;
+    if (pass_count == rows) {
+      out.emit(kPass, std::move(window));
+      return;
+    }
+    if (pass_count == 0) {
+      out.emit(kFail, std::move(window));
+      return;
+    }
+    Batch pass(window.schema), fail(window.schema);
+    split_rows(window, mask, pass_count, pass, fail);
+    out.emit(kPass, std::move(pass));
+    out.emit(kFail, std::move(fail));
+  }
+
+  CompiledExprPtr condition_;
+  std::unique_ptr<ExprState> state_;
+  Lookahead stage_;
+  std::string symbol_;
+  Column mask_{Type::Bool};
+};
+
+OperatorFactory bind_where(BindContext& ctx) {
+  ExprContext cx = make_expr_context(ctx, *ctx.input(0).schema);
+  cx.required_type = Type::Bool;
+  cx.what = "the 'if' condition";
+  std::vector<Diagnostic> errors;
+  CompiledExprPtr condition = compile_expr(*ctx.param("if"), cx, errors);
+  report_expr_errors(ctx, errors);
+  if (!condition) return {};
+  for (size_t port = 0; port < 2; ++port)
+    ctx.set_output(port, ctx.input(0).schema, ctx.input(0).time_ordered);
+  const size_t lead = condition->max_lead();
+  ctx.set_accumulation(lead > 0 ? Accumulation::bounded(bound_text(lead)) : Accumulation::none());
+  return [condition](const RunContext& run) {
+    return std::make_unique<WhereOperator>(condition, run);
+  };
+}
+
+}  // namespace
+
+void register_field_exprs(Registry& registry) {
+  const std::string lead_note =
+      " An expression with a lead X[+k] makes the node hold k ticks (the leads of all entries "
+      "add up).";
+  EpDefinition add_field;
+  add_field.name = "add_field";
+  add_field.doc =
+      "Adds fields computed by expressions. Entries are evaluated in order and a later entry may "
+      "read the fields added before it; each NAME must be new. New fields are appended in "
+      "declared order." +
+      lead_note;
+  add_field.inputs = {"in"};
+  add_field.outputs = {"out"};
+  add_field.params = {{"set", ParamType::ExprMap, true, "",
+                       "{NAME: expression, ...}: the fields to add, in order"}};
+  add_field.accumulation = "none (bounded(k ticks) with leads X[+k])";
+  add_field.bind = bind_add_field;
+  registry.add(std::move(add_field));
+
+  EpDefinition update_field;
+  update_field.name = "update_field";
+  update_field.doc =
+      "Sets existing fields to the values of expressions. Entries are evaluated in order, each "
+      "seeing the values set by the entries before it. The value must have the field's type (an "
+      "int is accepted for a double field). With `where`, only ticks where the condition holds "
+      "(evaluated on the incoming tick) are changed; the others pass unchanged." +
+      lead_note;
+  update_field.inputs = {"in"};
+  update_field.outputs = {"out"};
+  update_field.params = {
+      {"set", ParamType::ExprMap, true, "", "{NAME: expression, ...}: the fields to set, in order"},
+      {"where", ParamType::Expr, false, "",
+       "bool expression: which ticks to change (default all)"}};
+  update_field.accumulation = "none (bounded(k ticks) with leads X[+k])";
+  update_field.bind = bind_update_field;
+  registry.add(std::move(update_field));
+
+  EpDefinition where;
+  where.name = "where";
+  where.doc =
+      "Routes each tick by a bool expression: ticks where it is true go to port `pass` (the "
+      "default port), the others to port `fail`. Both ports keep the input schema and order. A "
+      "lead X[+k] in the condition makes the node hold k ticks.";
+  where.inputs = {"in"};
+  where.outputs = {"pass", "fail"};
+  where.params = {{"if", ParamType::Expr, true, "", "bool expression"}};
+  where.accumulation = "none (bounded(k ticks) with a lead X[+k])";
+  where.bind = bind_where;
+  registry.add(std::move(where));
+}
+
+}  // namespace tickflow::eps

@@ -1,0 +1,84 @@
+// The hold an expression with leads (X[+k]) needs: a tick's value is known only once the
+// k ticks after it have arrived. Shared by the EPs that evaluate expressions.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "tickflow/batch.hpp"
+#include "tickflow/ep.hpp"
+
+namespace tickflow::eps {
+
+// A copy of rows [begin, end) of `batch` with all its columns, including columns beyond
+// the schema (Batch::slice keeps only the schema's).
+inline Batch slice_all_columns(const Batch& batch, size_t begin, size_t end) {
+  Batch out;
+  out.schema = batch.schema;
+  out.times.assign(batch.times.begin() + begin, batch.times.begin() + end);
+  out.columns.reserve(batch.columns.size());
+  for (const Column& column : batch.columns) {
+    out.columns.emplace_back(column.type());
+    out.columns.back().append_range(column, begin, end);
+  }
+  return out;
+}
+
+inline void truncate_rows(Batch& batch, size_t rows) {
+  batch.times.resize(rows);
+  for (Column& column : batch.columns) column.resize(rows);
+}
+
+// Keeps the last `lead` ticks of the stream back. push() and finish() hand `use` a window
+// and a row count: the first `rows` ticks of the window are final, the ticks after them
+// are lookahead for X[+k] (the CompiledExpr::evaluate contract). `use` may modify or
+// take the window apart; the lookahead ticks were copied out before it runs. With lead 0
+// the batch itself is the window, so nothing is copied.
+class Lookahead {
+ public:
+  explicit Lookahead(size_t lead) : lead_(lead) {}
+
+  template <class Use>
+  void push(Batch&& batch, Use&& use) {
+    if (batch.empty()) return;
+    if (lead_ == 0) {
+      const size_t rows = batch.size();
+      use(batch, rows);
+      return;
+    }
+    if (held_.empty()) {
+      held_ = std::move(batch);
+    } else {
+      held_.times.insert(held_.times.end(), batch.times.begin(), batch.times.end());
+      for (size_t c = 0; c < held_.columns.size(); ++c)
+        held_.columns[c].append_range(batch.columns[c], 0, batch.size());
+    }
+    if (held_.size() <= lead_) return;
+    const size_t rows = held_.size() - lead_;
+    Batch rest = slice_all_columns(held_, rows, held_.size());
+    Batch window = std::move(held_);
+    held_ = std::move(rest);
+    use(window, rows);
+  }
+
+  // End of stream: every held tick becomes final (leads past the end read defaults).
+  template <class Use>
+  void finish(Use&& use) {
+    if (held_.empty()) return;
+    Batch window = std::move(held_);
+    held_ = Batch();
+    const size_t rows = window.size();
+    use(window, rows);
+  }
+
+  size_t lead() const { return lead_; }
+  Held held() const {
+    return {static_cast<int64_t>(held_.size()), static_cast<int64_t>(held_.bytes())};
+  }
+
+ private:
+  size_t lead_;
+  Batch held_;
+};
+
+}  // namespace tickflow::eps
