@@ -11,6 +11,7 @@ void register_builtins(Registry& registry) {
   register_writers(registry);
   register_merge(registry);
   register_field_exprs(registry);
+  register_rolling_stats(registry);
 }
 
 }  // namespace tickflow::eps

@@ -14,6 +14,7 @@ void register_head_tail(Registry& registry); // head_tail.cpp: head, tail
 void register_writers(Registry& registry);   // writers.cpp: write_csv, write_jsonl
 void register_merge(Registry& registry);     // merge.cpp
 void register_field_exprs(Registry& registry);  // field_exprs.cpp: add_field, update_field, where
+void register_rolling_stats(Registry& registry);  // rolling_stats.cpp
 
 // Registers every built-in EP.
 void register_builtins(Registry& registry);

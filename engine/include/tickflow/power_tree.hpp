@@ -1,0 +1,278 @@
+// The power tree: exact statistics of the last W values of a stream, for any W up to a
+// capacity, without ever subtracting one large sum from another.
+//
+// Contract of PowerTree
+// ---------------------
+// - Values are appended one at a time or as a span; position p is the p-th value appended
+//   (0-based, never reused). The tree retains the last `capacity()` values.
+// - `last(W)` and `range(begin, end)` return the statistics of the last W values, or of the
+//   positions [begin, end), for any range inside the retained values. count, min, max,
+//   first and last are exact. mean and M2 are merged with the Chan et al. parallel formula
+//   from aggregates of aligned blocks, so their error does not grow with stream length and
+//   does not remember values that left the range: mean is within about 1e-15 * levels of
+//   mean|x| and var within 1e-9 relative of the exact value for any data whose spread is
+//   not below 1e-6 of its distance from the reference (see below). sum = count * mean,
+//   within the same bound relative to the sum of |x|.
+// - Values are accumulated relative to a reference (the first finite value, re-chosen as
+//   the latest finite value every max(capacity(), 65536) values), which keeps the means of
+//   blocks small and their rounding errors proportional to the spread of the data, not its
+//   level. Values appended while the reference was far from them (a 1e12 spike chosen as
+//   reference) cost accuracy only until the next re-choice and until they have left the
+//   range.
+// - NaN propagates: a range that holds a NaN has NaN sum, mean, var, min and max (count,
+//   first and last are still exact); once the NaN has left the range, results are as if it
+//   had never been there. An infinity gives mean ±inf or NaN and var NaN; min/max stay exact.
+// - Variance is never negative, and exactly 0 for a constant range.
+//
+// Structures and memory (capacity C, base b >= 2, 40 bytes per block aggregate):
+// - the last C raw values (8 * C bytes, a ring);
+// - for each level k >= 1 with b^k <= C, a ring of the aggregates of the complete aligned
+//   blocks [j*b^k, (j+1)*b^k) that lie in the retained range (C / b^k + 1 aggregates);
+// - for each level k >= 2, the aggregate of the complete level-(k-1) blocks of the
+//   current, incomplete level-k block (its running prefix). Levels beyond the capacity
+//   are kept too (a ring of 2 blocks each), so that grow() never needs history it dropped.
+// Total about (8 + 40 / (b - 1)) * C bytes: 12.4 bytes per value for base 10 (1.24 GB for
+// C = 10^8), 48 bytes per value for base 2. Rings grow with the values actually appended,
+// so a tree that has seen few values holds little memory whatever its capacity.
+//
+// Costs: append is amortized O(1) (one store, and every b values a two-pass aggregate of
+// the completed level-1 block plus on average 1/(b-1) merges up the levels). A query of
+// any range costs at most about 2 * (b - 1) * levels merges, and a range that ends at the
+// newest value at most (b - 1) * levels + levels.
+//
+// For output on every tick, use SlidingWindow (below): it answers each tick with one merge.
+//
+// Not thread-safe; one tree per stream.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace tickflow {
+
+// The statistics of a set of values, as the power tree reports them.
+struct WindowStats {
+  int64_t count = 0;
+  double sum = 0.0;
+  double mean = std::numeric_limits<double>::quiet_NaN();
+  double m2 = 0.0;  // sum of squared deviations from the mean
+  double min = std::numeric_limits<double>::quiet_NaN();
+  double max = std::numeric_limits<double>::quiet_NaN();
+  double first = std::numeric_limits<double>::quiet_NaN();
+  double last = std::numeric_limits<double>::quiet_NaN();
+
+  // Sample variance (n - 1); NaN below 2 values.
+  double variance() const;
+  double stddev() const;
+};
+
+// Count, mean, M2, min and max of a set of values, with the mean relative to the tree's
+// reference. `merge` is the Chan et al. combination of two disjoint sets: every term it
+// adds is non-negative, so M2 never goes below 0 and never carries error from values
+// that are not in the set.
+struct BlockAggregate {
+  double count = 0.0;
+  double mean = 0.0;
+  double m2 = 0.0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+
+  // Adds one value (already shifted by the reference; `raw` is the value itself, for
+  // min and max).
+  void add(double shifted, double raw) {
+    count += 1.0;
+    // The reciprocal depends only on the count, so the division runs beside the chain of
+    // means instead of inside it (a backward pass over a chunk is one long such chain).
+    const double inverse_count = 1.0 / count;
+    const double delta = shifted - mean;
+    mean += delta * inverse_count;
+    m2 += delta * (shifted - mean);
+    min = min_propagating_nan(min, raw);
+    max = max_propagating_nan(max, raw);
+  }
+
+  void merge(const BlockAggregate& other) {
+    if (other.count == 0.0) return;
+    if (count == 0.0) {
+      *this = other;
+      return;
+    }
+    const double total = count + other.count;
+    const double delta = other.mean - mean;
+    const double other_share = other.count / total;
+    mean += delta * other_share;
+    m2 += other.m2 + delta * delta * count * other_share;
+    count = total;
+    min = min_propagating_nan(min, other.min);
+    max = max_propagating_nan(max, other.max);
+  }
+
+  static BlockAggregate merged(BlockAggregate a, const BlockAggregate& b) {
+    a.merge(b);
+    return a;
+  }
+
+  static double min_propagating_nan(double a, double b) { return (a < b || a != a) ? a : b; }
+  static double max_propagating_nan(double a, double b) { return (a > b || a != a) ? a : b; }
+};
+
+class PowerTree {
+  friend class SlidingWindow;
+
+ public:
+  // capacity >= 1 values retained; base >= 2.
+  explicit PowerTree(uint64_t capacity, uint32_t base = 10);
+
+  void append(double value);
+  void append(std::span<const double> values);
+
+  // Values appended so far (the next value's position).
+  uint64_t size() const { return size_; }
+  uint64_t capacity() const { return capacity_; }
+  uint32_t base() const { return base_; }
+  // Position of the oldest retained value.
+  uint64_t oldest() const {
+    const uint64_t by_capacity = size_ > capacity_ ? size_ - capacity_ : 0;
+    return by_capacity > retained_from_ ? by_capacity : retained_from_;
+  }
+
+  // Statistics of the last `window` values (all of them when fewer were appended);
+  // window must be <= capacity().
+  WindowStats last(uint64_t window) const;
+  // Statistics of positions [begin, end); oldest() <= begin <= end <= size().
+  WindowStats range(uint64_t begin, uint64_t end) const;
+
+  // Keeps at least `capacity` values from now on (never shrinks). Time windows use it
+  // when more ticks fall into their duration.
+  void grow(uint64_t capacity);
+
+  // Bytes held by the tree's structures.
+  int64_t memory_bytes() const;
+
+  // ---- for SlidingWindow and other exact consumers of the aggregates
+
+  // The aggregate of [begin, end), mean relative to reference().
+  BlockAggregate aggregate(uint64_t begin, uint64_t end) const;
+  double reference() const { return reference_; }
+  // Changes whenever the reference changes (aggregates held outside the tree are then stale).
+  uint64_t reference_epoch() const { return epoch_; }
+  // The value at position p (oldest() <= p < size()).
+  double value(uint64_t position) const { return values_.at(position); }
+  // WindowStats of an aggregate of positions [begin, end).
+  WindowStats stats(const BlockAggregate& aggregate, uint64_t begin, uint64_t end) const;
+
+ private:
+  // A ring of per-position entries that grows with use up to `slots` entries, so memory
+  // follows the values actually appended. Entry p lives at p % slots; entries arrive in
+  // position order, so appending needs no division.
+  template <typename T>
+  struct Ring {
+    std::vector<T> items;
+    uint64_t slots = 0;
+    uint64_t cursor = 0;  // slot of the next entry once the ring is full
+
+    void push(const T& item);
+    const T& at(uint64_t position) const { return items[position % slots]; }
+    // Calls visit(entry) for positions end-1 down to begin (all retained).
+    template <typename Visit>
+    void visit_backward(uint64_t begin, uint64_t end, Visit&& visit) const {
+      if (begin == end) return;
+      uint64_t slot = (end - 1) % slots;
+      for (uint64_t n = end - begin; n-- > 0;) {
+        visit(items[slot]);
+        slot = slot == 0 ? slots - 1 : slot - 1;
+      }
+    }
+    void resize_slots(uint64_t new_slots, uint64_t first_live, uint64_t end);
+  };
+
+  void on_block_complete();
+  void rebase(double new_reference);
+  void layout_levels();
+
+  uint64_t capacity_;
+  uint32_t base_;
+  uint64_t size_ = 0;
+  uint32_t in_block_ = 0;       // size_ % base_
+  uint64_t retained_from_ = 0;  // values before it were dropped before a grow()
+  double reference_ = 0.0;
+  bool has_reference_ = false;
+  uint64_t epoch_ = 0;
+  uint64_t since_rebase_ = 0;
+
+  Ring<double> values_;  // max(capacity_, base_) slots
+  // block_size_[k] = base^k; levels_[k] for k >= 1 holds complete level-k blocks by index.
+  std::vector<uint64_t> block_size_;
+  std::vector<Ring<BlockAggregate>> levels_;
+  // open_[k] (k >= 2): the complete level-(k-1) blocks of the current level-k block.
+  std::vector<BlockAggregate> open_;
+};
+
+// Statistics of a window [start, end of stream) that moves forward, answered on every
+// tick with one merge: the window is split at a point `split` into a front [start, split)
+// and a back [split, size) where the back is a running aggregate of the values appended
+// since the split, and the front is read from a precomputed chunk of suffix aggregates
+// (suffix[i] = aggregate of [i, split)). A chunk covers up to `chunk` positions; it is
+// built by one backward pass over the raw values, starting from the tree's aggregate of
+// everything after the chunk. When start passes split, the split moves to the newest
+// value. Each value is thus added once to the back and once to a chunk: amortized O(1)
+// per tick plus one tree query per chunk, and memory of `chunk` aggregates.
+//
+// Call `advance` once after each append to the tree with the window's start
+// (non-decreasing; oldest() <= start < size()).
+class SlidingWindow {
+ public:
+  explicit SlidingWindow(uint64_t chunk);
+
+  // The aggregate of [start, tree.size()), mean relative to tree.reference(). `newest` is
+  // the value just appended (passing it saves a lookup in the tree's ring).
+  BlockAggregate advance(const PowerTree& tree, uint64_t start, double newest) {
+    if (!started_ || epoch_ != tree.reference_epoch() || start > split_) [[unlikely]] {
+      // The back would hold values that left the window (or aggregates relative to an old
+      // reference): everything in the window becomes front, served from chunks.
+      restart(tree);
+    } else {
+      // Updated in a local: reading the member right after its field-by-field store would
+      // stall on store forwarding when the compiler loads two fields at once.
+      BlockAggregate back = back_;
+      back.add(newest - tree.reference(), newest);
+      back_ = back;
+      if (start == split_) return back;
+      if (start < chunk_end_) [[likely]] {
+        return BlockAggregate::merged(suffixes_[start - chunk_begin_], back);
+      }
+    }
+    if (start == split_) return back_;
+    if (start >= chunk_end_) build_chunk(tree, start);
+    return BlockAggregate::merged(suffixes_[start - chunk_begin_], back_);
+  }
+  BlockAggregate advance(const PowerTree& tree, uint64_t start) {
+    return advance(tree, start, tree.value(tree.size() - 1));
+  }
+
+  int64_t memory_bytes() const {
+    return static_cast<int64_t>(suffixes_.capacity() * sizeof(BlockAggregate));
+  }
+
+ private:
+  void restart(const PowerTree& tree);
+  void build_chunk(const PowerTree& tree, uint64_t start);
+
+  uint64_t chunk_;
+  uint64_t split_ = 0;
+  BlockAggregate back_;  // [split_, tree.size())
+  uint64_t chunk_begin_ = 0;
+  uint64_t chunk_end_ = 0;                // chunk_begin_ == chunk_end_: no chunk
+  std::vector<BlockAggregate> suffixes_;  // suffixes_[i] = [chunk_begin_ + i, split_)
+  uint64_t epoch_ = 0;
+  bool started_ = false;
+};
+
+// A chunk length for a window of `window` ticks: the whole window when it is short, else a
+// fraction of it, so that chunk memory stays below the window's raw values and the tree
+// query per chunk stays a small share of the chunk's work.
+uint64_t sliding_chunk_for(uint64_t window);
+
+}  // namespace tickflow

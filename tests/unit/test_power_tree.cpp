@@ -1,0 +1,306 @@
+// The power tree against an exact reference: two-pass statistics in long double, shifted
+// by the window's first value, over many windows, stream lengths and bases.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "tickflow/power_tree.hpp"
+
+using namespace tickflow;
+
+namespace {
+
+struct Exact {
+  int64_t count = 0;
+  long double mean = 0;
+  long double m2 = 0;
+  long double sum_abs = 0;
+  double min = 0, max = 0, first = 0, last = 0;
+  bool has_nan = false;
+};
+
+Exact exact(const std::vector<double>& values, uint64_t begin, uint64_t end) {
+  Exact e;
+  e.count = static_cast<int64_t>(end - begin);
+  e.first = values[begin];
+  e.last = values[end - 1];
+  e.min = std::numeric_limits<double>::infinity();
+  e.max = -e.min;
+  const long double shift = values[begin];
+  long double sum = 0;
+  for (uint64_t i = begin; i < end; ++i) {
+    const double x = values[i];
+    if (std::isnan(x)) e.has_nan = true;
+    e.min = std::min(e.min, x);
+    e.max = std::max(e.max, x);
+    sum += static_cast<long double>(x) - shift;
+    e.sum_abs += std::fabs(static_cast<long double>(x));
+  }
+  const long double mean_shifted = sum / e.count;
+  for (uint64_t i = begin; i < end; ++i) {
+    const long double d = (static_cast<long double>(values[i]) - shift) - mean_shifted;
+    e.m2 += d * d;
+  }
+  e.mean = shift + mean_shifted;
+  return e;
+}
+
+bool same(double a, double b) {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
+
+long double relative(long double got, long double want, long double scale) {
+  if (got == want) return 0;
+  return std::fabs(got - want) / scale;
+}
+
+// Checks `got` (for positions [begin, end) of `values`) against the exact statistics.
+void check_stats(const WindowStats& got, const std::vector<double>& values, uint64_t begin,
+                 uint64_t end, double var_tolerance = 1e-9) {
+  const Exact want = exact(values, begin, end);
+  INFO("range [" << begin << ", " << end << ")");
+  REQUIRE(got.count == want.count);
+  CHECK(same(got.first, want.first));
+  CHECK(same(got.last, want.last));
+  if (want.has_nan) {
+    CHECK(std::isnan(got.mean));
+    CHECK(std::isnan(got.sum));
+    CHECK(std::isnan(got.min));
+    CHECK(std::isnan(got.max));
+    return;
+  }
+  CHECK(got.min == want.min);
+  CHECK(got.max == want.max);
+  const long double mean_abs = want.sum_abs / want.count;
+  CHECK(relative(got.mean, want.mean, mean_abs) <= 1e-12L);
+  CHECK(relative(got.sum, want.mean * want.count, want.sum_abs) <= 1e-12L);
+  CHECK(got.m2 >= 0.0);
+  if (want.count >= 2) {
+    const long double var = want.m2 / (want.count - 1);
+    if (var == 0) {
+      CHECK(got.variance() == 0.0);
+    } else {
+      CHECK(relative(got.variance(), var, var) <= var_tolerance);
+    }
+  } else {
+    CHECK(std::isnan(got.variance()));
+  }
+}
+
+std::vector<double> random_stream(size_t n, uint32_t seed, double level, double spread) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0.0, spread);
+  std::vector<double> values(n);
+  for (auto& v : values) v = level + noise(rng);
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("power tree: last(W) and range() match the exact reference for many W and bases") {
+  for (uint32_t base : {2u, 3u, 10u, 16u}) {
+    for (uint64_t capacity : {1ull, 7ull, 100ull, 1000ull, 2500ull}) {
+      const size_t length = 3 * capacity + 37;
+      const auto values = random_stream(length, base * 1000 + capacity, 1e6, 3.0);
+      PowerTree tree(capacity, base);
+      std::mt19937_64 rng(base + capacity);
+      for (size_t i = 0; i < length; ++i) {
+        tree.append(values[i]);
+        if (i % 97 != 3 && i + 1 != length) continue;
+        INFO("base " << base << " capacity " << capacity << " size " << tree.size());
+        for (uint64_t w :
+             {uint64_t{1}, uint64_t{2}, capacity / 3 + 1, capacity / 2 + 1, capacity}) {
+          if (w > capacity) continue;
+          const uint64_t begin = tree.size() > w ? tree.size() - w : 0;
+          check_stats(tree.last(w), values, begin, tree.size());
+        }
+        std::uniform_int_distribution<uint64_t> pick(tree.oldest(), tree.size() - 1);
+        uint64_t a = pick(rng), b = pick(rng);
+        if (a > b) std::swap(a, b);
+        check_stats(tree.range(a, b + 1), values, a, b + 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("power tree: append(span) equals appending one by one") {
+  const auto values = random_stream(5000, 7, 100.0, 1.0);
+  PowerTree one(1000), batch(1000);
+  for (double v : values) one.append(v);
+  batch.append(std::span<const double>(values.data(), 1234));
+  batch.append(std::span<const double>(values.data() + 1234, values.size() - 1234));
+  for (uint64_t w : {1, 10, 333, 1000}) {
+    const WindowStats a = one.last(w), b = batch.last(w);
+    CHECK(a.mean == b.mean);
+    CHECK(a.m2 == b.m2);
+    CHECK(a.min == b.min);
+  }
+}
+
+TEST_CASE("power tree: rejects ranges outside the retained values") {
+  PowerTree tree(10);
+  for (int i = 0; i < 25; ++i) tree.append(i);
+  CHECK(tree.oldest() == 15);
+  CHECK_THROWS_AS(tree.range(14, 20), std::out_of_range);
+  CHECK_THROWS_AS(tree.last(11), std::out_of_range);
+  CHECK(tree.last(10).first == 15.0);
+}
+
+TEST_CASE("power tree: grow keeps what was retained and retains more from then on") {
+  const auto values = random_stream(600, 11, 50.0, 2.0);
+  PowerTree tree(10, 3);
+  for (size_t i = 0; i < 100; ++i) tree.append(values[i]);
+  tree.grow(200);
+  CHECK(tree.oldest() == 90);
+  check_stats(tree.range(90, 100), values, 90, 100);
+  for (size_t i = 100; i < 600; ++i) {
+    tree.append(values[i]);
+    const uint64_t begin = tree.oldest();
+    check_stats(tree.range(begin, tree.size()), values, begin, tree.size());
+  }
+  CHECK(tree.oldest() == 400);
+}
+
+TEST_CASE("sliding window: one merge per tick matches the reference for tick and moving starts") {
+  for (uint32_t base : {2u, 10u}) {
+    for (uint64_t window : {1ull, 2ull, 9ull, 10ull, 11ull, 100ull, 777ull, 3000ull}) {
+      const auto values = random_stream(4 * window + 500, static_cast<uint32_t>(window), -3e4, 0.5);
+      PowerTree tree(window, base);
+      SlidingWindow sliding(sliding_chunk_for(window));
+      for (size_t i = 0; i < values.size(); ++i) {
+        tree.append(values[i]);
+        const uint64_t start = tree.size() > window ? tree.size() - window : 0;
+        const WindowStats got = tree.stats(sliding.advance(tree, start), start, tree.size());
+        if (i % 7 == 0 || i + 1 == values.size()) check_stats(got, values, start, tree.size());
+      }
+    }
+  }
+  // Starts that jump by varying amounts, like a time window over irregular ticks.
+  const auto values = random_stream(20000, 5, 1e3, 10.0);
+  PowerTree tree(5000);
+  SlidingWindow sliding(64);
+  std::mt19937_64 rng(3);
+  uint64_t start = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    tree.append(values[i]);
+    start = std::max(start + rng() % 3, tree.size() > 5000 ? tree.size() - 5000 : 0);
+    start = std::min<uint64_t>(start, tree.size() - 1);
+    const WindowStats got = tree.stats(sliding.advance(tree, start), start, tree.size());
+    if (i % 13 == 0) check_stats(got, values, start, tree.size());
+  }
+}
+
+TEST_CASE("accuracy: 10^7 values around 1e9 with standard deviation 1") {
+  const size_t length = 10'000'000;
+  const auto values = random_stream(length, 42, 1e9, 1.0);
+  const std::vector<uint64_t> windows = {10, 1000, 100'000, 1'000'000};
+  PowerTree tree(windows.back());
+  std::vector<SlidingWindow> sliding;
+  for (uint64_t w : windows) sliding.emplace_back(sliding_chunk_for(w));
+  size_t checked = 0;
+  for (size_t i = 0; i < length; ++i) {
+    tree.append(values[i]);
+    // Every tick is served; a sample of them is checked (a full reference per tick would
+    // cost 10^13 operations).
+    const bool check = (i % 1'000'003 == 999'999) || i + 1 == length;
+    for (size_t j = 0; j < windows.size(); ++j) {
+      const uint64_t start = tree.size() > windows[j] ? tree.size() - windows[j] : 0;
+      const BlockAggregate aggregate = sliding[j].advance(tree, start);
+      if (!check) continue;
+      check_stats(tree.stats(aggregate, start, tree.size()), values, start, tree.size());
+      check_stats(tree.last(windows[j]), values, start, tree.size());
+      ++checked;
+    }
+  }
+  CHECK(checked == 4 * 10);
+}
+
+TEST_CASE("accuracy: a spike of 1e12 leaves no trace once it has left the window") {
+  for (uint32_t base : {2u, 10u}) {
+    auto values = random_stream(30000, 9, 1e9, 1.0);
+    const size_t spike_at = 5000;
+    values[spike_at] = 1e12;
+    const uint64_t window = 1000;
+    PowerTree tree(window, base);
+    SlidingWindow sliding(sliding_chunk_for(window));
+    for (size_t i = 0; i < values.size(); ++i) {
+      tree.append(values[i]);
+      const uint64_t start = tree.size() > window ? tree.size() - window : 0;
+      const WindowStats got = tree.stats(sliding.advance(tree, start), start, tree.size());
+      if (start > spike_at && (i % 101 == 0 || start == spike_at + 1)) {
+        check_stats(got, values, start, tree.size());
+        check_stats(tree.last(window), values, start, tree.size());
+      }
+      if (start <= spike_at && i >= spike_at) CHECK(got.max == 1e12);
+    }
+  }
+}
+
+TEST_CASE("accuracy: a spike chosen as the reference stops mattering after the next rebase") {
+  auto values = random_stream(3 * 65536, 13, 1e9, 1.0);
+  values[0] = 1e12;  // the first finite value is the first reference
+  PowerTree tree(1000);
+  for (double v : values) tree.append(v);
+  check_stats(tree.last(1000), values, tree.size() - 1000, tree.size());
+  check_stats(tree.last(10), values, tree.size() - 10, tree.size());
+}
+
+TEST_CASE("constant streams have variance exactly 0, never negative") {
+  for (double level : {0.0, 1.0, 1e9 + 0.1, -3.7e15, 1e-300}) {
+    PowerTree tree(500, 10);
+    SlidingWindow sliding(sliding_chunk_for(100));
+    for (int i = 0; i < 3000; ++i) {
+      tree.append(level);
+      const uint64_t start = tree.size() > 100 ? tree.size() - 100 : 0;
+      const WindowStats got = tree.stats(sliding.advance(tree, start), start, tree.size());
+      if (got.count >= 2) REQUIRE(got.variance() == 0.0);
+      CHECK(got.mean == level);
+      CHECK(got.min == level);
+    }
+    for (uint64_t w : {2, 17, 500}) {
+      CHECK(tree.last(w).variance() == 0.0);
+      CHECK(tree.last(w).stddev() == 0.0);
+    }
+  }
+}
+
+TEST_CASE("NaN propagates into the windows that hold it and leaves with them") {
+  auto values = random_stream(2000, 17, 10.0, 1.0);
+  values[700] = std::numeric_limits<double>::quiet_NaN();
+  const uint64_t window = 50;
+  PowerTree tree(window, 3);
+  SlidingWindow sliding(sliding_chunk_for(window));
+  for (size_t i = 0; i < values.size(); ++i) {
+    tree.append(values[i]);
+    const uint64_t start = tree.size() > window ? tree.size() - window : 0;
+    const WindowStats got = tree.stats(sliding.advance(tree, start), start, tree.size());
+    check_stats(got, values, start, tree.size());  // NaN inside: NaN stats; else exact
+    check_stats(tree.last(window), values, start, tree.size());
+  }
+}
+
+TEST_CASE("a stream that starts with NaN takes the first finite value as reference") {
+  std::vector<double> values = {std::nan(""), std::nan(""), 5.0, 6.0, 7.0, 8.0};
+  PowerTree tree(6, 2);
+  for (double v : values) tree.append(v);
+  check_stats(tree.last(3), values, 3, 6);
+  CHECK(tree.last(3).mean == 7.0);
+  CHECK(std::isnan(tree.range(1, 4).mean));
+}
+
+TEST_CASE("memory follows the values appended and is bounded by the capacity") {
+  PowerTree tree(1'000'000);
+  const int64_t empty = tree.memory_bytes();
+  CHECK(empty < 4096);
+  for (int i = 0; i < 1000; ++i) tree.append(i);
+  CHECK(tree.memory_bytes() < 64 * 1024);
+  for (int i = 0; i < 3'000'000; ++i) tree.append(i % 1000);
+  // 8 bytes per value plus 40 bytes per aggregate over (base - 1) values: about 12.4 bytes.
+  CHECK(tree.memory_bytes() <= 13 * 1'000'000);
+}
