@@ -143,6 +143,14 @@ def main():
         code, out, err = tf("eps", "tail")
         check("eps one", code == 0 and out.startswith("tail"), out)
 
+        # every ready-made query in graphs/ is valid
+        graphs = sorted(str(p) for p in (src / "graphs").glob("*.yaml"))
+        code, out, err = tf("check", *graphs)
+        check("graphs/*.yaml check", code == 0 and out.count(": ok") == len(graphs), out + err)
+        code, out, err = tf("run", str(src / "graphs/large_trades.yaml"), "--param", "MIN_SIZE=700")
+        check("large_trades example", code == 0 and out.splitlines()[1:] ==
+              ["2024-01-02 09:30:04.937129569,AAPL,43.2,700,K,30240.000000000004"], out + err)
+
         # the checked-in EP reference must match the registry
         code, out, err = tf("eps", "--format", "markdown")
         reference = (src / "docs/eps.md").read_text() if (src / "docs/eps.md").exists() else ""
