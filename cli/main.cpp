@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "tickflow/plugin.hpp"
 #include "tickflow/tick_writer.hpp"
 
 #include "builtin.hpp"
@@ -80,6 +81,11 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version");
 
+  std::vector<std::string> plugin_paths;
+  for (auto* command : {run, check, explain, eps}) {
+    command->add_option("--plugin", plugin_paths, "Load EPs from this shared library (repeatable)");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -94,6 +100,13 @@ int main(int argc, char** argv) {
 
   Registry registry;
   eps::register_builtins(registry);
+  try {
+    load_plugins_from_environment(registry);
+    for (const auto& path : plugin_paths) load_plugin(path, registry);
+  } catch (const PluginError& e) {
+    std::cerr << "tickflow: error: " << e.what() << "\n";
+    return 2;
+  }
 
   if (run->parsed()) {
     if (stats_opt->count() > 0) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "scalar_parse.hpp"
+#include "tickflow/plugin.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/time.hpp"
 #include "tickflow/util.hpp"
@@ -181,13 +182,58 @@ class Loader {
     read_params();
     read_symbols();
     read_range();
-    for (const char* later : {"state", "plugins"}) {
+    read_plugins();
+    for (const char* later : {"state"}) {
       if (const ConfigNode* n = root_.find(later)) {
         error(n->location(), std::string("'") + later +
                                  ":' is part of query format v1 but not supported by this "
                                  "build of tickflow yet");
       }
     }
+  }
+
+  // `plugins:` paths are relative to the query file and load before any node is bound,
+  // into a registry of the query's own, so one query's plugins do not leak into another.
+  void read_plugins() {
+    const ConfigNode* plugins = root_.find("plugins");
+    if (!plugins || plugins->is_null()) return;
+    std::vector<ConfigNode> items;
+    if (plugins->is_scalar()) {
+      items.push_back(*plugins);
+    } else if (plugins->is_sequence()) {
+      items = plugins->items();
+    } else {
+      error(plugins->location(), "'plugins:' must be a list of shared library paths");
+      return;
+    }
+    query_->plugin_registry = std::make_unique<Registry>();
+    for (const auto& item : items) {
+      if (!item.is_scalar() || item.text().empty()) {
+        error(item.location(), "a plugin must be a path to a shared library");
+        continue;
+      }
+      std::filesystem::path path(item.text());
+      if (path.is_relative()) path = std::filesystem::path(query_->info.base_dir) / path;
+      try {
+        load_plugin(path.lexically_normal().string(), *query_->plugin_registry);
+      } catch (const PluginError& e) {
+        error(item.location(), e.what());
+      }
+    }
+    for (const auto* def : query_->plugin_registry->all()) {
+      if (const EpDefinition* existing = registry_.find(def->name)) {
+        error(plugins->location(), "plugin " + def->origin + ": EP '" + def->name +
+                                       "' is already registered (by " + existing->origin + ")");
+      }
+    }
+  }
+
+  // An EP by name: the query's plugins first, then the registry the query is loaded with.
+  const EpDefinition* find_ep(const std::string& name) const {
+    if (query_->plugin_registry) {
+      if (const EpDefinition* def = query_->plugin_registry->find(name)) return def;
+    }
+    return registry_.find(name);
   }
 
   void read_params() {
@@ -348,6 +394,9 @@ class Loader {
       return;
     }
     std::vector<std::string> ep_names = registry_.names();
+    if (query_->plugin_registry) {
+      for (const auto& name : query_->plugin_registry->names()) ep_names.push_back(name);
+    }
     for (const auto& e : nodes->entries()) {
       RawNode raw;
       raw.id = e.key;
@@ -378,7 +427,7 @@ class Loader {
       } else {
         raw.ep = ep->text();
         raw.ep_location = ep->location();
-        raw.definition = registry_.find(raw.ep);
+        raw.definition = find_ep(raw.ep);
         if (!raw.definition) {
           error(ep->location(), "node '" + e.key + "': unknown EP '" + raw.ep + "'" +
                                     did_you_mean(raw.ep, ep_names));

@@ -7,6 +7,7 @@
 namespace tickflow {
 
 void Registry::add(EpDefinition definition) {
+  if (!origin_.empty()) definition.origin = origin_;
   if (!is_valid_name(definition.name)) {
     throw std::invalid_argument("invalid EP name '" + definition.name + "'");
   }

@@ -200,6 +200,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickflow", required=True)
     parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--build-dir")
     args = parser.parse_args()
     run_cases(os.path.abspath(args.tickflow))
     for failure in FAILURES:

@@ -46,6 +46,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickflow", required=True)
     parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--build-dir")
     opts = parser.parse_args()
     TICKFLOW = opts.tickflow
     src = pathlib.Path(opts.source_dir)

@@ -35,6 +35,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickflow", required=True)
     parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--build-dir")
     tickflow = str(pathlib.Path(parser.parse_args().tickflow).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)

@@ -37,6 +37,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickflow", required=True)
     parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--build-dir")
     TICKFLOW = str(pathlib.Path(parser.parse_args().tickflow).resolve())
 
     with tempfile.TemporaryDirectory() as tmp:

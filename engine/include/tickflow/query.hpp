@@ -60,6 +60,8 @@ class Query {
   std::vector<QueryParam> params;
   std::vector<BoundNode> nodes;  // in topological order (producers before consumers)
   std::vector<OutputRef> outputs;
+  // EPs of the query's own `plugins:`; bound nodes may point into it.
+  std::unique_ptr<Registry> plugin_registry;
 
   const BoundNode* find(std::string_view id) const;
 };

@@ -21,8 +21,13 @@ class Registry {
   std::vector<const EpDefinition*> all() const;
   std::vector<std::string> names() const;
 
+  // While set (non-empty), definitions added get this origin (a plugin's path) instead of
+  // the one they carry. Used by the plugin loader.
+  void set_origin(std::string origin) { origin_ = std::move(origin); }
+
  private:
   std::map<std::string, EpDefinition, std::less<>> definitions_;
+  std::string origin_;
 };
 
 }  // namespace tickflow

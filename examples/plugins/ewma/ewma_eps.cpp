@@ -1,0 +1,157 @@
+// Example tickflow plugin with two EPs:
+//   ewma    — exponentially weighted moving average of a numeric field, by tick:
+//             EWMA_t = alpha * x_t + (1 - alpha) * EWMA_(t-1), starting at the first value.
+//   zscore  — (x - mean) / std of three fields of the same tick, as a new field.
+// It uses only tickflow's public headers, exactly like the built-in EPs.
+#include <tickflow/plugin.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace {
+
+using namespace tickflow;
+
+// Reads an int or double column as double.
+double number_at(const Column& column, size_t row) {
+  return column.type() == Type::Double ? column.doubles()[row]
+                                       : static_cast<double>(column.ints()[row]);
+}
+
+bool is_number(Type type) { return type == Type::Int || type == Type::Double; }
+
+class EwmaOperator : public Operator {
+ public:
+  EwmaOperator(SchemaPtr schema, size_t field, double alpha)
+      : schema_(std::move(schema)), field_(field), alpha_(alpha) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    Column result(Type::Double);
+    result.reserve(batch.size());
+    for (size_t row = 0; row < batch.size(); ++row) {
+      double x = number_at(batch.columns[field_], row);
+      average_ = started_ ? alpha_ * x + (1 - alpha_) * average_ : x;
+      started_ = true;
+      result.doubles().push_back(average_);
+    }
+    batch.columns.push_back(std::move(result));
+    batch.schema = schema_;
+    out.emit(0, std::move(batch));
+  }
+
+ private:
+  SchemaPtr schema_;
+  size_t field_;
+  double alpha_;
+  double average_ = 0;
+  bool started_ = false;  // the average is per run, so per symbol
+};
+
+OperatorFactory bind_ewma(BindContext& ctx) {
+  const std::string field = ctx.get_string("field");
+  auto index = ctx.require_field(0, field, ctx.location("field"));
+  const double alpha = ctx.get_double("alpha");
+  if (!(alpha > 0 && alpha <= 1)) {
+    ctx.error(ctx.location("alpha"), "alpha must be in (0, 1], got " + std::to_string(alpha));
+  }
+  if (index && !is_number((*ctx.input(0).schema)[*index].type)) {
+    ctx.error(ctx.location("field"), "field " + field + " is not a number");
+  }
+  std::string output = ctx.has("as") ? ctx.get_string("as") : field + "_EWMA";
+  if (ctx.input(0).schema->contains(output)) {
+    ctx.error(ctx.location("as"), "field " + output + " already exists; choose another name with as:");
+  }
+  if (ctx.has_errors()) return {};
+  auto fields = ctx.input(0).schema->fields();
+  fields.push_back({output, Type::Double});
+  SchemaPtr schema = make_schema(fields);
+  ctx.set_output(0, schema);
+  size_t column = *index;
+  return [schema, column, alpha](const RunContext&) {
+    return std::make_unique<EwmaOperator>(schema, column, alpha);
+  };
+}
+
+class ZscoreOperator : public Operator {
+ public:
+  ZscoreOperator(SchemaPtr schema, size_t x, size_t mean, size_t std)
+      : schema_(std::move(schema)), x_(x), mean_(mean), std_(std) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    Column result(Type::Double);
+    result.reserve(batch.size());
+    for (size_t row = 0; row < batch.size(); ++row) {
+      double sd = number_at(batch.columns[std_], row);
+      double z = (number_at(batch.columns[x_], row) - number_at(batch.columns[mean_], row)) / sd;
+      result.doubles().push_back(sd > 0 ? z : std::nan(""));
+    }
+    batch.columns.push_back(std::move(result));
+    batch.schema = schema_;
+    out.emit(0, std::move(batch));
+  }
+
+ private:
+  SchemaPtr schema_;
+  size_t x_, mean_, std_;
+};
+
+OperatorFactory bind_zscore(BindContext& ctx) {
+  size_t columns[3] = {0, 0, 0};
+  const char* params[3] = {"x", "mean", "std"};
+  for (int i = 0; i < 3; ++i) {
+    auto index = ctx.require_field(0, ctx.get_string(params[i]), ctx.location(params[i]));
+    if (index && !is_number((*ctx.input(0).schema)[*index].type)) {
+      ctx.error(ctx.location(params[i]), std::string(params[i]) + " must be a numeric field");
+    }
+    if (index) columns[i] = *index;
+  }
+  const std::string output = ctx.get_string("as");
+  if (ctx.input(0).schema->contains(output)) {
+    ctx.error(ctx.location("as"), "field " + output + " already exists");
+  }
+  if (ctx.has_errors()) return {};
+  auto fields = ctx.input(0).schema->fields();
+  fields.push_back({output, Type::Double});
+  SchemaPtr schema = make_schema(fields);
+  ctx.set_output(0, schema);
+  return [schema, columns](const RunContext&) {
+    return std::make_unique<ZscoreOperator>(schema, columns[0], columns[1], columns[2]);
+  };
+}
+
+void register_eps(Registry& registry) {
+  EpDefinition ewma;
+  ewma.name = "ewma";
+  ewma.doc = "Exponentially weighted moving average of a numeric field, tick by tick: "
+             "alpha * x + (1 - alpha) * previous, starting at the first value.";
+  ewma.inputs = {"in"};
+  ewma.params = {
+      {"field", ParamType::Field, true, "", "numeric field to average"},
+      {"alpha", ParamType::Double, false, "0.1", "weight of the newest tick, in (0, 1]"},
+      {"as", ParamType::Field, false, "", "output field (default <FIELD>_EWMA)"},
+  };
+  ewma.bind = bind_ewma;
+  registry.add(std::move(ewma));
+
+  EpDefinition zscore;
+  zscore.name = "zscore";
+  zscore.doc = "Adds (x - mean) / std computed from three numeric fields of each tick; "
+               "NaN where std is not positive.";
+  zscore.inputs = {"in"};
+  zscore.params = {
+      {"x", ParamType::Field, true, "", "the value"},
+      {"mean", ParamType::Field, true, "", "field holding the mean"},
+      {"std", ParamType::Field, true, "", "field holding the standard deviation"},
+      {"as", ParamType::Field, false, "ZSCORE", "output field"},
+  };
+  zscore.bind = bind_zscore;
+  registry.add(std::move(zscore));
+}
+
+}  // namespace
+
+extern "C" TICKFLOW_PLUGIN_EXPORT const tickflow::PluginInfo* tickflow_plugin_info() {
+  static const tickflow::PluginInfo info{tickflow::kPluginAbiVersion, "ewma_eps", "1.0",
+                                         &register_eps};
+  return &info;
+}
