@@ -12,6 +12,10 @@ void register_builtins(Registry& registry) {
   register_merge(registry);
   register_field_exprs(registry);
   register_rolling_stats(registry);
+  register_order_by(registry);
+  register_update_timestamp(registry);
+  register_join_by_time(registry);
+  register_join(registry);
 }
 
 }  // namespace tickflow::eps

@@ -15,6 +15,10 @@ void register_writers(Registry& registry);   // writers.cpp: write_csv, write_js
 void register_merge(Registry& registry);     // merge.cpp
 void register_field_exprs(Registry& registry);  // field_exprs.cpp: add_field, update_field, where
 void register_rolling_stats(Registry& registry);  // rolling_stats.cpp
+void register_order_by(Registry& registry);          // order_by.cpp
+void register_update_timestamp(Registry& registry);  // update_timestamp.cpp
+void register_join_by_time(Registry& registry);      // join_by_time.cpp
+void register_join(Registry& registry);              // join.cpp
 
 // Registers every built-in EP.
 void register_builtins(Registry& registry);

@@ -1,0 +1,27 @@
+// Stable multi-key sorting of held ticks, shared by order_by and update_timestamp.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "rows.hpp"
+#include "tickflow/batch.hpp"
+
+namespace tickflow::eps {
+
+struct SortKey {
+  std::optional<size_t> column;  // nullopt: TIMESTAMP (Batch::times)
+  bool descending = false;
+};
+
+// The order of the ticks of `store` sorted by `keys` (the first key decides, later keys
+// break its ties; ties on every key keep arrival order). Numbers compare by value, strings
+// bytewise (UTF-8 byte order equals code point order), false < true. NaN sorts after
+// every number in both directions, and all NaNs are equal; -0.0 equals 0.0.
+//
+// Fixed-width keys are turned into order-preserving 64-bit integers and LSD-radix sorted
+// (stable by construction, passes whose digit is the same for every tick are skipped);
+// strings use std::stable_sort. Ties of one key are refined by the next key run by run.
+std::vector<RowIndex> stable_order(const Batch& store, const std::vector<SortKey>& keys);
+
+}  // namespace tickflow::eps
