@@ -16,6 +16,7 @@ void register_builtins(Registry& registry) {
   register_update_timestamp(registry);
   register_join_by_time(registry);
   register_join(registry);
+  register_aggregate(registry);
 }
 
 }  // namespace tickflow::eps

@@ -19,6 +19,7 @@ void register_order_by(Registry& registry);          // order_by.cpp
 void register_update_timestamp(Registry& registry);  // update_timestamp.cpp
 void register_join_by_time(Registry& registry);      // join_by_time.cpp
 void register_join(Registry& registry);              // join.cpp
+void register_aggregate(Registry& registry);         // aggregate_bind.cpp
 
 // Registers every built-in EP.
 void register_builtins(Registry& registry);
