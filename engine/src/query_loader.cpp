@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "node_bind_context.hpp"
+#include "query_params.hpp"
 #include "scalar_parse.hpp"
 #include "tickflow/plugin.hpp"
 #include "tickflow/query.hpp"
@@ -29,107 +31,9 @@ const std::vector<std::string> kTopLevelKeys = {"tickflow", "name",  "descriptio
                                                 "symbols",  "range", "state",       "plugins",
                                                 "nodes",    "output"};
 
-struct InputRefText {
-  std::string node;
-  std::string port;  // "" = default port
-  Location location;
-  std::string text;
-};
-
-struct RawNode {
-  std::string id;
-  Location id_location;
-  const ConfigNode* body = nullptr;
-  std::string ep;
-  Location ep_location;
-  const EpDefinition* definition = nullptr;
-  std::vector<InputRefText> inputs;
-  Location in_location;
-  bool broken = false;  // binding failed: downstream checks are skipped
-};
-
-class NodeBindContext : public BindContext {
- public:
-  NodeBindContext(const RawNode& raw, BoundNode& bound, const QueryInfo& info,
-                  const std::vector<QueryParam>& params,
-                  const std::map<std::string, ConfigNode>& defaults, Diagnostics& diags)
-      : raw_(raw),
-        bound_(bound),
-        info_(info),
-        params_(params),
-        defaults_(defaults),
-        diags_(diags) {}
-
-  const std::string& node_id() const override { return raw_.id; }
-  const Location& node_location() const override { return raw_.ep_location; }
-  const QueryInfo& query() const override { return info_; }
-  size_t input_count() const override { return bound_.input_infos.size(); }
-  const InputInfo& input(size_t i) const override { return bound_.input_infos.at(i); }
-
-  const ConfigNode* param(std::string_view name) const override {
-    if (const ConfigNode* given = raw_.body->find(name)) {
-      if (!given->is_null()) return given;
-    }
-    auto it = defaults_.find(std::string(name));
-    return it == defaults_.end() ? nullptr : &it->second;
-  }
-
-  std::string substitute(const std::string& text, const Location& loc) override {
-    std::string out;
-    size_t pos = 0;
-    while (true) {
-      size_t open = text.find("${", pos);
-      if (open == std::string::npos) break;
-      size_t close = text.find('}', open);
-      if (close == std::string::npos) break;
-      out.append(text, pos, open - pos);
-      std::string name = text.substr(open + 2, close - open - 2);
-      auto it = std::find_if(params_.begin(), params_.end(),
-                             [&](const QueryParam& p) { return p.name == name; });
-      if (it == params_.end()) {
-        std::vector<std::string> names;
-        for (const auto& p : params_) names.push_back(p.name);
-        error(loc, "unknown query parameter '${" + name + "}'" + did_you_mean(name, names));
-      } else {
-        out += it->value;
-      }
-      pos = close + 1;
-    }
-    out.append(text, pos, std::string::npos);
-    return out;
-  }
-
-  void error(const Location& loc, std::string message,
-             ErrorKind kind = ErrorKind::Validation) override {
-    diags_.error(loc, "node '" + raw_.id + "': " + message, kind);
-    failed_ = true;
-  }
-  bool has_errors() const override { return failed_; }
-  void report(Diagnostic diagnostic) override {
-    diagnostic.message = "node '" + raw_.id + "': " + diagnostic.message;
-    diags_.add(std::move(diagnostic));
-    failed_ = true;
-  }
-
-  void set_output(size_t port, SchemaPtr schema, bool time_ordered) override {
-    if (port >= bound_.output_schemas.size()) {
-      throw std::logic_error("EP '" + raw_.ep + "' set output port " + std::to_string(port) +
-                             " but declares " + std::to_string(bound_.output_schemas.size()));
-    }
-    bound_.output_schemas[port] = std::move(schema);
-    bound_.output_time_ordered[port] = time_ordered;
-  }
-  void set_accumulation(Accumulation acc) override { bound_.accumulation = std::move(acc); }
-
- private:
-  const RawNode& raw_;
-  BoundNode& bound_;
-  const QueryInfo& info_;
-  const std::vector<QueryParam>& params_;
-  const std::map<std::string, ConfigNode>& defaults_;
-  Diagnostics& diags_;
-  bool failed_ = false;
-};
+using detail::InputRefText;
+using detail::NodeBindContext;
+using detail::RawNode;
 
 class Loader {
  public:
@@ -179,7 +83,7 @@ class Loader {
     }
     if (const ConfigNode* n = root_.find("name")) query_->name = n->text();
     if (const ConfigNode* n = root_.find("description")) query_->description = n->text();
-    read_params();
+    detail::read_params(root_, overrides_, *query_, diags_);
     read_symbols();
     read_range();
     read_plugins();
@@ -234,100 +138,6 @@ class Loader {
       if (const EpDefinition* def = query_->plugin_registry->find(name)) return def;
     }
     return registry_.find(name);
-  }
-
-  void read_params() {
-    const ConfigNode* params = root_.find("params");
-    if (params && !params->is_null()) {
-      if (!params->is_mapping()) {
-        error(params->location(), "'params:' must map names to {type: T, default: V}");
-      } else {
-        for (const auto& e : params->entries()) read_param(e);
-      }
-    }
-    for (const auto& [name, value] : overrides_.params) {
-      auto it = std::find_if(query_->params.begin(), query_->params.end(),
-                             [&](const QueryParam& p) { return p.name == name; });
-      if (it == query_->params.end()) {
-        std::vector<std::string> names;
-        for (const auto& p : query_->params) names.push_back(p.name);
-        error({"--param", 0, 0}, "--param " + name + ": the query declares no parameter '" + name +
-                                     "'" + did_you_mean(name, names));
-        continue;
-      }
-      if (!value_fits(it->type, value)) {
-        error({"--param", 0, 0}, "--param " + name + "=" + value + ": expected a value of type " +
-                                     std::string(type_name(it->type)));
-        continue;
-      }
-      it->value = value;
-    }
-    for (const auto& p : query_->params) query_->info.params.push_back({p.name, p.type, p.value});
-  }
-
-  static bool value_fits(Type type, const std::string& value) {
-    switch (type) {
-      case Type::Int:
-        return detail::parse_int(value).has_value();
-      case Type::Double:
-        return detail::parse_double(value).has_value();
-      case Type::Bool:
-        return detail::parse_bool(value).has_value();
-      case Type::Time:
-        return parse_time_or_nanos(value).has_value();
-      case Type::Duration:
-        return parse_duration(value).has_value();
-      case Type::String:
-        return true;
-    }
-    return false;
-  }
-
-  void read_param(const ConfigNode::Entry& e) {
-    if (!is_valid_name(e.key)) {
-      error(e.key_location, "invalid parameter name '" + e.key + "'");
-      return;
-    }
-    QueryParam p{e.key, Type::String, "", e.key_location};
-    if (!e.value.is_mapping()) {
-      error(e.value.location(), "parameter '" + e.key + "' must be {type: T, default: V}");
-      return;
-    }
-    for (const auto& f : e.value.entries()) {
-      if (f.key != "type" && f.key != "default" && f.key != "doc") {
-        error(f.key_location, "unknown key '" + f.key + "' in parameter '" + e.key + "'" +
-                                  did_you_mean(f.key, {"type", "default", "doc"}));
-      }
-    }
-    const ConfigNode* type = e.value.find("type");
-    if (!type) {
-      error(e.value.location(), "parameter '" + e.key + "' needs a 'type:'");
-      return;
-    }
-    auto t = parse_type(type->text());
-    if (!t) {
-      error(type->location(), "unknown type '" + type->text() + "'" +
-                                  did_you_mean(type->text(), {"int", "double", "bool", "string",
-                                                              "time", "duration"}));
-      return;
-    }
-    p.type = *t;
-    if (const ConfigNode* def = e.value.find("default")) {
-      if (!def->is_scalar() || !value_fits(p.type, def->text())) {
-        error(def->location(),
-              "default of parameter '" + e.key + "' is not a " + std::string(type_name(p.type)));
-        return;
-      }
-      p.value = def->text();
-    } else {
-      auto it = std::find_if(overrides_.params.begin(), overrides_.params.end(),
-                             [&](const auto& kv) { return kv.first == e.key; });
-      if (it == overrides_.params.end()) {
-        error(e.key_location,
-              "parameter '" + e.key + "' has no default; give it with --param " + e.key + "=VALUE");
-      }
-    }
-    query_->params.push_back(std::move(p));
   }
 
   void read_symbols() {
