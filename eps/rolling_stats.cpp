@@ -4,7 +4,6 @@
 // a SlidingWindow, so a tick costs one merge per window (see docs/design.md, "The power
 // tree", and docs/rolling_stats.md).
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "builtin.hpp"
+#include "rolling_stats.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/power_tree.hpp"
 #include "tickflow/time.hpp"
@@ -24,39 +24,12 @@
 namespace tickflow::eps {
 namespace {
 
-enum class Stat { Count, Sum, Mean, Var, Std, Min, Max, First, Last };
-
-const std::vector<std::string>& stat_names() {
-  static const std::vector<std::string> names = {"count", "sum", "mean",  "var", "std",
-                                                 "min",   "max", "first", "last"};
-  return names;
-}
+using namespace rolling;
 
 std::string upper(std::string text) {
   for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return text;
 }
-
-struct Window {
-  bool by_time = false;
-  uint64_t ticks = 0;    // tick windows
-  int64_t duration = 0;  // time windows, ns
-  std::string suffix;    // as spelled in the query: "100", "5m"
-};
-
-struct InputField {
-  size_t column = 0;
-  Type type = Type::Double;
-};
-
-struct Options {
-  std::vector<InputField> fields;
-  std::vector<Window> windows;  // tick windows first, then time windows, each in declared order
-  std::vector<Stat> stats;
-  std::vector<size_t> key_columns;
-  uint32_t base = 10;
-  uint64_t max_tick_window = 0;
-};
 
 // Group keys as bytes so that any mix of field types can key one hash map (the same
 // encoding as head/tail: equal values encode equally, NaN is one group, -0.0 == 0.0).
@@ -109,21 +82,20 @@ class GroupKeys {
   std::string scratch_;
 };
 
-// Where one output column's values go while a batch is filled.
-struct OutputSlot {
-  Stat stat;
-  double* doubles = nullptr;
-  int64_t* ints = nullptr;
-};
+// Ticks of one group are served in runs of at most this many: each window then loops over
+// a run with its state in registers, and the scratch arrays of a run stay in cache.
+constexpr size_t kRun = 1024;
 
 class RollingStatsOperator : public Operator {
  public:
   RollingStatsOperator(std::shared_ptr<const Options> options, SchemaPtr output_schema)
       : options_(std::move(options)),
         output_schema_(std::move(output_schema)),
-        keys_(options_->key_columns),
-        starts_(options_->windows.size()),
-        aggregates_(options_->windows.size()) {}
+        keys_(options_->key_columns) {
+    for (const Window& window : options_->windows) tick_windows_ += window.by_time ? 0 : 1;
+    for (auto* buffer : {&values_, &mean_, &var_, &min_, &max_}) buffer->resize(kRun);
+    time_starts_.resize(options_->windows.size() - tick_windows_, std::vector<uint64_t>(kRun));
+  }
 
   void process(size_t, Batch&& batch, OutputSink& out) override {
     const size_t rows = batch.size();
@@ -134,31 +106,37 @@ class RollingStatsOperator : public Operator {
     result.columns.reserve(output_schema_->size());
     for (auto& column : batch.columns) result.columns.push_back(std::move(column));
     const size_t first_output = result.columns.size();
-    slots_.clear();
+    outputs_.clear();
     for (size_t c = first_output; c < output_schema_->size(); ++c) {
       const Field& field = (*output_schema_)[c];
       result.columns.emplace_back(field.type);
       Column& column = result.columns.back();
       column.resize(rows);
-      OutputSlot slot{options_->stats[(c - first_output) % options_->stats.size()]};
-      if (field.type == Type::Int) {
-        slot.ints = column.ints().data();
-      } else {
-        slot.doubles = column.doubles().data();
-      }
-      slots_.push_back(slot);
+      outputs_.push_back(field.type == Type::Int ? static_cast<void*>(column.ints().data())
+                                                 : static_cast<void*>(column.doubles().data()));
     }
 
-    for (size_t row = 0; row < rows; ++row) {
-      const uint32_t id = keys_.id(result, row);
-      if (id >= groups_.size()) groups_.resize(id + 1);
-      if (!groups_[id]) groups_[id] = std::make_unique<GroupState>(make_group());
-      GroupState& group = *groups_[id];
-      if (!group.touched) {
-        group.touched = true;
-        touched_.push_back(id);
+    if (options_->key_columns.empty()) {
+      // One group: its rows are the batch, served in place.
+      GroupState& group = group_at(0);
+      touched_.push_back(0);
+      for (size_t row = 0; row < rows; row += kRun) {
+        serve(group, result, nullptr, row, std::min(kRun, rows - row));
       }
-      process_row(group, result, row, result.times[row]);
+    } else {
+      // Rows by group, in input order within each group; each group is then served in runs.
+      for (size_t row = 0; row < rows; ++row) {
+        const uint32_t id = keys_.id(result, row);
+        GroupState& group = group_at(id);
+        if (group.rows.empty()) touched_.push_back(id);
+        group.rows.push_back(static_cast<uint32_t>(row));
+      }
+      for (uint32_t id : touched_) {
+        GroupState& group = *groups_[id];
+        for (size_t i = 0; i < group.rows.size(); i += kRun) {
+          serve(group, result, group.rows.data() + i, 0, std::min(kRun, group.rows.size() - i));
+        }
+      }
     }
     update_held();
     out.emit(0, std::move(result));
@@ -169,7 +147,8 @@ class RollingStatsOperator : public Operator {
  private:
   struct FieldState {
     PowerTree tree;
-    std::vector<SlidingWindow> windows;
+    std::vector<TickWindow> ticks;     // per tick window
+    std::vector<SlidingWindow> times;  // per time window
   };
 
   struct GroupState {
@@ -178,125 +157,198 @@ class RollingStatsOperator : public Operator {
     // Times of the ticks from position times_begin on, as long as a time window needs them.
     std::deque<int64_t> times;
     uint64_t times_begin = 0;
-    std::vector<uint64_t> time_starts;  // per window (tick windows unused)
+    std::vector<uint64_t> time_starts;  // per time window, of the latest tick
+    std::vector<uint32_t> rows;         // of the current batch
     int64_t held_ticks = 0;
     int64_t held_bytes = 0;
-    bool touched = false;
   };
+
+  GroupState& group_at(uint32_t id) {
+    if (id >= groups_.size()) groups_.resize(id + 1);
+    if (!groups_[id]) {
+      groups_[id] = std::make_unique<GroupState>(make_group());
+    }
+    return *groups_[id];
+  }
 
   GroupState make_group() const {
     GroupState group;
-    // Time windows start with room for 1024 ticks and grow with what their duration holds.
+    // A run is appended before it is served, so the tree retains a run beyond the longest
+    // window. Time windows start with room for 1024 ticks and grow with their duration.
     const uint64_t capacity =
-        std::max<uint64_t>(options_->max_tick_window, has_time_windows() ? 1024 : 1);
+        std::max<uint64_t>(options_->max_tick_window, has_time_windows() ? 1024 : 1) + kRun;
     for (size_t f = 0; f < options_->fields.size(); ++f) {
-      FieldState field{PowerTree(capacity, options_->base), {}};
+      FieldState field{PowerTree(capacity, options_->base), {}, {}};
       for (const Window& window : options_->windows) {
-        field.windows.emplace_back(sliding_chunk_for(window.by_time ? 1024 : window.ticks));
+        if (window.by_time) {
+          field.times.emplace_back(sliding_chunk_for(1024));
+        } else {
+          field.ticks.emplace_back(window.ticks);
+        }
       }
       group.fields.push_back(std::move(field));
     }
-    group.time_starts.assign(options_->windows.size(), 0);
+    group.time_starts.assign(options_->windows.size() - tick_windows_, 0);
     return group;
   }
 
-  bool has_time_windows() const {
-    return !options_->windows.empty() && options_->windows.back().by_time;
-  }
+  bool has_time_windows() const { return tick_windows_ < options_->windows.size(); }
 
-  // Moves each time window's start past the ticks at or before t - d and makes sure the
-  // trees retain every tick still inside a window.
-  void advance_time_windows(GroupState& group, int64_t time) {
-    group.times.push_back(time);
-    const uint64_t position = group.size;  // of the tick being added
-    uint64_t oldest_needed = position;
-    for (size_t w = 0; w < options_->windows.size(); ++w) {
-      const Window& window = options_->windows[w];
-      if (!window.by_time) continue;
-      uint64_t& start = group.time_starts[w];
-      const int64_t cutoff = time - window.duration;
-      while (start < position && group.times[start - group.times_begin] <= cutoff) ++start;
-      oldest_needed = std::min(oldest_needed, start);
+  // For each of the n ticks from the group's next position on, the start of each time
+  // window (the first position with TIMESTAMP > t - d) into time_starts_; makes sure the
+  // trees retain every tick still inside a window while the run is served.
+  void advance_time_windows(GroupState& group, const Batch& batch, const uint32_t* rows,
+                            size_t row0, size_t n) {
+    uint64_t oldest_of_run = 0;  // starts only move forward: the run's first tick needs most
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t time = batch.times[rows ? rows[i] : row0 + i];
+      group.times.push_back(time);
+      const uint64_t position = group.size + i;
+      uint64_t oldest_needed = position;
+      for (size_t t = 0; t < group.time_starts.size(); ++t) {
+        uint64_t& start = group.time_starts[t];
+        const int64_t cutoff = time - options_->windows[tick_windows_ + t].duration;
+        while (start < position && group.times[start - group.times_begin] <= cutoff) ++start;
+        oldest_needed = std::min(oldest_needed, start);
+        time_starts_[t][i] = start;
+      }
+      if (i == 0) oldest_of_run = oldest_needed;
+      while (group.times_begin < oldest_needed) {
+        group.times.pop_front();
+        ++group.times_begin;
+      }
     }
-    while (group.times_begin < oldest_needed) {
-      group.times.pop_front();
-      ++group.times_begin;
-    }
-    const uint64_t span = position + 1 - oldest_needed;
+    const uint64_t span = group.size + n - oldest_of_run;
     for (FieldState& field : group.fields) {
       if (span > field.tree.capacity()) field.tree.grow(std::max(span, 2 * field.tree.capacity()));
     }
   }
 
-  void process_row(GroupState& group, const Batch& batch, size_t row, int64_t time) {
-    if (has_time_windows()) advance_time_windows(group, time);
-    const uint64_t end = group.size + 1;
-    size_t slot = 0;
+  // Serves n ticks of one group: rows[i] (or row0 + i when rows is null) of the batch.
+  void serve(GroupState& group, Batch& batch, const uint32_t* rows, size_t row0, size_t n) {
+    if (has_time_windows()) advance_time_windows(group, batch, rows, row0, n);
     const size_t stat_count = options_->stats.size();
+    const size_t window_count = options_->windows.size();
     for (size_t f = 0; f < options_->fields.size(); ++f) {
       const InputField& input = options_->fields[f];
       const Column& column = batch.columns[input.column];
-      const double value = input.type == Type::Double ? column.doubles()[row]
-                                                      : static_cast<double>(column.ints()[row]);
-      FieldState& field = group.fields[f];
-      field.tree.append(value);
-      // All windows first, then all outputs: the windows' dependency chains are independent,
-      // and keeping them next to each other lets the CPU overlap them.
-      const size_t window_count = options_->windows.size();
-      for (size_t w = 0; w < window_count; ++w) {
-        const Window& window = options_->windows[w];
-        starts_[w] = window.by_time       ? group.time_starts[w]
-                     : end > window.ticks ? end - window.ticks
-                                          : 0;
-        aggregates_[w] = field.windows[w].advance(field.tree, starts_[w], value);
+      const double* values = values_.data();
+      if (!rows && input.type == Type::Double) {
+        values = column.doubles().data() + row0;
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          const size_t row = rows ? rows[i] : row0 + i;
+          values_[i] = input.type == Type::Double ? column.doubles()[row]
+                                                  : static_cast<double>(column.ints()[row]);
+        }
       }
+      FieldState& field = group.fields[f];
+      field.tree.append(std::span<const double>(values, n));
       for (size_t w = 0; w < window_count; ++w) {
-        write_stats(field.tree, aggregates_[w], starts_[w], end, value, row, slot);
-        slot += stat_count;
+        const size_t slot = (f * window_count + w) * stat_count;
+        // Mean, var, min and max go straight into their columns when the rows are
+        // contiguous and the stat is wanted; anything else goes through scratch.
+        double* direct[4] = {mean_.data(), var_.data(), min_.data(), max_.data()};
+        bool in_place[4] = {false, false, false, false};
+        if (!rows) {
+          for (size_t s = 0; s < stat_count; ++s) {
+            const int k = core_index(options_->stats[s]);
+            if (k < 0) continue;
+            direct[k] = static_cast<double*>(outputs_[slot + s]) + row0;
+            in_place[k] = true;
+          }
+        }
+        if (w < tick_windows_) {
+          field.ticks[w].run(field.tree, group.size, n, values, direct[0], direct[1], direct[2],
+                             direct[3]);
+        } else {
+          serve_time_window(field, w - tick_windows_, group.size, n, values, direct);
+        }
+        for (size_t s = 0; s < stat_count; ++s) {
+          write_stat(options_->stats[s], outputs_[slot + s], rows, row0, n, direct, in_place,
+                     field.tree, w, group.size, values);
+        }
       }
     }
-    group.size = end;
+    group.size += n;
   }
 
-  void write_stats(const PowerTree& tree, const BlockAggregate& aggregate, uint64_t start,
-                   uint64_t end, double newest, size_t row, size_t first_slot) {
-    const uint64_t count = end - start;
-    const double n = static_cast<double>(count);
-    const double reference = tree.reference();
-    for (size_t s = 0; s < options_->stats.size(); ++s) {
-      OutputSlot& slot = slots_[first_slot + s];
-      double value = 0.0;
-      switch (slot.stat) {
-        case Stat::Count:
-          slot.ints[row] = static_cast<int64_t>(count);
-          continue;
-        case Stat::Sum:
-          value = reference * n + aggregate.mean * n;
-          break;
-        case Stat::Mean:
-          value = reference + aggregate.mean;
-          break;
-        case Stat::Var:
-          value = count >= 2 ? aggregate.m2 / (n - 1.0) : std::numeric_limits<double>::quiet_NaN();
-          break;
-        case Stat::Std:
-          value = count >= 2 ? std::sqrt(aggregate.m2 / (n - 1.0))
+  void serve_time_window(FieldState& field, size_t t, uint64_t first, size_t n,
+                         const double* values, double* const* out) {
+    const double reference = field.tree.reference();
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t start = time_starts_[t][i];
+      const uint64_t end = first + i + 1;
+      const BlockAggregate aggregate = field.times[t].advance(field.tree, start, end, values[i]);
+      const uint64_t count = end - start;
+      out[0][i] = reference + aggregate.mean;
+      out[1][i] = count >= 2 ? aggregate.m2 / static_cast<double>(count - 1)
                              : std::numeric_limits<double>::quiet_NaN();
-          break;
-        case Stat::Min:
-          value = aggregate.min;
-          break;
-        case Stat::Max:
-          value = aggregate.max;
-          break;
-        case Stat::First:
-          value = tree.value(start);
-          break;
-        case Stat::Last:
-          value = newest;
-          break;
+      out[2][i] = aggregate.min;
+      out[3][i] = aggregate.max;
+    }
+  }
+
+  // Where mean, var, min and max sit in the per-window outputs; -1 for derived stats.
+  static int core_index(Stat stat) {
+    switch (stat) {
+      case Stat::Mean:
+        return 0;
+      case Stat::Var:
+        return 1;
+      case Stat::Min:
+        return 2;
+      case Stat::Max:
+        return 3;
+      default:
+        return -1;
+    }
+  }
+
+  uint64_t window_start(size_t w, uint64_t first, size_t i) const {
+    if (w >= tick_windows_) return time_starts_[w - tick_windows_][i];
+    const uint64_t end = first + i + 1;
+    const uint64_t ticks = options_->windows[w].ticks;
+    return end > ticks ? end - ticks : 0;
+  }
+
+  // One output column for n rows: the switch runs once per column and run, not per value.
+  void write_stat(Stat stat, void* column, const uint32_t* rows, size_t row0, size_t n,
+                  double* const* core, const bool* in_place, const PowerTree& tree, size_t w,
+                  uint64_t first, const double* values) const {
+    auto fill = [&](auto* out, auto value_at) {
+      if (rows) {
+        for (size_t i = 0; i < n; ++i) out[rows[i]] = value_at(i);
+      } else {
+        for (size_t i = 0; i < n; ++i) out[row0 + i] = value_at(i);
       }
-      slot.doubles[row] = value;
+    };
+    double* doubles = static_cast<double*>(column);
+    const int k = core_index(stat);
+    if (k >= 0) {
+      if (!in_place[k]) fill(doubles, [&](size_t i) { return core[k][i]; });
+      return;
+    }
+    auto count_at = [&](size_t i) { return first + i + 1 - window_start(w, first, i); };
+    switch (stat) {
+      case Stat::Count:
+        fill(static_cast<int64_t*>(column),
+             [&](size_t i) { return static_cast<int64_t>(count_at(i)); });
+        break;
+      case Stat::Sum:
+        fill(doubles, [&](size_t i) { return core[0][i] * static_cast<double>(count_at(i)); });
+        break;
+      case Stat::Std:
+        fill(doubles, [&](size_t i) { return std::sqrt(core[1][i]); });
+        break;
+      case Stat::First:
+        fill(doubles, [&](size_t i) { return tree.value(window_start(w, first, i)); });
+        break;
+      case Stat::Last:
+        fill(doubles, [&](size_t i) { return values[i]; });
+        break;
+      default:
+        break;
     }
   }
 
@@ -304,13 +356,16 @@ class RollingStatsOperator : public Operator {
   void update_held() {
     for (uint32_t id : touched_) {
       GroupState& group = *groups_[id];
-      group.touched = false;
-      int64_t ticks = 0;
+      group.rows.clear();
+      // The ticks the windows hold; the trees retain up to a run more (their bytes count).
+      uint64_t needed = std::min(group.size, options_->max_tick_window);
+      for (uint64_t start : group.time_starts) needed = std::max(needed, group.size - start);
+      const int64_t ticks = static_cast<int64_t>(needed);
       int64_t bytes = static_cast<int64_t>(group.times.size() * sizeof(int64_t));
       for (const FieldState& field : group.fields) {
-        ticks = std::max<int64_t>(ticks, field.tree.size() - field.tree.oldest());
         bytes += field.tree.memory_bytes();
-        for (const SlidingWindow& window : field.windows) bytes += window.memory_bytes();
+        for (const TickWindow& window : field.ticks) bytes += window.memory_bytes();
+        for (const SlidingWindow& window : field.times) bytes += window.memory_bytes();
       }
       held_ticks_ += ticks - group.held_ticks;
       held_bytes_ += bytes - group.held_bytes;
@@ -323,185 +378,18 @@ class RollingStatsOperator : public Operator {
   std::shared_ptr<const Options> options_;
   SchemaPtr output_schema_;
   GroupKeys keys_;
+  size_t tick_windows_ = 0;  // windows [0, tick_windows_) count ticks, the rest time
   std::vector<std::unique_ptr<GroupState>> groups_;
   std::vector<uint32_t> touched_;
-  std::vector<OutputSlot> slots_;
-  std::vector<uint64_t> starts_;            // per window, for the current tick
-  std::vector<BlockAggregate> aggregates_;  // per window, for the current tick
+  std::vector<void*> outputs_;  // per output column: its doubles or ints
+  // Scratch of one run: gathered values, and mean/var/min/max of one window.
+  std::vector<double> values_, mean_, var_, min_, max_;
+  std::vector<std::vector<uint64_t>> time_starts_;  // per time window, per tick of the run
   int64_t held_ticks_ = 0;
   int64_t held_bytes_ = 0;
 };
 
 // ---------------------------------------------------------------- binding
-
-std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
-  std::vector<const ConfigNode*> items;
-  if (!list) return items;
-  if (list->is_sequence()) {
-    for (const auto& item : list->items()) items.push_back(&item);
-  } else {
-    items.push_back(list);
-  }
-  return items;
-}
-
-bool read_fields(BindContext& ctx, Options& options, std::vector<std::string>& names) {
-  const ConfigNode* field = ctx.param("field");
-  const ConfigNode* fields = ctx.param("fields");
-  if (field && fields) {
-    ctx.error(ctx.location("fields"), "give either field or fields, not both");
-    return false;
-  }
-  if (!field && !fields) {
-    ctx.error(ctx.node_location(), "rolling_stats needs field: NAME or fields: [NAMES]");
-    return false;
-  }
-  bool ok = true;
-  std::set<std::string> seen;
-  for (const ConfigNode* item : list_items(field ? field : fields)) {
-    const std::string& name = item->text();
-    if (!seen.insert(name).second) {
-      ctx.error(item->location(), "field " + name + " is listed twice");
-      ok = false;
-      continue;
-    }
-    auto index = ctx.require_field(0, name, item->location());
-    if (!index) {
-      ok = false;
-      continue;
-    }
-    const Type type = (*ctx.input(0).schema)[*index].type;
-    if (type != Type::Int && type != Type::Double) {
-      ctx.error(item->location(), "field " + name + " is " + std::string(type_name(type)) +
-                                      "; rolling_stats needs an int or double field");
-      ok = false;
-      continue;
-    }
-    options.fields.push_back({*index, type});
-    names.push_back(name);
-  }
-  return ok;
-}
-
-bool read_windows(BindContext& ctx, Options& options) {
-  bool ok = true;
-  const ConfigNode* ticks = ctx.param("windows");
-  const ConfigNode* times = ctx.param("time_windows");
-  if (!ticks && !times) {
-    ctx.error(ctx.node_location(),
-              "rolling_stats needs windows: [tick counts] or time_windows: [durations]");
-    return false;
-  }
-  std::set<uint64_t> seen_ticks;
-  for (const ConfigNode* item : list_items(ticks)) {
-    const std::string& text = item->text();
-    int64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (!item->is_scalar() || error != std::errc() || end != text.data() + text.size()) {
-      ctx.error(item->location(), "windows: expected a tick count (a positive integer), got '" +
-                                      text + "'; durations go in time_windows");
-      ok = false;
-    } else if (value <= 0) {
-      ctx.error(item->location(), "windows: a window must hold at least 1 tick, got " + text);
-      ok = false;
-    } else if (!seen_ticks.insert(static_cast<uint64_t>(value)).second) {
-      ctx.error(item->location(), "windows: window " + text + " is listed twice");
-      ok = false;
-    } else {
-      options.windows.push_back({false, static_cast<uint64_t>(value), 0, std::to_string(value)});
-      options.max_tick_window = std::max<uint64_t>(options.max_tick_window, value);
-    }
-  }
-  std::set<int64_t> seen_durations;
-  for (const ConfigNode* item : list_items(times)) {
-    const std::string& text = item->text();
-    const auto duration = item->is_scalar() ? parse_duration(text) : std::nullopt;
-    if (!duration) {
-      ctx.error(item->location(),
-                "time_windows: expected a duration such as 250ms, 5s, 1m, got '" + text + "'");
-      ok = false;
-    } else if (*duration <= 0) {
-      ctx.error(item->location(), "time_windows: a duration must be positive, got " + text);
-      ok = false;
-    } else if (!seen_durations.insert(*duration).second) {
-      ctx.error(item->location(), "time_windows: " + text + " is the same window as another one");
-      ok = false;
-    } else if (!is_valid_name("X_" + text)) {
-      ctx.error(item->location(), "time_windows: write the duration " + text +
-                                      " with digits and a unit only (it is part of column names)");
-      ok = false;
-    } else {
-      options.windows.push_back({true, 0, *duration, text});
-    }
-  }
-  if (times && !seen_durations.empty() && !ctx.input(0).time_ordered) {
-    ctx.error(ctx.location("time_windows"),
-              "time_windows need a time-ordered input, but '" + ctx.input(0).name +
-                  "' is not time-ordered (for example after order_by); restore time order "
-                  "with update_timestamp first, or use tick windows");
-    ok = false;
-  }
-  return ok;
-}
-
-bool read_stats(BindContext& ctx, Options& options) {
-  bool ok = true;
-  std::set<std::string> seen;
-  const auto& names = stat_names();
-  for (const ConfigNode* item : list_items(ctx.param("stats"))) {
-    const std::string& name = item->text();
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      ctx.error(item->location(), "unknown stat '" + name + "'" + did_you_mean(name, names) +
-                                      "; stats are count sum mean var std min max first last");
-      ok = false;
-    } else if (!seen.insert(name).second) {
-      ctx.error(item->location(), "stat " + name + " is listed twice");
-      ok = false;
-    } else {
-      options.stats.push_back(static_cast<Stat>(it - names.begin()));
-    }
-  }
-  if (ok && options.stats.empty()) {
-    ctx.error(ctx.location("stats"), "stats: list at least one statistic");
-    ok = false;
-  }
-  return ok;
-}
-
-bool read_group_by(BindContext& ctx, Options& options) {
-  bool ok = true;
-  std::set<std::string> seen;
-  for (const ConfigNode* item : list_items(ctx.param("group_by"))) {
-    if (!seen.insert(item->text()).second) {
-      ctx.error(item->location(), "field " + item->text() + " is listed twice in group_by");
-      ok = false;
-    } else if (item->text() == "TIMESTAMP") {
-      ctx.error(item->location(), "group_by cannot use TIMESTAMP");
-      ok = false;
-    } else if (auto index = ctx.require_field(0, item->text(), item->location())) {
-      options.key_columns.push_back(*index);
-    } else {
-      ok = false;
-    }
-  }
-  return ok;
-}
-
-std::string accumulation_bound(const Options& options) {
-  std::string ticks, times;
-  if (options.max_tick_window > 0) ticks = std::to_string(options.max_tick_window) + " ticks";
-  int64_t longest = 0;
-  for (const Window& window : options.windows) {
-    if (window.by_time && window.duration > longest) {
-      longest = window.duration;
-      times = window.suffix;
-    }
-  }
-  std::string bound = ticks.empty() ? times : times.empty() ? ticks : ticks + " or " + times;
-  if (!options.key_columns.empty()) bound += " per group";
-  return bound;
-}
 
 OperatorFactory bind_rolling_stats(BindContext& ctx) {
   auto options = std::make_shared<Options>();

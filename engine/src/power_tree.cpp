@@ -67,6 +67,7 @@ PowerTree::PowerTree(uint64_t capacity, uint32_t base) : capacity_(capacity), ba
     block_size_.push_back(block_size_.back() * base_);
   levels_.resize(block_size_.size());
   open_.resize(block_size_.size());
+  open_blocks_.resize(block_size_.size());
   layout_levels();
 }
 
@@ -114,11 +115,22 @@ void PowerTree::on_block_complete() {
   double sum = 0.0;
   BlockAggregate block;
   block.count = static_cast<double>(base_);
+  // Plain min/max compile to branch-free instructions; a NaN-aware compare compiles to a
+  // branch that random data mispredicts every few values. A NaN (or +inf and -inf together)
+  // makes the sum NaN, and only then are min and max taken again the NaN-aware way.
   values_.visit_backward(begin, size_, [&](double raw) {
     sum += raw - reference_;
-    block.min = BlockAggregate::min_propagating_nan(block.min, raw);
-    block.max = BlockAggregate::max_propagating_nan(block.max, raw);
+    block.min = BlockAggregate::min_ignoring_nan(block.min, raw);
+    block.max = BlockAggregate::max_ignoring_nan(block.max, raw);
   });
+  if (std::isnan(sum)) [[unlikely]] {
+    block.min = std::numeric_limits<double>::infinity();
+    block.max = -block.min;
+    values_.visit_backward(begin, size_, [&](double raw) {
+      block.min = BlockAggregate::min_propagating_nan(block.min, raw);
+      block.max = BlockAggregate::max_propagating_nan(block.max, raw);
+    });
+  }
   block.mean = sum / block.count;
   values_.visit_backward(begin, size_, [&](double raw) {
     const double deviation = (raw - reference_) - block.mean;
@@ -127,9 +139,11 @@ void PowerTree::on_block_complete() {
   levels_[1].push(block);
 
   // Roll complete blocks up: a level-k block completes when size_ reaches a multiple of base^k.
+  // (Counted, not size_ % base^k: a 64-bit division per level costs more than the merge.)
   for (size_t k = 2; k < levels_.size(); ++k) {
     open_[k].merge(block);
-    if (size_ % block_size_[k] != 0) break;
+    if (++open_blocks_[k] != base_) break;
+    open_blocks_[k] = 0;
     block = open_[k];
     open_[k] = BlockAggregate{};
     levels_[k].push(block);
@@ -229,9 +243,9 @@ uint64_t sliding_chunk_for(uint64_t window) {
 
 SlidingWindow::SlidingWindow(uint64_t chunk) : chunk_(std::max<uint64_t>(chunk, 1)) {}
 
-void SlidingWindow::restart(const PowerTree& tree) {
+void SlidingWindow::restart(const PowerTree& tree, uint64_t end) {
   started_ = true;
-  split_ = tree.size();
+  split_ = end;
   back_ = BlockAggregate{};
   chunk_begin_ = chunk_end_ = 0;
   epoch_ = tree.reference_epoch();

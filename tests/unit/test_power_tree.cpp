@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -303,4 +304,99 @@ TEST_CASE("memory follows the values appended and is bounded by the capacity") {
   for (int i = 0; i < 3'000'000; ++i) tree.append(i % 1000);
   // 8 bytes per value plus 40 bytes per aggregate over (base - 1) values: about 12.4 bytes.
   CHECK(tree.memory_bytes() <= 13 * 1'000'000);
+}
+
+// ---------------------------------------------------------------- TickWindow
+
+namespace {
+
+// Drives a TickWindow over `values` in runs of varying length (appending each run first,
+// as rolling_stats does) and checks every `every`-th row, and every row for which
+// `always(i)` holds, against the exact statistics of its window.
+template <typename Always>
+void check_tick_window(const std::vector<double>& values, uint64_t window, uint32_t base,
+                       size_t every, Always always, double var_tolerance = 1e-9) {
+  const size_t max_run = 700;
+  PowerTree tree(window + max_run, base);
+  TickWindow sliding(window);
+  std::mt19937_64 rng(window * 31 + base);
+  std::vector<double> mean(max_run), var(max_run), min(max_run), max(max_run);
+  for (size_t first = 0; first < values.size();) {
+    const size_t n = std::min<size_t>(values.size() - first, 1 + rng() % max_run);
+    tree.append(std::span<const double>(values.data() + first, n));
+    sliding.run(tree, first, n, values.data() + first, mean.data(), var.data(), min.data(),
+                max.data());
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t end = first + i + 1;
+      if ((end % every != 0) && !always(end - 1)) continue;
+      const uint64_t start = end > window ? end - window : 0;
+      WindowStats got;
+      got.count = static_cast<int64_t>(end - start);
+      got.mean = mean[i];
+      got.sum = mean[i] * static_cast<double>(got.count);
+      got.m2 = got.count >= 2 ? var[i] * static_cast<double>(got.count - 1) : 0.0;
+      got.min = min[i];
+      got.max = max[i];
+      got.first = values[start];
+      got.last = values[end - 1];
+      if (got.count < 2) CHECK(std::isnan(var[i]));
+      if (got.count >= 2 && !std::isnan(var[i])) {
+        // The variance itself is checked through m2 (count - 1 rounds away nothing).
+        const Exact want = exact(values, start, end);
+        if (want.m2 == 0) CHECK(var[i] == 0.0);
+      }
+      check_stats(got, values, start, end, var_tolerance);
+    }
+    first += n;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("tick window: runs of any length match the reference for many W and bases") {
+  for (uint32_t base : {2u, 10u}) {
+    for (uint64_t window :
+         {1ull, 2ull, 3ull, 9ull, 10ull, 11ull, 100ull, 257ull, 777ull, 3000ull, 20000ull}) {
+      const auto values =
+          random_stream(3 * window + 2500, static_cast<uint32_t>(window), -3e4, 0.5);
+      check_tick_window(values, window, base, window > 1000 ? 13 : 3,
+                        [](uint64_t) { return false; });
+    }
+  }
+}
+
+TEST_CASE("tick window: 10^7 values around 1e9 with standard deviation 1") {
+  const size_t length = 10'000'000;
+  const auto values = random_stream(length, 42, 1e9, 1.0);
+  for (uint64_t window : {10ull, 1000ull, 1'000'000ull}) {
+    check_tick_window(values, window, 10, 1'000'003, [&](uint64_t p) { return p + 1 == length; });
+  }
+}
+
+TEST_CASE("tick window: a 1e12 spike, constant streams and NaN") {
+  auto values = random_stream(30000, 9, 1e9, 1.0);
+  const size_t spike_at = 5000;
+  values[spike_at] = 1e12;
+  // Every row whose window no longer holds the spike, shortly after it left.
+  check_tick_window(values, 1000, 10, 101,
+                    [&](uint64_t p) { return p > spike_at + 1000 && p < spike_at + 1300; });
+
+  for (double level : {0.0, 1.0, 1e9 + 0.1, -3.7e15, 1e-300}) {
+    const std::vector<double> constant(3000, level);
+    PowerTree tree(100 + 3000);
+    TickWindow sliding(100);
+    std::vector<double> mean(3000), var(3000), min(3000), max(3000);
+    tree.append(std::span<const double>(constant));
+    sliding.run(tree, 0, 3000, constant.data(), mean.data(), var.data(), min.data(), max.data());
+    CHECK(std::isnan(var[0]));
+    for (size_t i = 1; i < 3000; ++i) {
+      REQUIRE(var[i] == 0.0);
+      REQUIRE(mean[i] == level);
+      REQUIRE(min[i] == level);
+    }
+  }
+
+  auto with_nan = random_stream(2000, 17, 10.0, 1.0);
+  with_nan[700] = std::numeric_limits<double>::quiet_NaN();
+  check_tick_window(with_nan, 50, 3, 1, [](uint64_t) { return false; });
 }

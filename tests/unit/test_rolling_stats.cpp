@@ -24,8 +24,9 @@ class PassOperator : public Operator {
   void process(size_t, Batch&& batch, OutputSink& out) override { out.emit(0, std::move(batch)); }
 };
 
-const Registry& registry() {
-  static const Registry instance = [] {
+// Not const: loading a query may register EPs on demand.
+Registry& registry() {
+  static Registry instance = [] {
     Registry r;
     eps::register_builtins(r);
     EpDefinition unordered;

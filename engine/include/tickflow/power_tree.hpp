@@ -40,7 +40,8 @@
 // any range costs at most about 2 * (b - 1) * levels merges, and a range that ends at the
 // newest value at most (b - 1) * levels + levels.
 //
-// For output on every tick, use SlidingWindow (below): it answers each tick with one merge.
+// For output on every tick, use SlidingWindow (any moving start) or TickWindow (a fixed tick
+// count, a run of ticks at a time), below: they answer each tick with one merge.
 //
 // Not thread-safe; one tree per stream.
 #pragma once
@@ -116,10 +117,15 @@ struct BlockAggregate {
 
   static double min_propagating_nan(double a, double b) { return (a < b || a != a) ? a : b; }
   static double max_propagating_nan(double a, double b) { return (a > b || a != a) ? a : b; }
+  // Branch-free (minsd/maxsd); a NaN in `a` stays but a NaN in `b` is ignored: for callers
+  // that detect NaN some other way.
+  static double min_ignoring_nan(double a, double b) { return b < a ? b : a; }
+  static double max_ignoring_nan(double a, double b) { return b > a ? b : a; }
 };
 
 class PowerTree {
   friend class SlidingWindow;
+  friend class TickWindow;
 
  public:
   // capacity >= 1 values retained; base >= 2.
@@ -208,6 +214,7 @@ class PowerTree {
   std::vector<Ring<BlockAggregate>> levels_;
   // open_[k] (k >= 2): the complete level-(k-1) blocks of the current level-k block.
   std::vector<BlockAggregate> open_;
+  std::vector<uint32_t> open_blocks_;  // open_blocks_[k]: level-(k-1) blocks merged into open_[k]
 };
 
 // Statistics of a window [start, end of stream) that moves forward, answered on every
@@ -226,13 +233,14 @@ class SlidingWindow {
  public:
   explicit SlidingWindow(uint64_t chunk);
 
-  // The aggregate of [start, tree.size()), mean relative to tree.reference(). `newest` is
-  // the value just appended (passing it saves a lookup in the tree's ring).
-  BlockAggregate advance(const PowerTree& tree, uint64_t start, double newest) {
+  // The aggregate of [start, end), mean relative to tree.reference(); `end` is one past the
+  // value just appended to the window (the tree may already hold values after it), `newest`
+  // that value (passing it saves a lookup in the tree's ring).
+  BlockAggregate advance(const PowerTree& tree, uint64_t start, uint64_t end, double newest) {
     if (!started_ || epoch_ != tree.reference_epoch() || start > split_) [[unlikely]] {
       // The back would hold values that left the window (or aggregates relative to an old
       // reference): everything in the window becomes front, served from chunks.
-      restart(tree);
+      restart(tree, end);
     } else {
       // Updated in a local: reading the member right after its field-by-field store would
       // stall on store forwarding when the compiler loads two fields at once.
@@ -249,7 +257,7 @@ class SlidingWindow {
     return BlockAggregate::merged(suffixes_[start - chunk_begin_], back_);
   }
   BlockAggregate advance(const PowerTree& tree, uint64_t start) {
-    return advance(tree, start, tree.value(tree.size() - 1));
+    return advance(tree, start, tree.size(), tree.value(tree.size() - 1));
   }
 
   int64_t memory_bytes() const {
@@ -257,7 +265,7 @@ class SlidingWindow {
   }
 
  private:
-  void restart(const PowerTree& tree);
+  void restart(const PowerTree& tree, uint64_t end);
   void build_chunk(const PowerTree& tree, uint64_t start);
 
   uint64_t chunk_;
@@ -268,6 +276,76 @@ class SlidingWindow {
   std::vector<BlockAggregate> suffixes_;  // suffixes_[i] = [chunk_begin_ + i, split_)
   uint64_t epoch_ = 0;
   bool started_ = false;
+};
+
+// A window of the last W values (a fixed tick count), answered for a run of consecutive
+// positions at once: the per-tick output path of rolling_stats. Same split as
+// SlidingWindow (a back running forward from the split, a chunk of front suffixes built
+// backward from a tree query), but
+// - every division is a product with a reciprocal from a shared table (1/k for the counts
+//   a window of W can hold; counts of a full window are W, so the merge needs no division);
+// - the back and the chunk keep a running sum of shifted values rather than a running
+//   mean: the loop-carried dependency is one addition, the means (sum * 1/k) and the M2
+//   terms ((x - mean_before) * (x - mean_after), Welford's, non-negative) come off it;
+// - the back is never empty: after a restart the split is the newest value, so the merge
+//   uses the back as its base and an empty front is a suffix of weight 0 (no branch);
+// - a run is cut only where the chunk or the split changes, so the inner loop is straight.
+// Memory: `chunk + 1` suffixes of 32 bytes.
+class TickWindow {
+ public:
+  explicit TickWindow(uint64_t window);
+
+  // For i < n, the statistics of the window that ends with position first + i (the
+  // min(W, first + i + 1) positions up to and including it): mean (the reference added
+  // back), sample variance (NaN below 2 values), min and max. `values` are the values at
+  // those positions. The tree must already hold position first + n - 1 and still retain
+  // first + i + 1 - W for every i (capacity >= W + n).
+  void run(const PowerTree& tree, uint64_t first, size_t n, const double* values, double* mean,
+           double* var, double* min, double* max);
+
+  uint64_t window() const { return window_; }
+  int64_t memory_bytes() const {
+    return static_cast<int64_t>(suffixes_.capacity() * sizeof(Suffix));
+  }
+
+ private:
+  struct Suffix {
+    double mean;  // relative to the reference
+    double m2;
+    double min;
+    double max;
+  };
+
+  void restart(uint64_t position);
+  void build_chunk(const PowerTree& tree, uint64_t start);
+  template <bool kNaN>
+  double fill_chunk(const PowerTree& tree);
+  template <bool kFull>
+  void serve_any(uint64_t end, size_t n, double reference, const double* values, double* mean,
+                 double* var, double* min, double* max);
+  template <bool kFull, bool kNaN>
+  void serve(uint64_t end, size_t n, double reference, const double* values, double* mean,
+             double* var, double* min, double* max);
+  double reciprocal(uint64_t k) const { return k < table_size_ ? table_[k] : 1.0 / k; }
+
+  uint64_t window_;
+  uint64_t chunk_;
+  const double* table_;  // table_[k] = 1/k (table_[0] = NaN), shared by all windows
+  uint64_t table_size_;
+  bool valid_ = false;
+  uint64_t epoch_ = 0;
+  uint64_t split_ = 0;
+  // The back [split_, next position): count, sum of shifted values, M2, min, max.
+  uint64_t back_count_ = 0;
+  double back_sum_ = 0.0;
+  double back_m2_ = 0.0;
+  double back_min_ = 0.0;
+  double back_max_ = 0.0;
+  uint64_t chunk_begin_ = 0;
+  uint64_t chunk_end_ = 0;
+  // suffixes_[i] = [chunk_begin_ + i, split_); when chunk_end_ == split_ one more entry,
+  // the empty suffix, serves start == split_.
+  std::vector<Suffix> suffixes_;
 };
 
 // A chunk length for a window of `window` ticks: the whole window when it is short, else a
