@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aggregate.hpp"
+#include "rows.hpp"
 #include "tickflow/time.hpp"
 
 namespace tickflow::eps::agg {
@@ -72,39 +73,7 @@ class GroupIndex {
   }
 
  private:
-  template <typename T>
-  void append_bytes(const T& value) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    scratch_.append(bytes, sizeof(T));
-  }
-
-  void encode(const Batch& batch, size_t row) {
-    scratch_.clear();
-    for (size_t c : key_columns_) {
-      const Column& column = batch.columns[c];
-      switch (column.type()) {
-        case Type::Double: {
-          double value = column.doubles()[row];
-          if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
-          if (value == 0.0) value = 0.0;
-          append_bytes(value);
-          break;
-        }
-        case Type::Bool:
-          scratch_.push_back(static_cast<char>(column.bools()[row]));
-          break;
-        case Type::String: {
-          const std::string& value = column.strings()[row];
-          append_bytes(static_cast<uint64_t>(value.size()));
-          scratch_.append(value);
-          break;
-        }
-        default:
-          append_bytes(column.ints()[row]);
-      }
-    }
-  }
+  void encode(const Batch& batch, size_t row) { encode_key(batch, key_columns_, row, scratch_); }
 
   std::vector<size_t> key_columns_;
   Batch keys_;  // row g: the group_by values of group g

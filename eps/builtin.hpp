@@ -6,16 +6,16 @@
 
 namespace tickflow::eps {
 
-void register_ticks(Registry& registry);     // ticks.cpp
-void register_generate(Registry& registry);  // generate.cpp
-void register_csv(Registry& registry);       // csv_source.cpp
-void register_fields(Registry& registry);    // fields.cpp: keep, drop, rename
-void register_head_tail(Registry& registry); // head_tail.cpp: head, tail
-void register_writers(Registry& registry);   // writers.cpp: write_csv, write_jsonl
-void register_merge(Registry& registry);     // merge.cpp
-void register_field_exprs(Registry& registry);  // field_exprs.cpp: add_field, update_field, where
+void register_ticks(Registry& registry);          // ticks.cpp
+void register_generate(Registry& registry);       // generate.cpp
+void register_csv(Registry& registry);            // csv_source.cpp
+void register_fields(Registry& registry);         // fields.cpp: keep, drop, rename
+void register_head_tail(Registry& registry);      // head_tail.cpp: head, tail
+void register_writers(Registry& registry);        // writers.cpp: write_csv, write_jsonl
+void register_merge(Registry& registry);          // merge.cpp
+void register_field_exprs(Registry& registry);    // field_exprs.cpp: add_field, update_field, where
 void register_rolling_stats(Registry& registry);  // rolling_stats.cpp
-void register_order_by(Registry& registry);          // order_by.cpp
+void register_order_by(Registry& registry);       // order_by.cpp
 void register_update_timestamp(Registry& registry);  // update_timestamp.cpp
 void register_join_by_time(Registry& registry);      // join_by_time.cpp
 void register_join(Registry& registry);              // join.cpp

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "builtin.hpp"
+#include "rows.hpp"
 #include "tickflow/ep.hpp"
 
 namespace tickflow::eps {
@@ -42,41 +43,7 @@ class GroupIds {
   }
 
  private:
-  template <typename T>
-  void append_bytes(const T& value) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    scratch_.append(bytes, sizeof(T));
-  }
-
-  void encode(const Batch& batch, size_t row) {
-    scratch_.clear();
-    for (size_t c : key_columns_) {
-      const Column& column = batch.columns[c];
-      switch (column.type()) {
-        case Type::Double: {
-          double value = column.doubles()[row];
-          // Equal values must encode equally: every NaN is one group, and -0.0 == 0.0.
-          if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
-          if (value == 0.0) value = 0.0;
-          append_bytes(value);
-          break;
-        }
-        case Type::Bool:
-          scratch_.push_back(static_cast<char>(column.bools()[row]));
-          break;
-        case Type::String: {
-          // The length prefix keeps ("ab", "c") and ("a", "bc") apart.
-          const std::string& value = column.strings()[row];
-          append_bytes(static_cast<uint64_t>(value.size()));
-          scratch_.append(value);
-          break;
-        }
-        default:
-          append_bytes(column.ints()[row]);
-      }
-    }
-  }
+  void encode(const Batch& batch, size_t row) { encode_key(batch, key_columns_, row, scratch_); }
 
   std::vector<size_t> key_columns_;
   std::unordered_map<std::string, RowIndex> ids_;

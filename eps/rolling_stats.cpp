@@ -16,6 +16,7 @@
 
 #include "builtin.hpp"
 #include "rolling_stats.hpp"
+#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/power_tree.hpp"
 #include "tickflow/time.hpp"
@@ -40,43 +41,13 @@ class GroupKeys {
   // Dense id (0, 1, ... in order of first appearance) of the group of `row`.
   uint32_t id(const Batch& batch, size_t row) {
     if (columns_.empty()) return 0;
-    scratch_.clear();
-    for (size_t c : columns_) {
-      const Column& column = batch.columns[c];
-      switch (column.type()) {
-        case Type::Double: {
-          double value = column.doubles()[row];
-          if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
-          if (value == 0.0) value = 0.0;
-          append_bytes(value);
-          break;
-        }
-        case Type::Bool:
-          scratch_.push_back(static_cast<char>(column.bools()[row]));
-          break;
-        case Type::String: {
-          const std::string& value = column.strings()[row];
-          append_bytes(static_cast<uint64_t>(value.size()));
-          scratch_.append(value);
-          break;
-        }
-        default:
-          append_bytes(column.ints()[row]);
-      }
-    }
+    encode_key(batch, columns_, row, scratch_);
     auto it = ids_.find(scratch_);
     if (it == ids_.end()) it = ids_.emplace(scratch_, static_cast<uint32_t>(ids_.size())).first;
     return it->second;
   }
 
  private:
-  template <typename T>
-  void append_bytes(const T& value) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    scratch_.append(bytes, sizeof(T));
-  }
-
   std::vector<size_t> columns_;
   std::unordered_map<std::string, uint32_t> ids_;
   std::string scratch_;

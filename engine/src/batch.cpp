@@ -7,19 +7,30 @@ namespace tickflow {
 
 size_t Column::size() const {
   switch (type_) {
-    case Type::Double: return doubles_.size();
-    case Type::Bool: return bools_.size();
-    case Type::String: return strings_.size();
-    default: return ints_.size();
+    case Type::Double:
+      return doubles_.size();
+    case Type::Bool:
+      return bools_.size();
+    case Type::String:
+      return strings_.size();
+    default:
+      return ints_.size();
   }
 }
 
 void Column::reserve(size_t n) {
   switch (type_) {
-    case Type::Double: doubles_.reserve(n); break;
-    case Type::Bool: bools_.reserve(n); break;
-    case Type::String: strings_.reserve(n); break;
-    default: ints_.reserve(n);
+    case Type::Double:
+      doubles_.reserve(n);
+      break;
+    case Type::Bool:
+      bools_.reserve(n);
+      break;
+    case Type::String:
+      strings_.reserve(n);
+      break;
+    default:
+      ints_.reserve(n);
   }
 }
 
@@ -32,31 +43,54 @@ void Column::clear() {
 
 void Column::resize(size_t n) {
   switch (type_) {
-    case Type::Double: doubles_.resize(n, std::numeric_limits<double>::quiet_NaN()); break;
-    case Type::Bool: bools_.resize(n, 0); break;
-    case Type::String: strings_.resize(n); break;
-    default: ints_.resize(n, 0);
+    case Type::Double:
+      doubles_.resize(n, std::numeric_limits<double>::quiet_NaN());
+      break;
+    case Type::Bool:
+      bools_.resize(n, 0);
+      break;
+    case Type::String:
+      strings_.resize(n);
+      break;
+    default:
+      ints_.resize(n, 0);
   }
 }
 
-void Column::append_default() { resize(size() + 1); }
+void Column::append_default() {
+  resize(size() + 1);
+}
 
 void Column::append(const Value& value) {
   switch (type_) {
-    case Type::Double: doubles_.push_back(std::get<double>(value)); break;
-    case Type::Bool: bools_.push_back(std::get<bool>(value) ? 1 : 0); break;
-    case Type::String: strings_.push_back(std::get<std::string>(value)); break;
-    default: ints_.push_back(std::get<int64_t>(value));
+    case Type::Double:
+      doubles_.push_back(std::get<double>(value));
+      break;
+    case Type::Bool:
+      bools_.push_back(std::get<bool>(value) ? 1 : 0);
+      break;
+    case Type::String:
+      strings_.push_back(std::get<std::string>(value));
+      break;
+    default:
+      ints_.push_back(std::get<int64_t>(value));
   }
 }
 
 void Column::append_from(const Column& other, size_t row) {
   assert(other.type_ == type_);
   switch (type_) {
-    case Type::Double: doubles_.push_back(other.doubles_[row]); break;
-    case Type::Bool: bools_.push_back(other.bools_[row]); break;
-    case Type::String: strings_.push_back(other.strings_[row]); break;
-    default: ints_.push_back(other.ints_[row]);
+    case Type::Double:
+      doubles_.push_back(other.doubles_[row]);
+      break;
+    case Type::Bool:
+      bools_.push_back(other.bools_[row]);
+      break;
+    case Type::String:
+      strings_.push_back(other.strings_[row]);
+      break;
+    default:
+      ints_.push_back(other.ints_[row]);
   }
 }
 
@@ -72,23 +106,30 @@ void Column::append_range(const Column& other, size_t begin, size_t end) {
     case Type::String:
       strings_.insert(strings_.end(), other.strings_.begin() + begin, other.strings_.begin() + end);
       break;
-    default: ints_.insert(ints_.end(), other.ints_.begin() + begin, other.ints_.begin() + end);
+    default:
+      ints_.insert(ints_.end(), other.ints_.begin() + begin, other.ints_.begin() + end);
   }
 }
 
 Value Column::value(size_t row) const {
   switch (type_) {
-    case Type::Double: return doubles_[row];
-    case Type::Bool: return bools_[row] != 0;
-    case Type::String: return strings_[row];
-    default: return ints_[row];
+    case Type::Double:
+      return doubles_[row];
+    case Type::Bool:
+      return bools_[row] != 0;
+    case Type::String:
+      return strings_[row];
+    default:
+      return ints_[row];
   }
 }
 
 size_t Column::bytes() const {
   switch (type_) {
-    case Type::Double: return doubles_.size() * sizeof(double);
-    case Type::Bool: return bools_.size();
+    case Type::Double:
+      return doubles_.size() * sizeof(double);
+    case Type::Bool:
+      return bools_.size();
     case Type::String: {
       size_t total = strings_.size() * sizeof(std::string);
       for (const auto& s : strings_) {
@@ -96,7 +137,8 @@ size_t Column::bytes() const {
       }
       return total;
     }
-    default: return ints_.size() * sizeof(int64_t);
+    default:
+      return ints_.size() * sizeof(int64_t);
   }
 }
 

@@ -21,10 +21,14 @@ ConfigNode ConfigNode::scalar(std::string text, Location loc, bool quoted) {
 
 std::string_view ConfigNode::kind_name() const {
   switch (kind_) {
-    case Kind::Null: return "null";
-    case Kind::Scalar: return "scalar";
-    case Kind::Sequence: return "list";
-    case Kind::Mapping: return "mapping";
+    case Kind::Null:
+      return "null";
+    case Kind::Scalar:
+      return "scalar";
+    case Kind::Sequence:
+      return "list";
+    case Kind::Mapping:
+      return "mapping";
   }
   return "?";
 }
@@ -128,8 +132,8 @@ class TreeBuilder : public YAML::EventHandler {
     }
     if (!top.have_key) {
       if (!node.is_scalar()) {
-        diags_.error(node.location(), "mapping keys must be plain names, not a " +
-                                          std::string(node.kind_name()));
+        diags_.error(node.location(),
+                     "mapping keys must be plain names, not a " + std::string(node.kind_name()));
         node = ConfigNode::scalar("?", node.location());
       }
       top.key = std::move(node);
@@ -140,8 +144,8 @@ class TreeBuilder : public YAML::EventHandler {
     const std::string& key = top.key.text();
     auto [it, inserted] = top.seen_keys.emplace(key, top.key.location());
     if (!inserted) {
-      diags_.error(top.key.location(), "duplicate key '" + key + "' (first given at " +
-                                           it->second.to_string() + ")");
+      diags_.error(top.key.location(),
+                   "duplicate key '" + key + "' (first given at " + it->second.to_string() + ")");
       return;
     }
     top.node.mutable_entries().push_back({key, top.key.location(), std::move(node)});

@@ -10,29 +10,46 @@ namespace tickflow {
 
 std::string_view param_type_name(ParamType type) {
   switch (type) {
-    case ParamType::Int: return "int";
-    case ParamType::Double: return "double";
-    case ParamType::Bool: return "bool";
-    case ParamType::String: return "string";
-    case ParamType::Duration: return "duration";
-    case ParamType::Time: return "time";
-    case ParamType::Expr: return "expr";
-    case ParamType::Field: return "field";
-    case ParamType::FieldList: return "field list";
-    case ParamType::FieldTypes: return "field types";
-    case ParamType::NameMap: return "name map";
-    case ParamType::ExprMap: return "expr map";
-    case ParamType::Rows: return "rows";
-    case ParamType::Any: return "any";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Double:
+      return "double";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::String:
+      return "string";
+    case ParamType::Duration:
+      return "duration";
+    case ParamType::Time:
+      return "time";
+    case ParamType::Expr:
+      return "expr";
+    case ParamType::Field:
+      return "field";
+    case ParamType::FieldList:
+      return "field list";
+    case ParamType::FieldTypes:
+      return "field types";
+    case ParamType::NameMap:
+      return "name map";
+    case ParamType::ExprMap:
+      return "expr map";
+    case ParamType::Rows:
+      return "rows";
+    case ParamType::Any:
+      return "any";
   }
   return "?";
 }
 
 std::string Accumulation::to_string() const {
   switch (kind) {
-    case Kind::None: return "none";
-    case Kind::Bounded: return "bounded(" + bound + ")";
-    case Kind::Unbounded: return "unbounded";
+    case Kind::None:
+      return "none";
+    case Kind::Bounded:
+      return "bounded(" + bound + ")";
+    case Kind::Unbounded:
+      return "unbounded";
   }
   return "?";
 }
@@ -88,8 +105,7 @@ std::vector<std::string> BindContext::get_list(std::string_view name) const {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> BindContext::get_map(
-    std::string_view name) const {
+std::vector<std::pair<std::string, std::string>> BindContext::get_map(std::string_view name) const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& e : required(*this, name).entries()) out.emplace_back(e.key, e.value.text());
   return out;
@@ -101,8 +117,8 @@ std::optional<size_t> BindContext::require_field(size_t input, const std::string
   if (auto index = in.schema->index_of(name)) return index;
   std::vector<std::string> candidates = in.schema->names();
   candidates.push_back("TIMESTAMP");
-  error(loc, "unknown field '" + name + "' in input '" + in.name + "'" +
-                 did_you_mean(name, candidates));
+  error(loc,
+        "unknown field '" + name + "' in input '" + in.name + "'" + did_you_mean(name, candidates));
   return std::nullopt;
 }
 

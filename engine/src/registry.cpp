@@ -22,8 +22,8 @@ void Registry::add(EpDefinition definition) {
     if (!p.default_value.empty()) {
       Diagnostics diags;
       ConfigNode node = parse_yaml(p.default_value, "<default>", diags);
-      std::string problem = diags.has_errors() ? diags.items()[0].message
-                                               : detail::check_param_shape(p.type, node);
+      std::string problem =
+          diags.has_errors() ? diags.items()[0].message : detail::check_param_shape(p.type, node);
       if (!problem.empty()) {
         throw std::invalid_argument("EP '" + definition.name + "' parameter '" + p.name +
                                     "' has a bad default: " + problem);

@@ -51,8 +51,7 @@ std::string check_scalar(ParamType type, const ConfigNode& v) {
   if (!v.is_scalar()) {
     std::string msg = expect(param_type_name(type), v);
     if (type == ParamType::Expr || type == ParamType::String) {
-      msg += "; YAML read this as a " + std::string(v.kind_name()) +
-             " — put the value in quotes";
+      msg += "; YAML read this as a " + std::string(v.kind_name()) + " — put the value in quotes";
     }
     return msg;
   }
@@ -67,8 +66,7 @@ std::string check_scalar(ParamType type, const ConfigNode& v) {
     case ParamType::Duration:
       return parse_duration(t) ? "" : expect("a duration such as 250ms, 5s, 1m", v);
     case ParamType::Time:
-      return parse_time_or_nanos(t) ? ""
-                                    : expect("a time such as \"2024-01-02 09:30:00\"", v);
+      return parse_time_or_nanos(t) ? "" : expect("a time such as \"2024-01-02 09:30:00\"", v);
     case ParamType::Field:
       return is_valid_name(t) ? "" : expect("a field name", v);
     default:

@@ -169,14 +169,22 @@ std::optional<int64_t> parse_duration(std::string_view s) {
   if (ec != std::errc() || p == s.data()) return std::nullopt;
   std::string_view unit(p, static_cast<size_t>(end - p));
   int64_t scale;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us") scale = 1'000;
-  else if (unit == "ms") scale = 1'000'000;
-  else if (unit == "s") scale = kNanosPerSecond;
-  else if (unit == "m") scale = 60 * kNanosPerSecond;
-  else if (unit == "h") scale = 3600 * kNanosPerSecond;
-  else if (unit == "d") scale = 86400 * kNanosPerSecond;
-  else return std::nullopt;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us")
+    scale = 1'000;
+  else if (unit == "ms")
+    scale = 1'000'000;
+  else if (unit == "s")
+    scale = kNanosPerSecond;
+  else if (unit == "m")
+    scale = 60 * kNanosPerSecond;
+  else if (unit == "h")
+    scale = 3600 * kNanosPerSecond;
+  else if (unit == "d")
+    scale = 86400 * kNanosPerSecond;
+  else
+    return std::nullopt;
   int64_t result;
   if (__builtin_mul_overflow(v, scale, &result)) return std::nullopt;
   return negative ? -result : result;

@@ -6,12 +6,18 @@ namespace tickflow {
 
 std::string_view type_name(Type type) {
   switch (type) {
-    case Type::Int: return "int";
-    case Type::Double: return "double";
-    case Type::Bool: return "bool";
-    case Type::String: return "string";
-    case Type::Time: return "time";
-    case Type::Duration: return "duration";
+    case Type::Int:
+      return "int";
+    case Type::Double:
+      return "double";
+    case Type::Bool:
+      return "bool";
+    case Type::String:
+      return "string";
+    case Type::Time:
+      return "time";
+    case Type::Duration:
+      return "duration";
   }
   return "?";
 }
@@ -25,10 +31,14 @@ std::optional<Type> parse_type(std::string_view name) {
 
 Value default_value(Type type) {
   switch (type) {
-    case Type::Double: return std::numeric_limits<double>::quiet_NaN();
-    case Type::Bool: return false;
-    case Type::String: return std::string();
-    default: return int64_t{0};
+    case Type::Double:
+      return std::numeric_limits<double>::quiet_NaN();
+    case Type::Bool:
+      return false;
+    case Type::String:
+      return std::string();
+    default:
+      return int64_t{0};
   }
 }
 

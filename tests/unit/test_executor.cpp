@@ -17,7 +17,8 @@ namespace {
 // Time-ordered union of two inputs with the same schema; ties go to input 0 first.
 class InterleaveOperator : public Operator {
  public:
-  explicit InterleaveOperator(SchemaPtr schema) : schema_(schema), pending_{Batch(schema), Batch(schema)} {}
+  explicit InterleaveOperator(SchemaPtr schema)
+      : schema_(schema), pending_{Batch(schema), Batch(schema)} {}
   void process(size_t input, Batch&& batch, OutputSink& out) override {
     pending_[input].append_rows(batch, 0, batch.size());
     release(out);
@@ -72,13 +73,16 @@ class SortOperator : public Operator {
     std::vector<size_t> order(all_.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     const auto& key = all_.columns[field_].ints();
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key[a] > key[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return key[a] > key[b]; });
     Batch sorted(all_.schema);
     for (size_t i : order) sorted.append_row(all_, i);
     all_.clear();
     out.emit(0, std::move(sorted));
   }
-  Held held() const override { return {static_cast<int64_t>(all_.size()), static_cast<int64_t>(all_.bytes())}; }
+  Held held() const override {
+    return {static_cast<int64_t>(all_.size()), static_cast<int64_t>(all_.bytes())};
+  }
 
  private:
   Batch all_;
@@ -102,16 +106,28 @@ class FailingOperator : public Operator {
 Registry test_registry() {
   Registry r;
   eps::register_builtins(r);
-  r.add({"interleave", "test: time-ordered union of two inputs", {"a", "b"}, false, {"out"}, {},
-         "bounded", [](BindContext& ctx) -> OperatorFactory {
+  r.add({"interleave",
+         "test: time-ordered union of two inputs",
+         {"a", "b"},
+         false,
+         {"out"},
+         {},
+         "bounded",
+         [](BindContext& ctx) -> OperatorFactory {
            SchemaPtr schema = ctx.input(0).schema;
            if (!(*schema == *ctx.input(1).schema)) ctx.error(ctx.node_location(), "schemas differ");
            ctx.set_output(0, schema);
            ctx.set_accumulation(Accumulation::bounded("until both inputs pass a time"));
-           return [schema](const RunContext&) { return std::make_unique<InterleaveOperator>(schema); };
+           return
+               [schema](const RunContext&) { return std::make_unique<InterleaveOperator>(schema); };
          }});
-  r.add({"sort_desc", "test: sort by an int field, descending", {"in"}, false, {"out"},
-         {{"by", ParamType::Field, true, "", "field"}}, "unbounded",
+  r.add({"sort_desc",
+         "test: sort by an int field, descending",
+         {"in"},
+         false,
+         {"out"},
+         {{"by", ParamType::Field, true, "", "field"}},
+         "unbounded",
          [](BindContext& ctx) -> OperatorFactory {
            auto field = ctx.require_field(0, ctx.get_string("by"), ctx.location("by"));
            if (!field) return {};
@@ -119,9 +135,16 @@ Registry test_registry() {
            ctx.set_output(0, schema, false);
            ctx.set_accumulation(Accumulation::unbounded());
            size_t f = *field;
-           return [schema, f](const RunContext&) { return std::make_unique<SortOperator>(schema, f); };
+           return
+               [schema, f](const RunContext&) { return std::make_unique<SortOperator>(schema, f); };
          }});
-  r.add({"fail_late", "test: fails on a tick at or after 5ms", {"in"}, false, {"out"}, {}, "none",
+  r.add({"fail_late",
+         "test: fails on a tick at or after 5ms",
+         {"in"},
+         false,
+         {"out"},
+         {},
+         "none",
          [](BindContext& ctx) -> OperatorFactory {
            ctx.set_output(0, ctx.input(0).schema);
            return [](const RunContext&) { return std::make_unique<FailingOperator>(); };
@@ -145,7 +168,8 @@ std::pair<Output, RunResult> run_text(const std::string& yaml, size_t threads, s
   Output output;
   std::vector<OutputTap> taps{{query->outputs[0].node, query->outputs[0].port,
                                [&](const Batch& b) {
-                                 output.times.insert(output.times.end(), b.times.begin(), b.times.end());
+                                 output.times.insert(output.times.end(), b.times.begin(),
+                                                     b.times.end());
                                  const auto& v = b.columns[0].ints();
                                  output.values.insert(output.values.end(), v.begin(), v.end());
                                },
@@ -162,7 +186,8 @@ std::pair<Output, RunResult> run_text(const std::string& yaml, size_t threads, s
 std::string rows(int first, int count, int step_ms, int value_base) {
   std::string out = "[";
   for (int i = 0; i < count; ++i) {
-    out += (i ? ", " : "") + std::string("{TIMESTAMP: ") + std::to_string((first + i * step_ms) * 1'000'000) +
+    out += (i ? ", " : "") + std::string("{TIMESTAMP: ") +
+           std::to_string((first + i * step_ms) * 1'000'000) +
            ", V: " + std::to_string(value_base + (i * 7) % 13) + "}";
   }
   return out + "]";
@@ -170,8 +195,10 @@ std::string rows(int first, int count, int step_ms, int value_base) {
 
 const std::string kFanIn = R"(tickflow: 1
 nodes:
-  a: {ep: ticks, rows: )" + rows(0, 200, 2, 0) + R"(}
-  b: {ep: ticks, rows: )" + rows(1, 150, 3, 100) + R"(}
+  a: {ep: ticks, rows: )" + rows(0, 200, 2, 0) +
+                           R"(}
+  b: {ep: ticks, rows: )" + rows(1, 150, 3, 100) +
+                           R"(}
   both: {ep: interleave, in: [a, b]}
   sorted: {ep: sort_desc, in: both, by: V}
   top: {ep: head, in: sorted, n: 50}
@@ -227,13 +254,15 @@ TEST_CASE("--max-accumulated-ticks stops the run naming the node") {
   auto [out, result] = run_text(kFanIn, 2, 16, 250);
   REQUIRE(result.error);
   CHECK(result.error->node == "sorted");
-  CHECK(result.error->describe().find("more than --max-accumulated-ticks 250") != std::string::npos);
+  CHECK(result.error->describe().find("more than --max-accumulated-ticks 250") !=
+        std::string::npos);
 }
 
 TEST_CASE("an exception in an operator becomes an error naming node and tick time") {
   const std::string yaml = R"(tickflow: 1
 nodes:
-  a: {ep: ticks, rows: )" + rows(0, 20, 1, 0) + R"(}
+  a: {ep: ticks, rows: )" + rows(0, 20, 1, 0) +
+                           R"(}
   f: {ep: fail_late, in: a}
 )";
   for (size_t threads : {1, 2}) {

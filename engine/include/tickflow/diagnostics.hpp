@@ -58,7 +58,8 @@ class Diagnostics {
 class RuntimeError : public std::runtime_error {
  public:
   explicit RuntimeError(std::string message, Location data_location = {})
-      : std::runtime_error(message), message_(std::move(message)),
+      : std::runtime_error(message),
+        message_(std::move(message)),
         data_location_(std::move(data_location)) {}
 
   const std::string& message() const { return message_; }

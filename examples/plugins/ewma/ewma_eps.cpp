@@ -18,7 +18,9 @@ double number_at(const Column& column, size_t row) {
                                        : static_cast<double>(column.ints()[row]);
 }
 
-bool is_number(Type type) { return type == Type::Int || type == Type::Double; }
+bool is_number(Type type) {
+  return type == Type::Int || type == Type::Double;
+}
 
 class EwmaOperator : public Operator {
  public:
@@ -59,7 +61,8 @@ OperatorFactory bind_ewma(BindContext& ctx) {
   }
   std::string output = ctx.has("as") ? ctx.get_string("as") : field + "_EWMA";
   if (ctx.input(0).schema->contains(output)) {
-    ctx.error(ctx.location("as"), "field " + output + " already exists; choose another name with as:");
+    ctx.error(ctx.location("as"),
+              "field " + output + " already exists; choose another name with as:");
   }
   if (ctx.has_errors()) return {};
   auto fields = ctx.input(0).schema->fields();
@@ -122,8 +125,9 @@ OperatorFactory bind_zscore(BindContext& ctx) {
 void register_eps(Registry& registry) {
   EpDefinition ewma;
   ewma.name = "ewma";
-  ewma.doc = "Exponentially weighted moving average of a numeric field, tick by tick: "
-             "alpha * x + (1 - alpha) * previous, starting at the first value.";
+  ewma.doc =
+      "Exponentially weighted moving average of a numeric field, tick by tick: "
+      "alpha * x + (1 - alpha) * previous, starting at the first value.";
   ewma.inputs = {"in"};
   ewma.params = {
       {"field", ParamType::Field, true, "", "numeric field to average"},
@@ -135,8 +139,9 @@ void register_eps(Registry& registry) {
 
   EpDefinition zscore;
   zscore.name = "zscore";
-  zscore.doc = "Adds (x - mean) / std computed from three numeric fields of each tick; "
-               "NaN where std is not positive.";
+  zscore.doc =
+      "Adds (x - mean) / std computed from three numeric fields of each tick; "
+      "NaN where std is not positive.";
   zscore.inputs = {"in"};
   zscore.params = {
       {"x", ParamType::Field, true, "", "the value"},
