@@ -34,26 +34,9 @@ PYTHON=/usr/bin/python3
 THREADS=$(nproc)
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'aggregate.sh: %s\n' "$*" >&2; exit 1; }
-command -v hyperfine >/dev/null || die "hyperfine not found (scripts/setup.sh --bench installs it)"
-"$PYTHON" -c 'import pandas' 2>/dev/null || die "$PYTHON cannot import pandas (scripts/setup.sh --bench)"
-
-mkdir -p "$DATA"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building tickflow (Release) in $BUILD_DIR"
-  [[ -f "$BUILD_DIR/CMakeCache.txt" ]] ||
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$DATA/build.log" 2>&1
-  cmake --build "$BUILD_DIR" --target tickflow >"$DATA/build.log" 2>&1 ||
-    { tail -n 30 "$DATA/build.log" >&2; die "build failed"; }
-fi
-[[ "$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")" == Release ]] ||
-  die "$BUILD_DIR is not a Release build"
-# A private copy, so that a rebuild during the run cannot change what is measured.
-rm -rf "${DATA:?}/bin-aggregate" && mkdir -p "$DATA/bin-aggregate"
-cp "$BUILD_DIR/tickflow" "$DATA/bin-aggregate/" && cp -P "$BUILD_DIR"/libtickflow.so* "$DATA/bin-aggregate/"
-TICKFLOW="$DATA/bin-aggregate/tickflow"
-export LD_LIBRARY_PATH="$DATA/bin-aggregate${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck source=bench/common.sh
+source "$BENCH/common.sh"
+bench_prepare aggregate
 
 # ---- input: SYMBOLS symbols of generated trades, merged into one time-ordered CSV --------------
 INPUT="$DATA/ohlcv_$TICKS.csv"

@@ -34,26 +34,9 @@ QUOTES_PER_SYMBOL=$((1000000 / SCALE))
 SORT_TICKS=$((10000000 / SCALE))
 MERGE_TICKS=$((5000000 / SCALE))
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'joins.sh: %s\n' "$*" >&2; exit 1; }
-command -v hyperfine >/dev/null || die "hyperfine not found (scripts/setup.sh --bench installs it)"
-"$PYTHON" -c 'import pandas' 2>/dev/null || die "$PYTHON cannot import pandas (scripts/setup.sh --bench)"
-
-mkdir -p "$DATA"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building tickflow (Release) in $BUILD_DIR"
-  [[ -f "$BUILD_DIR/CMakeCache.txt" ]] ||
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$DATA/build.log" 2>&1
-  cmake --build "$BUILD_DIR" --target tickflow >"$DATA/build.log" 2>&1 ||
-    { tail -n 30 "$DATA/build.log" >&2; die "build failed"; }
-fi
-[[ "$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")" == Release ]] ||
-  die "$BUILD_DIR is not a Release build"
-# A private copy, so that a rebuild during the run cannot change what is measured.
-rm -rf "${DATA:?}/bin" && mkdir -p "$DATA/bin"
-cp "$BUILD_DIR/tickflow" "$DATA/bin/" && cp -P "$BUILD_DIR"/libtickflow.so* "$DATA/bin/"
-TICKFLOW="$DATA/bin/tickflow"
-export LD_LIBRARY_PATH="$DATA/bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck source=bench/common.sh
+source "$BENCH/common.sh"
+bench_prepare joins
 HAVE_MERGE=1
 "$TICKFLOW" eps merge >/dev/null 2>&1 || HAVE_MERGE=0
 
