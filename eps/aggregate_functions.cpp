@@ -42,19 +42,6 @@ T empty_value() {
   }
 }
 
-// Calls f(row, value as double) for rows [begin, end) of an int or double column, with the
-// type test outside the loop.
-template <typename F>
-void for_numeric(const Column& column, size_t begin, size_t end, F&& f) {
-  if (column.type() == Type::Double) {
-    const double* values = column.doubles().data();
-    for (size_t r = begin; r < end; ++r) f(r, values[r]);
-  } else {
-    const int64_t* values = column.ints().data();
-    for (size_t r = begin; r < end; ++r) f(r, static_cast<double>(values[r]));
-  }
-}
-
 // Neumaier's compensated sum: the error does not grow with the number of values, and a
 // sum of a few dozen doubles is almost always the correctly rounded one.
 struct CompensatedSum {

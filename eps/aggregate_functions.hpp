@@ -92,4 +92,17 @@ bool holds_values(Fn fn);
 // Bytes one held value costs in such a function (for --stats).
 int64_t bytes_per_held_value(const AggSpec& spec);
 
+// Calls f(row, value as double) for rows [begin, end) of an int or double column, with the
+// type test outside the loop.
+template <typename F>
+void for_numeric(const Column& column, size_t begin, size_t end, F&& f) {
+  if (column.type() == Type::Double) {
+    const double* values = column.doubles().data();
+    for (size_t r = begin; r < end; ++r) f(r, values[r]);
+  } else {
+    const int64_t* values = column.ints().data();
+    for (size_t r = begin; r < end; ++r) f(r, static_cast<double>(values[r]));
+  }
+}
+
 }  // namespace tickflow::eps::agg

@@ -15,17 +15,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-template <typename F>
-void for_numeric(const Column& column, size_t begin, size_t end, F&& f) {
-  if (column.type() == Type::Double) {
-    const double* values = column.doubles().data();
-    for (size_t r = begin; r < end; ++r) f(r, values[r]);
-  } else {
-    const int64_t* values = column.ints().data();
-    for (size_t r = begin; r < end; ++r) f(r, static_cast<double>(values[r]));
-  }
-}
-
 // ---------------------------------------------------------------- median, percentile
 
 class PercentileState final : public AggState {

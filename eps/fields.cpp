@@ -8,22 +8,11 @@
 
 #include "builtin.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 #include "tickflow/types.hpp"
 
 namespace tickflow::eps {
 namespace {
-
-// A FieldList parameter as individual nodes, so each name can be located on its own.
-std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
-  std::vector<const ConfigNode*> items;
-  if (!list) return items;
-  if (list->is_sequence()) {
-    for (const auto& item : list->items()) items.push_back(&item);
-  } else if (list->is_scalar()) {
-    items.push_back(list);
-  }
-  return items;
-}
 
 // Output column c is input column source_columns[c], under the output schema's name.
 class SelectColumnsOperator : public Operator {

@@ -8,6 +8,7 @@
 #include "builtin.hpp"
 #include "rolling_stats.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 #include "tickflow/time.hpp"
 #include "tickflow/util.hpp"
 
@@ -18,21 +19,6 @@ const std::vector<std::string>& stat_names() {
                                                  "min",   "max", "first", "last"};
   return names;
 }
-
-namespace {
-
-std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
-  std::vector<const ConfigNode*> items;
-  if (!list) return items;
-  if (list->is_sequence()) {
-    for (const auto& item : list->items()) items.push_back(&item);
-  } else {
-    items.push_back(list);
-  }
-  return items;
-}
-
-}  // namespace
 
 bool read_fields(BindContext& ctx, Options& options, std::vector<std::string>& names) {
   const ConfigNode* field = ctx.param("field");

@@ -15,4 +15,15 @@ bool require_time_ordered(BindContext& ctx, size_t input, std::string_view why) 
   return false;
 }
 
+std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
+  std::vector<const ConfigNode*> items;
+  if (!list) return items;
+  if (list->is_sequence()) {
+    for (const auto& item : list->items()) items.push_back(&item);
+  } else {
+    items.push_back(list);  // a scalar, or something the caller reports as not a list item
+  }
+  return items;
+}
+
 }  // namespace tickflow

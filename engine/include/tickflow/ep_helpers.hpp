@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "tickflow/ep.hpp"
 
@@ -15,5 +16,10 @@ namespace tickflow {
 // (e.g. "an as-of join matches ticks by time") and suggesting update_timestamp, and returns
 // false. Returns true when the input is time-ordered.
 bool require_time_ordered(BindContext& ctx, size_t input, std::string_view why);
+
+// The items of a FieldList (or other list) parameter as individual nodes, so that each
+// name can be located on its own; any other node (a scalar) is a one-item list; nullptr
+// gives none.
+std::vector<const ConfigNode*> list_items(const ConfigNode* list);
 
 }  // namespace tickflow
