@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "node_bind_context.hpp"
+#include "node_order.hpp"
 #include "query_params.hpp"
 #include "scalar_parse.hpp"
 #include "tickflow/plugin.hpp"
@@ -57,7 +58,7 @@ class Loader {
     read_top_level();
     read_nodes();
     if (!raw_nodes_.empty()) {
-      order_nodes();
+      order_ = detail::order_nodes(raw_nodes_, diags_);
       bind_nodes();
       read_outputs();
     }
@@ -274,66 +275,6 @@ class Loader {
     ref.node = ref.text.substr(0, dot);
     if (dot != std::string::npos) ref.port = ref.text.substr(dot + 1);
     return ref;
-  }
-
-  // Orders nodes so producers come first (stable: file order among independent nodes),
-  // reporting unknown inputs and cycles.
-  void order_nodes() {
-    std::map<std::string, size_t> index;
-    std::vector<std::string> ids;
-    for (size_t i = 0; i < raw_nodes_.size(); ++i) {
-      index[raw_nodes_[i].id] = i;
-      ids.push_back(raw_nodes_[i].id);
-    }
-    size_t n = raw_nodes_.size();
-    std::vector<std::vector<size_t>> deps(n);
-    for (size_t i = 0; i < n; ++i) {
-      for (const auto& ref : raw_nodes_[i].inputs) {
-        auto it = index.find(ref.node);
-        if (it == index.end()) {
-          std::vector<std::string> others;
-          for (const auto& id : ids) {
-            if (id != raw_nodes_[i].id) others.push_back(id);
-          }
-          error(ref.location, "node '" + raw_nodes_[i].id + "': unknown input '" + ref.node + "'" +
-                                  did_you_mean(ref.node, others));
-          raw_nodes_[i].broken = true;
-        } else {
-          deps[i].push_back(it->second);
-        }
-      }
-    }
-    std::vector<int> state(n, 0);  // 0 new, 1 on stack, 2 done
-    std::vector<size_t> path;
-    std::set<size_t> reported;
-    std::function<void(size_t)> visit = [&](size_t v) {
-      state[v] = 1;
-      path.push_back(v);
-      for (size_t d : deps[v]) {
-        if (state[d] == 1) {
-          auto start = std::find(path.begin(), path.end(), d);
-          std::string cycle;
-          bool fresh = false;
-          for (auto it = start; it != path.end(); ++it) {
-            cycle += raw_nodes_[*it].id + " -> ";
-            fresh |= reported.insert(*it).second;
-            raw_nodes_[*it].broken = true;
-          }
-          cycle += raw_nodes_[d].id;
-          if (fresh) {
-            error(raw_nodes_[v].in_location, "the graph has a cycle: " + cycle);
-          }
-        } else if (state[d] == 0) {
-          visit(d);
-        }
-      }
-      path.pop_back();
-      state[v] = 2;
-      order_.push_back(v);
-    };
-    for (size_t i = 0; i < n; ++i) {
-      if (state[i] == 0) visit(i);
-    }
   }
 
   void bind_nodes() {
