@@ -128,6 +128,13 @@ void BindContext::report(Diagnostic diagnostic) {
   error(diagnostic.location, std::move(message), diagnostic.kind);
 }
 
+const StateVariable* BindContext::find_state(std::string_view name) const {
+  for (const auto& variable : query().state) {
+    if (variable.name == name) return &variable;
+  }
+  return nullptr;
+}
+
 std::string BindContext::resolve_path(const std::string& path) const {
   std::filesystem::path p(path);
   if (p.is_absolute() || query().base_dir.empty()) return path;

@@ -392,7 +392,7 @@ CompiledExprPtr compile_expr(const ConfigNode& node, const ExprContext& context,
   return nullptr;
 }
 
-ExprContext make_expr_context(const BindContext& bind, const Schema& schema) {
+ExprContext make_expr_context(BindContext& bind, const Schema& schema) {
   // The loader has checked every value against its declared type, so parsing cannot fail;
   // a value that still does not parse (no default and no --param, already reported) is
   // left out and $NAME then reads as unknown.
@@ -429,6 +429,14 @@ ExprContext make_expr_context(const BindContext& bind, const Schema& schema) {
       if (param_name == name) return value;
     }
     return std::nullopt;
+  };
+  for (const auto& v : bind.query().state) context.state_names.push_back(v.name);
+  BindContext* reader = &bind;
+  context.state = [reader](std::string_view name) -> std::optional<StateRef> {
+    const StateVariable* variable = reader->find_state(name);
+    if (!variable) return std::nullopt;
+    reader->use_state(*variable, BindContext::StateAccess::Read, reader->node_location());
+    return StateRef{variable->type, variable->id, variable};
   };
   return context;
 }

@@ -25,6 +25,7 @@
 #include "tickflow/config.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/schema.hpp"
+#include "tickflow/state.hpp"
 #include "tickflow/types.hpp"
 
 namespace tickflow {
@@ -100,6 +101,7 @@ struct QueryInfo {
   std::optional<int64_t> range_end;
   std::vector<std::string> symbols;     // empty: a run without symbols
   std::vector<QueryParamValue> params;  // in declaration order ($NAME in expressions)
+  std::vector<StateVariable> state;     // `state:` in declaration order (StateVariable::id)
 };
 
 // ---------------------------------------------------------------- operators
@@ -169,6 +171,8 @@ struct RunContext {
   std::string symbol;  // "" in a run without symbols
   size_t batch_size = 4096;
   const QueryInfo* query = nullptr;
+  // The run's state variables (SPEC §6); null when the query declares none.
+  StateStore* state = nullptr;
 };
 
 using OperatorFactory = std::function<std::unique_ptr<Operator>(const RunContext&)>;
@@ -224,6 +228,17 @@ class BindContext {
   // Declares the schema and time order of output port `port` (in EpDefinition::outputs order).
   virtual void set_output(size_t port, SchemaPtr schema, bool time_ordered = true) = 0;
   virtual void set_accumulation(Accumulation acc) = 0;
+
+  // State variables. find_state looks a declared variable up by name. An EP declares every
+  // variable it reads or writes with use_state (expressions compiled with a context from
+  // make_expr_context declare their reads themselves): the planner then runs the nodes
+  // touching state in tick-passage order (SPEC §6), and writing a `scope: query` variable
+  // is reported as an error at `loc`.
+  const StateVariable* find_state(std::string_view name) const;
+  enum class StateAccess { Read, Write };
+  virtual void use_state(const StateVariable& variable, StateAccess access, const Location& loc) {
+    (void)variable, (void)access, (void)loc;
+  }
 
   // A path from the query, relative to the query file's directory unless absolute.
   std::string resolve_path(const std::string& path) const;

@@ -31,6 +31,7 @@
 #include "tickflow/config.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/schema.hpp"
+#include "tickflow/state.hpp"
 #include "tickflow/types.hpp"
 
 namespace tickflow {
@@ -44,20 +45,13 @@ struct TypedValue {
 };
 
 // What `state.NAME` resolves to at compile time: its type and an id the caller chooses,
-// handed back to StateReader::read when the expression is evaluated.
+// handed back to StateReader::read (scalars) or StateReader::container when the
+// expression is evaluated. For a container, `variable` describes it (kind, fields, key)
+// so its methods (has, value, size) can be type-checked.
 struct StateRef {
   Type type = Type::Int;
   size_t id = 0;
-};
-
-// Supplies state-variable values while an expression is evaluated.
-class StateReader {
- public:
-  virtual ~StateReader() = default;
-  // Fills `out` (of the variable's type, possibly holding stale values) with exactly
-  // `rows` values: the value of variable `id` as seen by each of the first `rows`
-  // ticks of `batch`.
-  virtual void read(size_t id, const Batch& batch, size_t rows, Column& out) const = 0;
+  const StateVariable* variable = nullptr;  // required for containers
 };
 
 // Everything the compiler needs to resolve names.
@@ -71,7 +65,8 @@ struct ExprContext {
   std::function<std::optional<TypedValue>(std::string_view name)> param;
   std::vector<std::string> param_names;  // for "did you mean"
   // state.NAME: its type and id, or nullopt for an unknown variable. When unset, every
-  // state.NAME is an error.
+  // state.NAME is an error. make_expr_context resolves the query's variables and records
+  // each one an expression reads as read by the node being bound.
   std::function<std::optional<StateRef>(std::string_view name)> state;
   std::vector<std::string> state_names;  // for "did you mean"
   // When set, the expression must have this type ("where" wants bool). An int result
@@ -170,9 +165,10 @@ CompiledExprPtr compile_expr(const ConfigNode& node, const ExprContext& context,
                              std::vector<Diagnostic>& errors);
 
 // The usual context of an EP's expressions: `schema` (which must outlive the context),
-// the query parameters of `bind` as typed $NAME constants, and their names for "did you
-// mean". The caller adds state variables and required_type as needed.
-ExprContext make_expr_context(const BindContext& bind, const Schema& schema);
+// the query parameters of `bind` as typed $NAME constants, the query's state variables
+// (each one the expression reads is declared to `bind` with use_state), and their names
+// for "did you mean". The caller adds required_type as needed. `bind` must outlive it.
+ExprContext make_expr_context(BindContext& bind, const Schema& schema);
 
 // Passes compiler errors to a BindContext (snippet lines travel inside the message,
 // which prints the same as Diagnostic::to_string).
