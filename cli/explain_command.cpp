@@ -35,6 +35,30 @@ void explain_text(const Query& query, const Plan& plan, std::ostream& os) {
     for (const auto& s : query.info.symbols) os << " " << s;
     os << "\n";
   }
+  if (!query.info.state.empty()) {
+    os << "\nstate:\n";
+    for (const auto& v : query.info.state) {
+      os << "  " << v.name << "  "
+         << (v.is_container() ? std::string(state_kind_name(v.kind))
+                              : std::string(type_name(v.type)));
+      if (v.fields) {
+        os << " {";
+        for (size_t f = 0; f < v.fields->size(); ++f) {
+          os << (f ? ", " : "") << (*v.fields)[f].name << " " << type_name((*v.fields)[f].type);
+        }
+        os << "}";
+      }
+      if (!v.key.empty()) {
+        os << " key [";
+        for (size_t k = 0; k < v.key.size(); ++k)
+          os << (k ? ", " : "") << (*v.fields)[v.key[k]].name;
+        os << "]";
+      }
+      if (v.query_scope) os << "  scope: query";
+      if (!v.init_from.empty()) os << "  init_from: " << v.init_from;
+      os << "\n";
+    }
+  }
   os << "\nnodes:\n";
   for (size_t i = 0; i < query.nodes.size(); ++i) {
     const BoundNode& n = query.nodes[i];
@@ -49,7 +73,27 @@ void explain_text(const Query& query, const Plan& plan, std::ostream& os) {
       os << "    out " << n.definition->outputs[p] << ": " << schema_text(*n.output_schemas[p])
          << (n.output_time_ordered[p] ? "" : "  [not time-ordered]") << "\n";
     }
-    os << "    segment: " << plan.segment_of[i] << "\n";
+    auto names = [&](const std::vector<size_t>& ids) {
+      std::string out;
+      for (size_t id : ids) out += " " + query.info.state[id].name;
+      return out;
+    };
+    if (!n.state_reads.empty()) os << "    reads state:" << names(n.state_reads) << "\n";
+    if (!n.state_writes.empty()) os << "    writes state:" << names(n.state_writes) << "\n";
+    if (plan.sequential) {
+      os << "    ticks: " << (plan.tick_by_tick[i] ? "one at a time" : "in batches") << "\n";
+    } else {
+      os << "    segment: " << plan.segment_of[i] << "\n";
+    }
+  }
+  if (plan.sequential) {
+    os << "\nplan (sequential, for state variables: the sources are interleaved in time order and "
+          "each tick passes every node that touches written state, and every node before one, "
+          "before the next tick enters; one thread per symbol)\n";
+    os << "\noutput:";
+    for (const auto& o : query.outputs) os << " " << o.name;
+    os << "\n";
+    return;
   }
   os << "\nplan (" << plan.segments.size() << " segment" << (plan.segments.size() == 1 ? "" : "s")
      << "; ticks go one batch at a time through a segment's nodes, and between segments "

@@ -113,8 +113,10 @@ class ProgressLine {
   bool shown_ = false;
 };
 
+// Per node, and then (apart from accumulation: --max-accumulated-ticks does not count
+// them) the ticks and bytes held by state containers.
 void print_stats(const Query& query, const std::vector<NodeStats>& stats,
-                 const std::string& format) {
+                 const std::vector<StateStats>& state, const std::string& format) {
   if (stats.empty()) return;
   if (format == "json") {
     nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
@@ -132,7 +134,18 @@ void print_stats(const Query& query, const std::vector<NodeStats>& stats,
                        {"time_ms", s.nanos / 1e6},
                        {"counters", counters}});
     }
-    std::cerr << nlohmann::ordered_json{{"nodes", nodes}}.dump() << "\n";
+    nlohmann::ordered_json json{{"nodes", nodes}};
+    if (!state.empty()) {
+      nlohmann::ordered_json variables = nlohmann::ordered_json::array();
+      for (const auto& v : state) {
+        variables.push_back({{"variable", v.name},
+                             {"peak_ticks", v.peak_ticks},
+                             {"peak_bytes", v.peak_bytes},
+                             {"final_ticks", v.final_ticks}});
+      }
+      json["state"] = variables;
+    }
+    std::cerr << json.dump() << "\n";
     return;
   }
   size_t width = 4;
@@ -149,6 +162,15 @@ void print_stats(const Query& query, const std::vector<NodeStats>& stats,
     std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10.1f}  {}\n",
                              query.nodes[i].id, width, query.nodes[i].ep, s.ticks_in, s.ticks_out,
                              s.peak_ticks_held, s.peak_bytes_held, s.nanos / 1e6, counters);
+  }
+  if (state.empty()) return;
+  width = 8;
+  for (const auto& v : state) width = std::max(width, v.name.size());
+  std::cerr << fmt::format("{:<{}}  {:>12} {:>12} {:>12}\n", "state", width, "peak_ticks",
+                           "peak_bytes", "final_ticks");
+  for (const auto& v : state) {
+    std::cerr << fmt::format("{:<{}}  {:>12} {:>12} {:>12}\n", v.name, width, v.peak_ticks,
+                             v.peak_bytes, v.final_ticks);
   }
 }
 
@@ -261,7 +283,7 @@ int run_command(const Registry& registry, const RunArgs& args) {
     }
   }
   progress.stop();
-  if (args.stats) print_stats(*query, result.stats, *args.stats);
+  if (args.stats) print_stats(*query, result.stats, result.state, *args.stats);
   if (args.keep_going && !result.failures.empty()) {
     for (const auto& f : result.failures) std::cerr << f.error.describe() << "\n";
     std::cerr << "tickflow: " << result.failures.size() << " of " << run_symbols_list.size()

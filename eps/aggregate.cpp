@@ -91,6 +91,7 @@ class AggregateOperator : public Operator {
         groups_(options_->key_columns, options_->key_schema),
         pending_(options_->output_schema),
         symbol_(run.symbol),
+        state_reader_(run.state),
         batch_size_(std::max<size_t>(run.batch_size, 1)) {
     const Options& o = *options_;
     const Feed feed = !o.running                                ? Feed::Bucket
@@ -328,7 +329,8 @@ class AggregateOperator : public Operator {
   }
 
   void add_condition_buckets(const Batch& batch) {
-    options_->condition->evaluate(batch, *condition_state_, condition_values_, {symbol_, nullptr});
+    options_->condition->evaluate(batch, *condition_state_, condition_values_,
+                                  {symbol_, state_reader_});
     const uint8_t* boundary = condition_values_.bools().data();
     const bool boundary_new = options_->boundary_new;
     auto close = [&] {
@@ -419,6 +421,7 @@ class AggregateOperator : public Operator {
   GroupIndex groups_;
   Batch pending_;
   std::string symbol_;
+  const StateReader* state_reader_ = nullptr;
   size_t batch_size_;
   OutputSink* out_ = nullptr;
   std::vector<std::unique_ptr<AggState>> states_;

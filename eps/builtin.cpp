@@ -17,6 +17,9 @@ void register_builtins(Registry& registry) {
   register_join_by_time(registry);
   register_join(registry);
   register_aggregate(registry);
+  register_set_state(registry);
+  register_state_insert_erase(registry);
+  register_state_dump(registry);
 }
 
 }  // namespace tickflow::eps

@@ -20,6 +20,11 @@ void register_update_timestamp(Registry& registry);  // update_timestamp.cpp
 void register_join_by_time(Registry& registry);      // join_by_time.cpp
 void register_join(Registry& registry);              // join.cpp
 void register_aggregate(Registry& registry);         // aggregate_bind.cpp
+// State variables (SPEC §6): set_state.cpp, state_insert_erase.cpp (state_insert and
+// state_erase), state_dump.cpp.
+void register_set_state(Registry& registry);
+void register_state_insert_erase(Registry& registry);
+void register_state_dump(Registry& registry);
 
 // Registers every built-in EP.
 void register_builtins(Registry& registry);

@@ -69,8 +69,8 @@ void store_result(Column& target, Column&& source, const uint8_t* mask, size_t r
 // Runs the steps of one node in order over a stream, each behind its own lookahead.
 class StepRunner {
  public:
-  StepRunner(Steps steps, std::string symbol)
-      : steps_(std::move(steps)), symbol_(std::move(symbol)) {
+  StepRunner(Steps steps, std::string symbol, const StateReader* state)
+      : steps_(std::move(steps)), symbol_(std::move(symbol)), state_reader_(state) {
     for (const Step& step : *steps_) {
       stages_.emplace_back(step.expr->max_lead());
       states_.push_back(step.expr->make_state());
@@ -112,7 +112,7 @@ class StepRunner {
     const uint8_t* mask =
         mask_column_ && !step.is_where ? window.columns[*mask_column_].bools().data() : nullptr;
     Column result(step.expr->type());
-    step.expr->evaluate(window, rows, *states_[i], result, {symbol_, nullptr}, mask);
+    step.expr->evaluate(window, rows, *states_[i], result, {symbol_, state_reader_}, mask);
     truncate_rows(window, rows);
     if (step.is_where) {
       mask_column_ = window.columns.size();
@@ -128,6 +128,7 @@ class StepRunner {
 
   Steps steps_;
   std::string symbol_;
+  const StateReader* state_reader_ = nullptr;
   std::vector<Lookahead> stages_;
   std::vector<std::unique_ptr<ExprState>> states_;
   std::optional<size_t> mask_column_;  // update_field with `where:`
@@ -138,7 +139,7 @@ class StepRunner {
 class SetFieldsOperator : public Operator {
  public:
   SetFieldsOperator(Steps steps, const RunContext& run, bool has_mask)
-      : runner_(std::move(steps), run.symbol), has_mask_(has_mask) {}
+      : runner_(std::move(steps), run.symbol, run.state), has_mask_(has_mask) {}
 
   void process(size_t, Batch&& batch, OutputSink& out) override {
     auto done = [&](Batch&& ready) { emit(std::move(ready), out); };
@@ -313,7 +314,8 @@ class WhereOperator : public Operator {
       : condition_(std::move(condition)),
         state_(condition_->make_state()),
         stage_(condition_->max_lead()),
-        symbol_(run.symbol) {}
+        symbol_(run.symbol),
+        state_reader_(run.state) {}
 
   void process(size_t, Batch&& batch, OutputSink& out) override {
     stage_.push(std::move(batch), [&](Batch& window, size_t rows) { route(window, rows, out); });
@@ -327,7 +329,7 @@ class WhereOperator : public Operator {
   static constexpr size_t kPass = 0, kFail = 1;
 
   void route(Batch& window, size_t rows, OutputSink& out) {
-    condition_->evaluate(window, rows, *state_, mask_, {symbol_, nullptr});
+    condition_->evaluate(window, rows, *state_, mask_, {symbol_, state_reader_});
     truncate_rows(window, rows);
     const auto& mask = mask_.bools();
     size_t pass_count = 0;
@@ -350,6 +352,7 @@ class WhereOperator : public Operator {
   std::unique_ptr<ExprState> state_;
   Lookahead stage_;
   std::string symbol_;
+  const StateReader* state_reader_ = nullptr;
   Column mask_{Type::Bool};
 };
 

@@ -90,6 +90,7 @@ class JoinOperator : public Operator {
       : options_(std::move(options)),
         right_(std::move(right_schema)),
         symbol_(run.symbol),
+        state_reader_(run.state),
         batch_size_(std::max<size_t>(1, run.batch_size)) {
     if (options_->on) state_ = options_->on->make_state();
   }
@@ -176,7 +177,7 @@ class JoinOperator : public Operator {
     std::fill(combined_.times.begin(), combined_.times.end(), left.times[row]);
     auto& left_time = combined_.columns[options_->combined->size() - 2].ints();
     std::fill(left_time.begin(), left_time.end(), left.times[row]);
-    options_->on->evaluate(combined_, *state_, result_, {symbol_, nullptr});
+    options_->on->evaluate(combined_, *state_, result_, {symbol_, state_reader_});
     const auto& pass = result_.bools();
     for (size_t r = 0; r < pass.size(); ++r) {
       if (pass[r]) found.push_back(static_cast<RowIndex>(r));
@@ -242,6 +243,7 @@ class JoinOperator : public Operator {
   std::shared_ptr<const Options> options_;
   Batch right_;
   std::string symbol_;
+  const StateReader* state_reader_ = nullptr;
   size_t batch_size_;
   bool right_done_ = false;
   std::deque<Batch> waiting_left_;

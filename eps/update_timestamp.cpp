@@ -38,6 +38,7 @@ class UpdateTimestampOperator : public Operator {
         lookahead_(options_->to->max_lead()),
         state_(options_->to->make_state()),
         symbol_(run.symbol),
+        state_reader_(run.state),
         batch_size_(std::max<size_t>(1, run.batch_size)),
         store_(std::move(schema)) {}
 
@@ -84,7 +85,7 @@ class UpdateTimestampOperator : public Operator {
   // Evaluates the new times of the first `rows` ticks of `window` and holds those ticks.
   void take(Batch& window, size_t rows, OutputSink& out) {
     Column new_times(Type::Time);
-    options_->to->evaluate(window, rows, *state_, new_times, {symbol_, nullptr});
+    options_->to->evaluate(window, rows, *state_, new_times, {symbol_, state_reader_});
     truncate_rows(window, rows);
     if (!options_->max_delay) {
       window.times = std::move(new_times.ints());
@@ -179,6 +180,7 @@ class UpdateTimestampOperator : public Operator {
   Lookahead lookahead_;
   std::unique_ptr<ExprState> state_;
   std::string symbol_;
+  const StateReader* state_reader_ = nullptr;
   size_t batch_size_;
   Batch store_;  // held ticks in arrival order (with max_delay: plus released, dead rows)
   std::priority_queue<Waiting> waiting_;

@@ -4,8 +4,8 @@ expected.csv (ticks printed by `tickflow run`) or expected_exit + expected_stder
 (an error case).
 
 Success cases run under every combination of --threads {1, 2} and --batch-size
-{1, 7, 4096}; each run's stdout must equal expected.csv byte for byte, which is the
-determinism test. Optional files:
+{1, 7, 4096} (multi-symbol cases, whose graph lists symbols:, also --threads 4); each
+run's stdout must equal expected.csv byte for byte, which is the determinism test. Optional files:
   args            extra command-line arguments, one per line
   expected_exit   the exit status expected (default 0)
   expected_stderr lines that must each appear in stderr (error cases)
@@ -68,7 +68,10 @@ def main():
             print(f"FAIL {case.name}: no expected.csv")
             return 1
         expected = expected_path.read_bytes()
-        for threads, batch in itertools.product(THREADS, BATCH_SIZES):
+        threads_list = THREADS
+        if any(line.startswith("symbols:") for line in (case / "graph.yaml").read_text().splitlines()):
+            threads_list = THREADS + [4]
+        for threads, batch in itertools.product(threads_list, BATCH_SIZES):
             r = run(opts.tickflow, case, args + ["--threads", str(threads), "--batch-size", str(batch)])
             if r.returncode != 0:
                 failures.append(f"threads={threads} batch={batch}: exit {r.returncode}\n"

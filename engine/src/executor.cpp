@@ -45,7 +45,9 @@ class Execution {
     } catch (const std::exception& e) {
       record_failure(RuntimeError(e.what()));
     }
-    if (!failed_) {
+    if (!failed_ && plan_.sequential) {
+      run_sequential_guarded();
+    } else if (!failed_) {
       auto run_graph = [&] {
         tbb::flow::graph graph;
         for (size_t s = 0; s < segments_.size(); ++s) {
@@ -76,6 +78,7 @@ class Execution {
       result.stats[n] = nodes_[n].stats;
       if (nodes_[n].op) result.stats[n].counters = nodes_[n].op->counters();
     }
+    if (state_) result.state = state_->stats();
     if (failed_) {
       result.error = first_error_;
     } else if (options_.defer_commit) {
@@ -117,18 +120,32 @@ class Execution {
     bool finished = false;
     NodeStats stats;
     std::vector<std::vector<Consumer>> consumers;  // per output port
+    // Sequential runs: ports whose batches go on one tick at a time (a consumer is marked
+    // Plan::tick_by_tick).
+    std::vector<bool> slice_port;
   };
 
   void setup() {
     nodes_.resize(query_.nodes.size());
+    if (!query_.info.state.empty()) {
+      std::shared_ptr<const StateStore> shared = options_.query_state;
+      if (!shared) shared = prepare_query_state(query_);
+      state_ = std::make_unique<StateStore>(query_.info.state, shared);
+      for (const auto& variable : query_.info.state) {
+        const auto& init = query_.state_init_queries[variable.id];
+        if (init && !variable.query_scope) {
+          fill_state_from_query(*init, variable, options_.symbol, *state_);
+        }
+      }
+    }
     for (size_t s = 0; s < plan_.segments.size(); ++s) {
       segments_.push_back(std::make_unique<SegmentState>());
     }
     for (size_t n = 0; n < query_.nodes.size(); ++n) {
       const BoundNode& node = query_.nodes[n];
       NodeState& state = nodes_[n];
-      state.context = {node.id, node.ep_location, options_.symbol, options_.batch_size,
-                       &query_.info};
+      state.context = {node.id,      node.ep_location, options_.symbol, options_.batch_size,
+                       &query_.info, state_.get()};
       state.open_inputs = node.inputs.size();
       state.consumers.resize(node.output_schemas.size());
     }
@@ -136,7 +153,8 @@ class Execution {
       const BoundNode& node = query_.nodes[n];
       for (size_t i = 0; i < node.inputs.size(); ++i) {
         auto [producer, port] = node.inputs[i];
-        bool fused = plan_.segment_of[producer] == plan_.segment_of[n];
+        // A sequential run calls every node directly, in tick-passage order.
+        bool fused = plan_.sequential || plan_.segment_of[producer] == plan_.segment_of[n];
         nodes_[producer].consumers[port].push_back(
             {fused ? Consumer::Kind::Fused : Consumer::Kind::Remote, n, i});
         if (!fused) {
@@ -150,6 +168,17 @@ class Execution {
     }
     for (size_t t = 0; t < taps_.size(); ++t) {
       nodes_[taps_[t].node].consumers[taps_[t].port].push_back({Consumer::Kind::Tap, t, 0});
+    }
+    if (plan_.sequential) {
+      for (auto& state : nodes_) {
+        for (const auto& consumers : state.consumers) {
+          bool slice = false;
+          for (const Consumer& c : consumers) {
+            slice |= c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target];
+          }
+          state.slice_port.push_back(slice);
+        }
+      }
     }
     // Operators are created last, and each one under its node's name, so a factory
     // failure is reported like any runtime error of that node.
@@ -303,6 +332,13 @@ class Execution {
   // then routes what it emitted.
   template <class Call>
   void call(size_t n, Call&& body) {
+    Collector out = call_collect(n, std::forward<Call>(body));
+    route(n, out);
+  }
+
+  // The same without routing: returns what the operator emitted.
+  template <class Call>
+  Collector call_collect(size_t n, Call&& body) {
     NodeState& state = nodes_[n];
     Collector out;
     auto start = std::chrono::steady_clock::now();
@@ -329,13 +365,17 @@ class Execution {
       annotate(error, n);
       throw error;
     }
-    route(n, out);
+    return out;
   }
 
   void route(size_t n, Collector& out) {
+    for (auto& [port, batch] : out.items) route_batch(n, port, std::move(batch));
+  }
+
+  void route_batch(size_t n, size_t port, Batch&& batch) {
     NodeState& state = nodes_[n];
     const BoundNode& node = query_.nodes[n];
-    for (auto& [port, batch] : out.items) {
+    {
       if (port >= state.consumers.size() ||
           batch.columns.size() != node.output_schemas[port]->size() || !batch.schema) {
         RuntimeError error("emitted a batch that does not match its declared output schema");
@@ -344,6 +384,10 @@ class Execution {
       }
       state.stats.ticks_out += static_cast<int64_t>(batch.size());
       auto& consumers = state.consumers[port];
+      if (!state.slice_port.empty() && state.slice_port[port] && batch.size() > 1) {
+        route_tick_by_tick(consumers, batch);
+        return;
+      }
       for (size_t i = 0; i < consumers.size(); ++i) {
         bool last = i + 1 == consumers.size();
         const Consumer& c = consumers[i];
@@ -358,6 +402,115 @@ class Execution {
           post(c.target, {c.input, false, std::move(copy)});
         }
       }
+    }
+  }
+
+  // Tick passage: each tick of `batch` goes through every consumer that takes ticks one at
+  // a time (and everything downstream of it) before the next tick starts. The other
+  // consumers touch no written state, so when they run does not matter: they get the
+  // whole batch afterwards.
+  void route_tick_by_tick(const std::vector<Consumer>& consumers, const Batch& batch) {
+    for (size_t row = 0; row < batch.size(); ++row) {
+      for (const Consumer& c : consumers) {
+        if (c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target]) {
+          deliver(c.target, c.input, batch.slice(row, row + 1));
+        }
+      }
+    }
+    for (const Consumer& c : consumers) {
+      if (c.kind == Consumer::Kind::Tap) {
+        taps_[c.target].on_batch(batch);
+      } else if (!plan_.tick_by_tick[c.target]) {
+        deliver(c.target, c.input, Batch(batch));
+      }
+    }
+  }
+
+  // A sequential run (Plan::sequential) on the calling thread. The sources are interleaved
+  // in time order — the next ticks to enter the graph are always the earliest pending ones,
+  // ties going to the source declared first — and every tick goes as far through the graph
+  // as it can (depth first, consumers in node order) before the next one enters. A source
+  // ends right after its last tick.
+  void run_sequential() {
+    struct Pending {
+      size_t node;
+      std::deque<std::pair<size_t, Batch>> batches;  // (port, ticks) produced, not yet routed
+      size_t offset = 0;                             // ticks of the front batch already routed
+      bool exhausted = false;
+      bool done = false;
+    };
+    std::vector<Pending> sources;
+    for (size_t n = 0; n < query_.nodes.size(); ++n) {
+      if (query_.nodes[n].inputs.empty()) sources.push_back({n, {}});
+    }
+    while (!failed_) {
+      if (options_.cancel && options_.cancel->load()) throw RuntimeError("cancelled");
+      Pending* next = nullptr;
+      Pending* runner_up = nullptr;
+      for (Pending& source : sources) {
+        while (!source.done && source.batches.empty() && !source.exhausted) {
+          bool more = false;
+          Collector out = call_collect(
+              source.node, [&](Operator& op, OutputSink& sink) { more = op.produce(sink); });
+          for (auto& item : out.items) {
+            if (options_.ticks_produced) *options_.ticks_produced += item.second.size();
+            source.batches.push_back(std::move(item));
+          }
+          source.exhausted = !more;
+        }
+        if (source.done) continue;
+        if (source.batches.empty()) {
+          source.done = true;
+          finish_node(source.node);
+          continue;
+        }
+        if (!next || head_time(source) < head_time(*next)) {
+          runner_up = next;
+          next = &source;
+        } else if (!runner_up || head_time(source) < head_time(*runner_up)) {
+          runner_up = &source;
+        }
+      }
+      if (!next) break;
+      auto& [port, batch] = next->batches.front();
+      size_t end = batch.size();
+      if (runner_up) {
+        // Ticks strictly before the runner-up's first tick; at an equal time the source
+        // declared first goes first (sources are in node order, so `next` comes first
+        // exactly when its node index is lower).
+        const int64_t limit = head_time(*runner_up);
+        const bool ties_first = next->node < runner_up->node;
+        end = next->offset;
+        while (end < batch.size() &&
+               (batch.times[end] < limit || (ties_first && batch.times[end] == limit))) {
+          ++end;
+        }
+      }
+      const size_t begin = next->offset;
+      const size_t source_port = port;
+      const bool consumed = end == batch.size();
+      Batch ticks = begin == 0 && consumed ? std::move(batch) : batch.slice(begin, end);
+      next->offset = end;
+      if (consumed) {
+        next->batches.pop_front();
+        next->offset = 0;
+      }
+      route_batch(next->node, source_port, std::move(ticks));
+    }
+  }
+
+  static int64_t head_time(const auto& source) {
+    const auto& [port, batch] = source.batches.front();
+    return batch.times[source.offset];
+  }
+
+  void run_sequential_guarded() {
+    try {
+      run_sequential();
+    } catch (RuntimeError& e) {
+      record_failure(e);
+    } catch (const std::exception& e) {
+      record_failure(RuntimeError(e.what()));
     }
   }
 
@@ -450,6 +603,8 @@ class Execution {
   const Plan& plan_;
   const RunOptions& options_;
   std::vector<OutputTap>& taps_;
+  // Before nodes_: operators may point into it until they are destroyed.
+  std::unique_ptr<StateStore> state_;
   std::vector<NodeState> nodes_;
   std::vector<std::unique_ptr<SegmentState>> segments_;
   std::atomic<bool> failed_{false};

@@ -19,6 +19,8 @@ enum class AstKind {
   Name,             // text: a field, TIMESTAMP or SYMBOL
   Param,            // text: name without '$'
   State,            // text: variable name
+  StateMethod,      // state.NAME.method(args): text: NAME (offset/length: its token);
+                    // method, method_offset, method_length; children: arguments
   Unary,            // text: "-", "not"; children[0]
   Binary,           // text: "+", "==", "and", ...; children[0..1]
   In,               // children[0] in (children[1..]); int_value 1 for "not in"
@@ -36,6 +38,10 @@ struct Ast {
   size_t length = 1;
   // Where the whole subexpression starts (errors about an argument point here).
   size_t start = 0;
+  // StateMethod: the method's name and token.
+  std::string method;
+  size_t method_offset = 0;
+  size_t method_length = 1;
   std::vector<std::unique_ptr<Ast>> children;
 };
 

@@ -132,6 +132,8 @@ class Checker final : public TypeErrors {
         return param(ast);
       case AstKind::State:
         return state(ast);
+      case AstKind::StateMethod:
+        return state_method(ast);
       case AstKind::Unary: {
         NodePtr operand = check(*ast.children[0]);
         return operand ? build_unary(ast, std::move(operand), *this) : nullptr;
@@ -229,14 +231,36 @@ class Checker final : public TypeErrors {
     return nullptr;
   }
 
-  NodePtr state(const Ast& ast) {
+  // Resolves state.NAME, reporting an unknown name.
+  std::optional<StateRef> state_ref(const Ast& ast) {
     std::optional<StateRef> ref;
     if (context_.state) ref = context_.state(ast.text);
-    if (ref) return make_state_read(ref->type, ref->id);
+    if (ref) return ref;
     std::string hint = did_you_mean(ast.text, context_.state_names);
     if (context_.state_names.empty()) hint = " (the query declares no state:)";
     error_at(ast, "unknown state variable 'state." + ast.text + "'" + hint);
-    return nullptr;
+    return std::nullopt;
+  }
+
+  NodePtr state(const Ast& ast) {
+    std::optional<StateRef> ref = state_ref(ast);
+    if (!ref) return nullptr;
+    const StateVariable* var = ref->variable;
+    if (var && var->is_container()) {
+      const std::string full = "state." + ast.text;
+      error_at(ast, full + " is a " + std::string(state_kind_name(var->kind)) + "; use " + full +
+                        (var->kind == StateKind::TickSet ? ".has(...), .value(...) or .size()"
+                                                         : ".value(...) or .size()"));
+      return nullptr;
+    }
+    return make_state_read(ref->type, ref->id);
+  }
+
+  // state.NAME.method(args): has, value and size of containers (SPEC §6).
+  NodePtr state_method(const Ast& ast) {
+    std::optional<StateRef> ref = state_ref(ast);
+    return build_state_method(
+        ast, ref ? &*ref : nullptr, [this](const Ast& arg) { return check(arg); }, *this);
   }
 
   // Replaces a foldable node whose children are all constant by its value. A failure

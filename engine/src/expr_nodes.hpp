@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -114,6 +115,8 @@ struct Frame {
 
 class Node;
 using NodePtr = std::unique_ptr<Node>;
+struct Ast;
+class TypeErrors;
 
 class Node {
  public:
@@ -175,6 +178,11 @@ NodePtr make_field(Type type, size_t column_index);
 NodePtr make_timestamp();
 NodePtr make_run_symbol();
 NodePtr make_state_read(Type type, size_t id);
+// state.NAME.method(args) (expr_state_nodes.cpp): type-checks a container method call
+// against the variable `ref` resolved (nullptr when unknown, already reported), checking
+// the argument expressions with `check`, and builds its node; nullptr after an error.
+NodePtr build_state_method(const Ast& ast, const StateRef* ref,
+                           const std::function<NodePtr(const Ast&)>& check, TypeErrors& errors);
 NodePtr make_lag(NodePtr operand, size_t ticks);
 NodePtr make_lead(NodePtr operand, size_t ticks);
 NodePtr make_and(NodePtr left, NodePtr right);

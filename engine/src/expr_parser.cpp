@@ -291,9 +291,7 @@ class Parser {
       const Token& var = peek();
       if (var.kind != Tok::Ident) fail(var, "expected a state variable name after 'state.'");
       take();
-      if (peek().kind == Tok::Dot) {
-        fail(peek(), "state container methods (state.X.has/value/size) are not supported yet");
-      }
+      if (peek().kind == Tok::Dot) return state_method(t, var);
       auto n = node(AstKind::State, var, t.offset);
       n->text = var.text;
       return n;
@@ -306,24 +304,52 @@ class Parser {
     take();
     auto n = node(AstKind::Call, t, t.offset);
     n->text = t.text;
+    arguments(*n, t.text);
+    return n;
+  }
+
+  // state.NAME.method(args...); the '.' after NAME is next.
+  AstPtr state_method(const Token& state_token, const Token& var) {
+    take();
+    const Token& method = peek();
+    if (method.kind != Tok::Ident) {
+      fail(method, "expected a method name after 'state." + var.text +
+                       ".' (has, value or size), found " + describe_token(method));
+    }
+    take();
+    if (peek().kind != Tok::LParen) {
+      fail(peek(), "expected '(' after 'state." + var.text + "." + method.text + "', found " +
+                       describe_token(peek()));
+    }
+    take();
+    auto n = node(AstKind::StateMethod, var, state_token.offset);
+    n->text = var.text;
+    n->method = method.text;
+    n->method_offset = method.offset;
+    n->method_length = std::max<size_t>(method.length, 1);
+    arguments(*n, method.text);
+    return n;
+  }
+
+  // The arguments of a call after its '(', up to and including the ')'.
+  void arguments(Ast& call, const std::string& name) {
     if (peek().kind == Tok::RParen) {
       take();
-      return n;
+      return;
     }
     while (true) {
-      n->children.push_back(expression(0));
+      call.children.push_back(expression(0));
       if (peek().kind == Tok::Comma) {
         take();
         continue;
       }
       if (peek().kind != Tok::RParen) {
-        fail(peek(), "expected ',' or ')' in the arguments of " + t.text + "(), found " +
+        fail(peek(), "expected ',' or ')' in the arguments of " + name + "(), found " +
                          describe_token(peek()));
       }
       take();
       break;
     }
-    return n;
   }
 
   std::vector<Token> tokens_;

@@ -61,4 +61,14 @@ void NodeBindContext::set_output(size_t port, SchemaPtr schema, bool time_ordere
   bound_.output_time_ordered[port] = time_ordered;
 }
 
+void NodeBindContext::use_state(const StateVariable& variable, StateAccess access,
+                                const Location& loc) {
+  auto& ids = access == StateAccess::Write ? bound_.state_writes : bound_.state_reads;
+  if (std::find(ids.begin(), ids.end(), variable.id) == ids.end()) ids.push_back(variable.id);
+  if (access == StateAccess::Write && variable.query_scope) {
+    error(loc, "state variable '" + variable.name +
+                   "' has scope: query and is read-only (it is shared by every symbol's run)");
+  }
+}
+
 }  // namespace tickflow::detail

@@ -63,6 +63,7 @@ class NodeBindContext : public BindContext {
 
   void set_output(size_t port, SchemaPtr schema, bool time_ordered) override;
   void set_accumulation(Accumulation acc) override { bound_.accumulation = std::move(acc); }
+  void use_state(const StateVariable& variable, StateAccess access, const Location& loc) override;
 
  private:
   const RawNode& raw_;

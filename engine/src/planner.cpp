@@ -24,6 +24,26 @@ Plan plan_query(const Query& query) {
       plan.segments[segment].nodes.push_back(i);
     }
   }
+  // Tick passage matters only for variables something writes: a variable nobody writes
+  // keeps its initial value for the whole run, whatever order its readers run in.
+  std::vector<bool> written(query.info.state.size(), false);
+  for (const auto& node : query.nodes) {
+    for (size_t id : node.state_writes) written[id] = true;
+  }
+  plan.tick_by_tick.assign(query.nodes.size(), false);
+  for (size_t i = query.nodes.size(); i-- > 0;) {
+    const BoundNode& node = query.nodes[i];
+    bool touches = false;
+    for (size_t id : node.state_reads) touches |= written[id];
+    for (size_t id : node.state_writes) touches |= written[id];
+    if (touches) plan.tick_by_tick[i] = true;
+    if (plan.tick_by_tick[i]) {
+      plan.sequential = true;
+      // Producers must hand this node one tick at a time too (nodes are in topological
+      // order, so producers come earlier and are visited later in this loop).
+      for (const auto& [producer, port] : node.inputs) plan.tick_by_tick[producer] = true;
+    }
+  }
   return plan;
 }
 

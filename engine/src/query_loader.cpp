@@ -12,6 +12,7 @@
 #include "node_order.hpp"
 #include "query_params.hpp"
 #include "scalar_parse.hpp"
+#include "state_decls.hpp"
 #include "tickflow/plugin.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/time.hpp"
@@ -88,13 +89,7 @@ class Loader {
     read_symbols();
     read_range();
     read_plugins();
-    for (const char* later : {"state"}) {
-      if (const ConfigNode* n = root_.find(later)) {
-        error(n->location(), std::string("'") + later +
-                                 ":' is part of query format v1 but not supported by this "
-                                 "build of tickflow yet");
-      }
-    }
+    detail::read_state(root_, *query_, registry_, diags_);
   }
 
   // `plugins:` paths are relative to the query file and load before any node is bound,

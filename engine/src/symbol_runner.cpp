@@ -71,6 +71,7 @@ class SymbolRunner {
     });
     MultiRunResult result;
     result.stats = std::move(stats_);
+    result.state = std::move(state_stats_);
     bool any_failed = false;
     for (size_t i = 0; i < states_.size(); ++i) {
       if (states_[i].error && !is_cancellation(*states_[i].error)) {
@@ -98,6 +99,19 @@ class SymbolRunner {
     std::vector<std::unique_ptr<Operator>> uncommitted;
   };
 
+  // Called with mutex_ held. Peaks: the largest of any symbol; final sizes: summed.
+  void add_state_stats(const std::vector<StateStats>& run) {
+    if (state_stats_.empty()) {
+      state_stats_ = run;
+      return;
+    }
+    for (size_t i = 0; i < run.size() && i < state_stats_.size(); ++i) {
+      state_stats_[i].peak_ticks = std::max(state_stats_[i].peak_ticks, run[i].peak_ticks);
+      state_stats_[i].peak_bytes = std::max(state_stats_[i].peak_bytes, run[i].peak_bytes);
+      state_stats_[i].final_ticks += run[i].final_ticks;
+    }
+  }
+
   // Called with mutex_ held.
   void launch_more() {
     while (!stop_ && next_ < symbols_.size() && next_ < head_ + window_) {
@@ -121,6 +135,7 @@ class SymbolRunner {
     std::lock_guard lock(mutex_);
     SymbolState& state = states_[index];
     add_stats(stats_, result.stats);
+    add_state_stats(result.state);
     state.done = true;
     state.uncommitted = std::move(result.uncommitted);
     if (result.error && !is_cancellation(*result.error) && !symbol_options_.keep_going) {
@@ -253,6 +268,7 @@ class SymbolRunner {
   size_t next_ = 0;    // next symbol to start
   bool stop_ = false;  // no more symbols start (guarded by mutex_)
   std::unique_ptr<std::atomic<bool>[]> cancel_;  // per symbol: stop its run
+  std::vector<StateStats> state_stats_;
   tbb::task_group group_;
 };
 
@@ -262,7 +278,19 @@ MultiRunResult run_symbols(const Query& query, const Plan& plan, const RunOption
                            const std::vector<std::string>& symbols,
                            const SymbolRunOptions& symbol_options,
                            const SymbolOutputWriter& write) {
-  SymbolRunner runner(query, plan, options, symbols, symbol_options, write);
+  // The query-scope state variables are filled once and shared by every symbol's run.
+  RunOptions prepared = options;
+  if (!prepared.query_state) {
+    try {
+      prepared.query_state = prepare_query_state(query);
+    } catch (const RuntimeError& e) {
+      MultiRunResult result;
+      result.stats.resize(query.nodes.size());
+      result.failures.push_back({"", e});
+      return result;
+    }
+  }
+  SymbolRunner runner(query, plan, prepared, symbols, symbol_options, write);
   return runner.run();
 }
 

@@ -43,6 +43,9 @@ struct BoundNode {
   std::vector<bool> output_time_ordered;
   Accumulation accumulation;
   OperatorFactory factory;
+  // State variables (ids into QueryInfo::state) the node reads and writes while ticks pass.
+  std::vector<size_t> state_reads;
+  std::vector<size_t> state_writes;
 };
 
 // One stream the run prints or writes: a node's output port.
@@ -62,6 +65,9 @@ class Query {
   std::vector<OutputRef> outputs;
   // EPs of the query's own `plugins:`; bound nodes may point into it.
   std::unique_ptr<Registry> plugin_registry;
+  // Per state variable (same index as info.state): the query its init_from names, loaded
+  // and bound, or null.
+  std::vector<std::shared_ptr<const Query>> state_init_queries;
 
   const BoundNode* find(std::string_view id) const;
 };

@@ -1,5 +1,8 @@
 // Planning and executing a bound Query.
 //
+// A query whose nodes write state variables runs sequentially instead (see
+// Plan::sequential and docs/design.md, "State variables and tick passage").
+//
 // The planner cuts the graph into segments: a segment starts at every source, every
 // node with more than one input, every sink (no output ports) and every node with
 // unbounded accumulation; any other node joins the segment of its (single) producer. Inside a
@@ -20,6 +23,7 @@
 #include "tickflow/batch.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/query.hpp"
+#include "tickflow/state.hpp"
 
 namespace tickflow {
 
@@ -31,6 +35,13 @@ struct Segment {
 struct Plan {
   std::vector<Segment> segments;
   std::vector<size_t> segment_of;  // node index -> segment index
+  // Tick passage (SPEC §6). Set when some node writes a state variable: the run then goes
+  // one tick at a time through the nodes marked in `tick_by_tick` (those touching a
+  // written variable, and every node upstream of one), with the sources interleaved in
+  // time order, on one thread, so what each reader sees depends only on the ticks and
+  // the graph, never on batch size or threads. Nodes not marked still get whole batches.
+  bool sequential = false;
+  std::vector<bool> tick_by_tick;  // per node
 };
 
 Plan plan_query(const Query& query);
@@ -58,6 +69,9 @@ struct RunOptions {
   // Do not commit at the end of a successful run: hand the operators that need it over in
   // RunResult::uncommitted instead (the caller commits or aborts them later).
   bool defer_commit = false;
+  // The `scope: query` state variables, created and initialised once for every run (see
+  // prepare_query_state); run_query prepares them itself when this is null.
+  std::shared_ptr<const StateStore> query_state;
 };
 
 struct NodeStats {
@@ -71,6 +85,7 @@ struct NodeStats {
 
 struct RunResult {
   std::vector<NodeStats> stats;       // per node, same indices as Query::nodes
+  std::vector<StateStats> state;      // per container variable of the run
   std::optional<RuntimeError> error;  // the first error, when the run failed
   // With RunOptions::defer_commit, the operators of a successful run that need commit.
   std::vector<std::unique_ptr<Operator>> uncommitted;
@@ -81,6 +96,17 @@ struct RunResult {
 // owner decides.
 RunResult run_query(const Query& query, const Plan& plan, const RunOptions& options,
                     std::vector<OutputTap>& taps);
+
+// Creates the query's `scope: query` variables and fills those with init_from by running
+// their queries (once, for every symbol of a run). Null when the query has none. Throws
+// RuntimeError when an init_from query fails.
+std::shared_ptr<const StateStore> prepare_query_state(const Query& query);
+
+// Fills variable `variable` of `store` from the output of its init_from query, run for
+// `symbol` ("" runs it as it stands, with its own symbols if it lists any). Throws
+// RuntimeError naming the variable when that run fails.
+void fill_state_from_query(const Query& query, const StateVariable& variable,
+                           const std::string& symbol, StateStore& store);
 
 // ---------------------------------------------------------------- many symbols
 
@@ -107,6 +133,7 @@ struct SymbolFailure {
 
 struct MultiRunResult {
   std::vector<NodeStats> stats;         // summed over symbols (peaks: the largest)
+  std::vector<StateStats> state;        // per container (peaks: the largest; final: summed)
   std::vector<SymbolFailure> failures;  // in symbol-list order
 };
 
