@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "source_interleave.hpp"
 #include "tickflow/run.hpp"
 
 namespace tickflow {
@@ -120,9 +121,12 @@ class Execution {
     bool finished = false;
     NodeStats stats;
     std::vector<std::vector<Consumer>> consumers;  // per output port
-    // Sequential runs: ports whose batches go on one tick at a time (a consumer is marked
-    // Plan::tick_by_tick).
+    // Sequential runs, per output port: whether a consumer takes ticks one at a time
+    // (Plan::tick_by_tick), whether a consumer or tap takes whole batches, and the ticks
+    // gathered for the latter.
     std::vector<bool> slice_port;
+    std::vector<bool> batch_port;
+    std::vector<Batch> gathered;
   };
 
   void setup() {
@@ -172,11 +176,15 @@ class Execution {
     if (plan_.sequential) {
       for (auto& state : nodes_) {
         for (const auto& consumers : state.consumers) {
-          bool slice = false;
+          bool slice = false, whole = false;
           for (const Consumer& c : consumers) {
-            slice |= c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target];
+            bool ticky = c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target];
+            slice |= ticky;
+            whole |= !ticky;
           }
           state.slice_port.push_back(slice);
+          state.batch_port.push_back(whole);
+          state.gathered.emplace_back();
         }
       }
     }
@@ -384,8 +392,8 @@ class Execution {
       }
       state.stats.ticks_out += static_cast<int64_t>(batch.size());
       auto& consumers = state.consumers[port];
-      if (!state.slice_port.empty() && state.slice_port[port] && batch.size() > 1) {
-        route_tick_by_tick(consumers, batch);
+      if (plan_.sequential) {
+        route_sequential(n, port, std::move(batch));
         return;
       }
       for (size_t i = 0; i < consumers.size(); ++i) {
@@ -405,24 +413,57 @@ class Execution {
     }
   }
 
-  // Tick passage: each tick of `batch` goes through every consumer that takes ticks one at
-  // a time (and everything downstream of it) before the next tick starts. The other
-  // consumers touch no written state, so when they run does not matter: they get the
-  // whole batch afterwards.
-  void route_tick_by_tick(const std::vector<Consumer>& consumers, const Batch& batch) {
-    for (size_t row = 0; row < batch.size(); ++row) {
-      for (const Consumer& c : consumers) {
-        if (c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target]) {
-          deliver(c.target, c.input, batch.slice(row, row + 1));
+  // Routing in a sequential run. Each tick of `batch` goes through every consumer that
+  // takes ticks one at a time (and everything downstream of it) before the next tick
+  // starts. The other consumers and taps touch no written state, so when they run does not
+  // matter: they get the batch afterwards — and ticks of a node that runs tick by tick
+  // are first gathered into batches of --batch-size, so the rest of the graph does not pay
+  // per-tick calls.
+  void route_sequential(size_t n, size_t port, Batch&& batch) {
+    NodeState& state = nodes_[n];
+    const auto& consumers = state.consumers[port];
+    if (state.slice_port[port]) {
+      for (size_t row = 0; row < batch.size(); ++row) {
+        for (const Consumer& c : consumers) {
+          if (c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target]) {
+            deliver(c.target, c.input,
+                    batch.size() == 1 ? Batch(batch) : batch.slice(row, row + 1));
+          }
         }
       }
     }
-    for (const Consumer& c : consumers) {
+    if (!state.batch_port[port]) return;
+    if (!plan_.tick_by_tick[n]) {
+      deliver_batch(n, port, std::move(batch));
+      return;
+    }
+    Batch& gathered = state.gathered[port];
+    if (gathered.empty()) {
+      gathered = std::move(batch);
+    } else {
+      gathered.append_rows(batch, 0, batch.size());
+    }
+    if (gathered.size() >= options_.batch_size) flush_gathered(n);
+  }
+
+  // Hands a batch to the consumers of a sequential run that take whole batches.
+  void deliver_batch(size_t n, size_t port, Batch&& batch) {
+    for (const Consumer& c : nodes_[n].consumers[port]) {
       if (c.kind == Consumer::Kind::Tap) {
         taps_[c.target].on_batch(batch);
       } else if (!plan_.tick_by_tick[c.target]) {
         deliver(c.target, c.input, Batch(batch));
       }
+    }
+  }
+
+  void flush_gathered(size_t n) {
+    NodeState& state = nodes_[n];
+    for (size_t port = 0; port < state.gathered.size(); ++port) {
+      if (state.gathered[port].empty()) continue;
+      Batch batch = std::move(state.gathered[port]);
+      state.gathered[port] = Batch();
+      deliver_batch(n, port, std::move(batch));
     }
   }
 
@@ -432,76 +473,28 @@ class Execution {
   // as it can (depth first, consumers in node order) before the next one enters. A source
   // ends right after its last tick.
   void run_sequential() {
-    struct Pending {
-      size_t node;
-      std::deque<std::pair<size_t, Batch>> batches;  // (port, ticks) produced, not yet routed
-      size_t offset = 0;                             // ticks of the front batch already routed
-      bool exhausted = false;
-      bool done = false;
-    };
-    std::vector<Pending> sources;
+    std::vector<size_t> sources;
     for (size_t n = 0; n < query_.nodes.size(); ++n) {
-      if (query_.nodes[n].inputs.empty()) sources.push_back({n, {}});
+      if (query_.nodes[n].inputs.empty()) sources.push_back(n);
     }
+    detail::SourceInterleave interleave(sources);
+    auto produce = [&](size_t node, std::deque<std::pair<size_t, Batch>>& into) {
+      bool more = false;
+      Collector out =
+          call_collect(node, [&](Operator& op, OutputSink& sink) { more = op.produce(sink); });
+      for (auto& item : out.items) {
+        if (options_.ticks_produced) *options_.ticks_produced += item.second.size();
+        into.push_back(std::move(item));
+      }
+      return more;
+    };
+    auto finish = [&](size_t node) { finish_node(node); };
     while (!failed_) {
       if (options_.cancel && options_.cancel->load()) throw RuntimeError("cancelled");
-      Pending* next = nullptr;
-      Pending* runner_up = nullptr;
-      for (Pending& source : sources) {
-        while (!source.done && source.batches.empty() && !source.exhausted) {
-          bool more = false;
-          Collector out = call_collect(
-              source.node, [&](Operator& op, OutputSink& sink) { more = op.produce(sink); });
-          for (auto& item : out.items) {
-            if (options_.ticks_produced) *options_.ticks_produced += item.second.size();
-            source.batches.push_back(std::move(item));
-          }
-          source.exhausted = !more;
-        }
-        if (source.done) continue;
-        if (source.batches.empty()) {
-          source.done = true;
-          finish_node(source.node);
-          continue;
-        }
-        if (!next || head_time(source) < head_time(*next)) {
-          runner_up = next;
-          next = &source;
-        } else if (!runner_up || head_time(source) < head_time(*runner_up)) {
-          runner_up = &source;
-        }
-      }
-      if (!next) break;
-      auto& [port, batch] = next->batches.front();
-      size_t end = batch.size();
-      if (runner_up) {
-        // Ticks strictly before the runner-up's first tick; at an equal time the source
-        // declared first goes first (sources are in node order, so `next` comes first
-        // exactly when its node index is lower).
-        const int64_t limit = head_time(*runner_up);
-        const bool ties_first = next->node < runner_up->node;
-        end = next->offset;
-        while (end < batch.size() &&
-               (batch.times[end] < limit || (ties_first && batch.times[end] == limit))) {
-          ++end;
-        }
-      }
-      const size_t begin = next->offset;
-      const size_t source_port = port;
-      const bool consumed = end == batch.size();
-      Batch ticks = begin == 0 && consumed ? std::move(batch) : batch.slice(begin, end);
-      next->offset = end;
-      if (consumed) {
-        next->batches.pop_front();
-        next->offset = 0;
-      }
-      route_batch(next->node, source_port, std::move(ticks));
+      auto run = interleave.next(produce, finish);
+      if (!run) break;
+      route_batch(run->node, run->port, std::move(run->ticks));
     }
-  }
-
-  static int64_t head_time(const auto& source) {
-    const auto& [port, batch] = source.batches.front();
-    return batch.times[source.offset];
   }
 
   void run_sequential_guarded() {
@@ -543,6 +536,7 @@ class Execution {
 
   void finish_node(size_t n) {
     call(n, [&](Operator& op, OutputSink& out) { op.finish(out); });
+    if (plan_.sequential) flush_gathered(n);
     nodes_[n].finished = true;
     for (const auto& consumers : nodes_[n].consumers) {
       for (const Consumer& c : consumers) {
