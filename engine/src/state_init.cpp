@@ -61,9 +61,16 @@ void fill_state_from_query(const Query& query, const StateVariable& variable,
   RunOptions options;
   std::vector<std::string> symbols = query.info.symbols;
   if (!symbol.empty()) symbols = {symbol};
+  // The cause keeps its own place (the init query's node and file); the message says
+  // which variable's init_from it was.
   auto fail = [&](const RuntimeError& cause) {
-    RuntimeError error("state variable '" + variable.name + "': its init_from query '" +
-                       query.info.file + "' failed: " + cause.describe());
+    RuntimeError error("state variable '" + variable.name + "', init_from " + query.info.file +
+                           ": " + cause.message(),
+                       cause.data_location());
+    error.node = cause.node;
+    error.node_location = cause.node_location;
+    error.tick_time = cause.tick_time;
+    error.symbol = cause.symbol;
     throw error;
   };
   if (symbols.empty()) {

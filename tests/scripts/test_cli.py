@@ -113,6 +113,20 @@ def main():
         code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir"), "--stats")
         check("stats text", code == 0 and "peak_ticks" in err and "trades" in err, err)
 
+        # state containers: in --stats apart from accumulation, not limited by
+        # --max-accumulated-ticks
+        dedup = str(src / "graphs/dedup_by_id.yaml")
+        code, out, err = tf("run", dedup, "--stats=json", "--max-accumulated-ticks", "1")
+        stats = json.loads(err.strip().splitlines()[-1])
+        check("stats json state", code == 0 and stats.get("state") == [
+            {"variable": "SEEN", "peak_ticks": 5, "peak_bytes": stats["state"][0]["peak_bytes"],
+             "final_ticks": 5}] and stats["state"][0]["peak_bytes"] > 0, err)
+        code, out, err = tf("run", dedup, "--stats")
+        check("stats text state", code == 0 and "final_ticks" in err and "SEEN" in err, err)
+        code, out, err = tf("explain", dedup)
+        check("explain state", code == 0 and "SEEN  tick_set {ID int} key [ID]" in out and
+              "writes state: SEEN" in out and "plan (sequential" in out, out + err)
+
         code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir2"),
                             "--max-accumulated-ticks", "2")
         check("max accumulated ticks", code == 1 and "node 'last'" in err and "--max-accumulated-ticks 2" in err,
