@@ -246,6 +246,7 @@ int run_command(const Registry& registry, const RunArgs& args) {
   Plan plan = plan_query(*query);
   RunOptions options;
   options.threads = args.threads ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+  options.time_nodes = args.stats.has_value();
   options.batch_size = args.batch_size;
   options.max_accumulated_ticks = args.max_accumulated_ticks;
   // Ticks printed to the same terminal would be garbled by the progress line.

@@ -125,6 +125,7 @@ class Execution {
     // (Plan::tick_by_tick), whether a consumer or tap takes whole batches, and the ticks
     // gathered for the latter.
     std::vector<bool> slice_port;
+    std::vector<size_t> tick_consumers;
     std::vector<bool> batch_port;
     std::vector<Batch> gathered;
   };
@@ -176,13 +177,15 @@ class Execution {
     if (plan_.sequential) {
       for (auto& state : nodes_) {
         for (const auto& consumers : state.consumers) {
-          bool slice = false, whole = false;
+          bool whole = false;
+          size_t ticky_count = 0;
           for (const Consumer& c : consumers) {
             bool ticky = c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target];
-            slice |= ticky;
+            ticky_count += ticky;
             whole |= !ticky;
           }
-          state.slice_port.push_back(slice);
+          state.slice_port.push_back(ticky_count > 0);
+          state.tick_consumers.push_back(ticky_count);
           state.batch_port.push_back(whole);
           state.gathered.emplace_back();
         }
@@ -349,7 +352,8 @@ class Execution {
   Collector call_collect(size_t n, Call&& body) {
     NodeState& state = nodes_[n];
     Collector out;
-    auto start = std::chrono::steady_clock::now();
+    const bool timed = options_.time_nodes;
+    auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       body(*state.op, out);
     } catch (RuntimeError& e) {
@@ -360,9 +364,11 @@ class Execution {
       annotate(error, n);
       throw error;
     }
-    state.stats.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+    if (timed) {
+      state.stats.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+    }
     Held held = state.op->held();
     state.stats.peak_ticks_held = std::max(state.stats.peak_ticks_held, held.ticks);
     state.stats.peak_bytes_held = std::max(state.stats.peak_bytes_held, held.bytes);
@@ -423,6 +429,15 @@ class Execution {
     NodeState& state = nodes_[n];
     const auto& consumers = state.consumers[port];
     if (state.slice_port[port]) {
+      // One tick and one taker: hand the batch itself over, the common case in a chain.
+      if (batch.size() == 1 && !state.batch_port[port] && state.tick_consumers[port] == 1) {
+        for (const Consumer& c : consumers) {
+          if (c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target]) {
+            deliver(c.target, c.input, std::move(batch));
+            return;
+          }
+        }
+      }
       for (size_t row = 0; row < batch.size(); ++row) {
         for (const Consumer& c : consumers) {
           if (c.kind == Consumer::Kind::Fused && plan_.tick_by_tick[c.target]) {

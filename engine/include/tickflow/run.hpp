@@ -69,6 +69,9 @@ struct RunOptions {
   // Do not commit at the end of a successful run: hand the operators that need it over in
   // RunResult::uncommitted instead (the caller commits or aborts them later).
   bool defer_commit = false;
+  // Measure the time spent in each node's calls (NodeStats::nanos). Two clock reads per
+  // call: callers that do not show the times may turn it off.
+  bool time_nodes = true;
   // The `scope: query` state variables, created and initialised once for every run (see
   // prepare_query_state); run_query prepares them itself when this is null.
   std::shared_ptr<const StateStore> query_state;
