@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "builtin.hpp"
+#include "test_bind_support.hpp"
 #include "tickflow/config.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/registry.hpp"
@@ -32,69 +33,12 @@ const Registry& registry() {
   return instance;
 }
 
-// Just enough of the engine's BindContext: parameters from a YAML snippet (defaults
-// from the EP's ParamSpecs), inputs given by the test, errors collected.
-class TestBind : public BindContext {
+// The BindContext of these tests: an EP of registry().
+class TestBind : public bind_test::EpBind {
  public:
   TestBind(const std::string& ep, const std::string& params_yaml,
            std::vector<SchemaPtr> inputs = {}, QueryInfo query = {})
-      : definition_(registry().find(ep)), query_(std::move(query)) {
-    REQUIRE(definition_ != nullptr);
-    Diagnostics diags;
-    params_ = parse_yaml(params_yaml.empty() ? "{}" : params_yaml, "test.yaml", diags);
-    REQUIRE_MESSAGE(!diags.has_errors(), params_yaml);
-    for (const auto& spec : definition_->params) {
-      if (params_.find(spec.name) || spec.default_value.empty()) continue;
-      defaults_[spec.name] = parse_yaml(spec.default_value, "<default>", diags);
-    }
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      inputs_.push_back({"up" + std::to_string(i), inputs[i], true, {"test.yaml", 1, 1}});
-    }
-  }
-
-  OperatorFactory bind() { return definition_->bind(*this); }
-
-  const std::string& node_id() const override { return node_id_; }
-  const Location& node_location() const override { return node_location_; }
-  const QueryInfo& query() const override { return query_; }
-  size_t input_count() const override { return inputs_.size(); }
-  const InputInfo& input(size_t i) const override { return inputs_.at(i); }
-  const ConfigNode* param(std::string_view name) const override {
-    if (const ConfigNode* given = params_.find(name)) return given;
-    auto it = defaults_.find(std::string(name));
-    return it == defaults_.end() ? nullptr : &it->second;
-  }
-  std::string substitute(const std::string& text, const Location&) override { return text; }
-  void error(const Location& loc, std::string message, ErrorKind) override {
-    errors.push_back(loc.to_string() + ": " + message);
-  }
-  bool has_errors() const override { return !errors.empty(); }
-  void set_output(size_t port, SchemaPtr schema, bool time_ordered) override {
-    CHECK(port == 0);
-    output_schema = std::move(schema);
-    output_time_ordered = time_ordered;
-  }
-  void set_accumulation(Accumulation acc) override { accumulation = std::move(acc); }
-
-  std::vector<std::string> errors;
-  SchemaPtr output_schema;
-  bool output_time_ordered = false;
-  Accumulation accumulation;
-
-  std::string all_errors() const {
-    std::string text;
-    for (const auto& e : errors) text += e + "\n";
-    return text;
-  }
-
- private:
-  const EpDefinition* definition_;
-  QueryInfo query_;
-  ConfigNode params_;
-  std::map<std::string, ConfigNode> defaults_;
-  std::vector<InputInfo> inputs_;
-  std::string node_id_ = "node";
-  Location node_location_{"test.yaml", 1, 1};
+      : EpBind(registry(), ep, params_yaml, std::move(inputs), std::move(query)) {}
 };
 
 struct CollectingSink : OutputSink {

@@ -1,6 +1,7 @@
 // OutputFile (temporary file, rename on commit) and the write_csv / write_jsonl EPs.
 #include <doctest/doctest.h>
 
+#include "test_bind_support.hpp"
 #include "writer_test_support.hpp"
 
 using namespace tickflow;
@@ -93,53 +94,32 @@ TEST_CASE("OutputFile: a symlink target is replaced behind the link") {
 
 namespace {
 
-class FakeBindContext : public BindContext {
- public:
-  FakeBindContext(SchemaPtr schema, std::string path, QueryInfo query) : query_(std::move(query)) {
-    inputs_.push_back({"src", std::move(schema), true, {}});
-    path_ = ConfigNode::scalar(std::move(path), Location{"q.yaml", 3, 11});
-  }
-  const std::string& node_id() const override { return id_; }
-  const Location& node_location() const override { return location_; }
-  const QueryInfo& query() const override { return query_; }
-  size_t input_count() const override { return inputs_.size(); }
-  const InputInfo& input(size_t i) const override { return inputs_[i]; }
-  const ConfigNode* param(std::string_view name) const override {
-    return name == "path" ? &path_ : nullptr;
-  }
-  std::string substitute(const std::string& text, const Location&) override { return text; }
-  void error(const Location&, std::string message, ErrorKind) override {
-    errors.push_back(std::move(message));
-  }
-  bool has_errors() const override { return !errors.empty(); }
-  void set_output(size_t, SchemaPtr, bool) override { ++outputs_set; }
-  void set_accumulation(Accumulation) override {}
-
-  std::vector<std::string> errors;
-  int outputs_set = 0;
-
- private:
-  std::string id_ = "sink";
-  Location location_{"q.yaml", 2, 9};
-  QueryInfo query_;
-  std::vector<InputInfo> inputs_;
-  ConfigNode path_;
-};
-
 struct NullSink : OutputSink {
   void emit(size_t, Batch&&) override { FAIL("a sink must not emit"); }
 };
 
-const EpDefinition& writer_ep(const std::string& name) {
-  static Registry registry = [] {
+const Registry& writer_registry() {
+  static const Registry registry = [] {
     Registry r;
     eps::register_writers(r);
     return r;
   }();
-  const EpDefinition* def = registry.find(name);
+  return registry;
+}
+
+const EpDefinition& writer_ep(const std::string& name) {
+  const EpDefinition* def = writer_registry().find(name);
   REQUIRE(def != nullptr);
   return *def;
 }
+
+// Binds the writer EP `ep` reading `schema`, with `path` as its path parameter.
+class WriterBind : public bind_test::EpBind {
+ public:
+  WriterBind(const std::string& ep, SchemaPtr schema, const std::string& path, QueryInfo query)
+      : EpBind(writer_registry(), ep, "path: \"" + path + "\"", {std::move(schema)},
+               std::move(query)) {}
+};
 
 QueryInfo query_in(const fs::path& dir, std::vector<std::string> symbols = {}) {
   QueryInfo query;
@@ -181,8 +161,8 @@ TEST_CASE("write_csv: path relative to the query file, committed on success") {
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
   QueryInfo query = query_in(dir.path);
-  FakeBindContext ctx(schema, "out.csv", query);
-  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  WriterBind ctx("write_csv", schema, "out.csv", query);
+  OperatorFactory factory = ctx.bind();
   REQUIRE(ctx.errors.empty());
   REQUIRE(factory);
   CHECK(ctx.outputs_set == 0);
@@ -197,8 +177,8 @@ TEST_CASE("write_jsonl: abort leaves nothing behind") {
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
   QueryInfo query = query_in(dir.path);
-  FakeBindContext ctx(schema, "out.jsonl", query);
-  OperatorFactory factory = writer_ep("write_jsonl").bind(ctx);
+  WriterBind ctx("write_jsonl", schema, "out.jsonl", query);
+  OperatorFactory factory = ctx.bind();
   REQUIRE(factory);
   auto op = run_symbol(factory, query, "", {BatchBuilder(schema).add(kT0, {int64_t{5}}).batch});
   op->abort();
@@ -210,8 +190,8 @@ TEST_CASE("write_csv: zero ticks give a header-only file") {
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
   QueryInfo query = query_in(dir.path);
-  FakeBindContext ctx(schema, "empty.csv", query);
-  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  WriterBind ctx("write_csv", schema, "empty.csv", query);
+  OperatorFactory factory = ctx.bind();
   REQUIRE(factory);
   run_symbol(factory, query, "", {})->commit();
   CHECK(read_file(dir.path / "empty.csv") == "TIMESTAMP,X\n");
@@ -221,8 +201,8 @@ TEST_CASE("write_csv: {symbol} gives one file per symbol with a SYMBOL column") 
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
   QueryInfo query = query_in(dir.path, {"A", "B"});
-  FakeBindContext ctx(schema, "out_{symbol}.csv", query);
-  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  WriterBind ctx("write_csv", schema, "out_{symbol}.csv", query);
+  OperatorFactory factory = ctx.bind();
   REQUIRE(factory);
   auto a = run_symbol(factory, query, "A", {BatchBuilder(schema).add(kT0, {int64_t{1}}).batch});
   auto b = run_symbol(factory, query, "B", {BatchBuilder(schema).add(kT0, {int64_t{2}}).batch});
@@ -239,8 +219,8 @@ TEST_CASE("write_csv: several symbols into one file keep symbol-list order") {
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
   QueryInfo query = query_in(dir.path, {"A", "B", "C"});
-  FakeBindContext ctx(schema, "all.csv", query);
-  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  WriterBind ctx("write_csv", schema, "all.csv", query);
+  OperatorFactory factory = ctx.bind();
   REQUIRE(factory);
   auto a =
       run_symbol(factory, query, "A",
@@ -264,8 +244,8 @@ TEST_CASE("write_csv: several symbols into one file, aborted") {
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
   QueryInfo query = query_in(dir.path, {"A", "B"});
-  FakeBindContext ctx(schema, "all.csv", query);
-  OperatorFactory factory = writer_ep("write_csv").bind(ctx);
+  WriterBind ctx("write_csv", schema, "all.csv", query);
+  OperatorFactory factory = ctx.bind();
   REQUIRE(factory);
   {
     auto a = run_symbol(factory, query, "A", {BatchBuilder(schema).add(kT0, {int64_t{1}}).batch});
@@ -281,8 +261,8 @@ TEST_CASE("write_csv: several symbols into one file, aborted") {
 TEST_CASE("write_csv: {symbol} without symbols is a bind error") {
   TempDir dir;
   auto schema = make_schema({{"X", Type::Int}});
-  FakeBindContext ctx(schema, "out_{symbol}.csv", query_in(dir.path));
-  writer_ep("write_csv").bind(ctx);
+  WriterBind ctx("write_csv", schema, "out_{symbol}.csv", query_in(dir.path));
+  ctx.bind();
   REQUIRE(ctx.errors.size() == 1);
   CHECK(ctx.errors[0].find("{symbol}") != std::string::npos);
 }

@@ -1,0 +1,197 @@
+// Execution: one run of a bound Query under a Plan, the engine behind run_query. A run
+// goes either through a oneTBB flow graph of segments with FIFO inboxes and flow control
+// (executor.cpp, which also holds setup, delivery to operators and the end of the run) or,
+// when the plan is sequential, tick by tick on the calling thread (executor_sequential.cpp).
+// Internal to those two files.
+#pragma once
+
+#include <oneapi/tbb/flow_graph.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tickflow/run.hpp"
+
+namespace tickflow::detail {
+
+class Collector : public OutputSink {
+ public:
+  void emit(size_t port, Batch&& batch) override {
+    if (!batch.empty()) items.emplace_back(port, std::move(batch));
+  }
+  std::vector<std::pair<size_t, Batch>> items;
+};
+
+struct Consumer {
+  enum class Kind { Fused, Remote, Tap };
+  Kind kind;
+  size_t target;  // node index for Fused/Remote, tap index for Tap
+  size_t input;
+};
+
+class Execution {
+ public:
+  Execution(const Query& query, const Plan& plan, const RunOptions& options,
+            std::vector<OutputTap>& taps)
+      : query_(query), plan_(plan), options_(options), taps_(taps) {}
+
+  RunResult run();
+
+ private:
+  using SegmentNode = tbb::flow::function_node<tbb::flow::continue_msg, tbb::flow::continue_msg>;
+
+  struct Message {
+    size_t input;
+    bool end;
+    Batch batch;
+  };
+
+  struct SegmentState {
+    std::unique_ptr<SegmentNode> node;
+    std::mutex mutex;
+    std::deque<Message> inbox;
+    std::vector<size_t> waiting_producers;
+    std::atomic<bool> scheduled{false};
+    bool exhausted = false;
+    // (segment, input of its head) pairs this segment feeds.
+    std::vector<std::pair<size_t, size_t>> downstream;
+    // Published by the segment after each body run for producers' flow control: ticks its
+    // head operator holds, and a bit per input it needs (Operator::needs_input).
+    std::atomic<int64_t> head_held_ticks{0};
+    std::atomic<uint64_t> head_needed_inputs{~uint64_t{0}};
+  };
+
+  struct NodeState {
+    std::unique_ptr<Operator> op;
+    RunContext context;
+    size_t open_inputs = 0;
+    bool finished = false;
+    NodeStats stats;
+    std::vector<std::vector<Consumer>> consumers;  // per output port
+    // Sequential runs, per output port: whether a consumer takes ticks one at a time
+    // (Plan::tick_by_tick), whether a consumer or tap takes whole batches, and the ticks
+    // gathered for the latter.
+    std::vector<bool> slice_port;
+    std::vector<size_t> tick_consumers;
+    std::vector<bool> batch_port;
+    std::vector<Batch> gathered;
+  };
+
+  // executor.cpp: setup, the flow graph and its flow control.
+  void setup();
+  void schedule(size_t s);
+  void run_segment(size_t s);
+  void run_segment_body(size_t s, std::deque<Message>& messages);
+  bool downstream_has_room(size_t s);
+  void publish_demand(size_t s);
+  bool resume_stalled();
+
+  // executor.cpp: routing and the calls into operators, for both kinds of run.
+  void route_batch(size_t n, size_t port, Batch&& batch);
+  void post(size_t node, Message message);
+  void deliver(size_t n, size_t input, Batch&& batch);
+  bool produce(size_t n);
+  void end_input(size_t n, size_t input);
+  void finish_node(size_t n);
+  void check_all_finished();
+  void finish_operators();
+
+  // executor_sequential.cpp: the sequential run.
+  void route_sequential(size_t n, size_t port, Batch&& batch);
+  void deliver_batch(size_t n, size_t port, Batch&& batch);
+  void flush_gathered(size_t n);
+  void run_sequential();
+  void run_sequential_guarded();
+
+  void annotate(RuntimeError& e, size_t n) const {
+    if (!e.node.empty()) return;
+    e.node = query_.nodes[n].id;
+    e.node_location = query_.nodes[n].ep_location;
+    e.symbol = options_.symbol;
+  }
+
+  void record_failure(const RuntimeError& e) {
+    std::lock_guard lock(error_mutex_);
+    if (!failed_) {
+      first_error_ = e;
+      failed_ = true;
+    }
+  }
+
+  // Runs one Operator call with timing, accumulation sampling and error attribution,
+  // then routes what it emitted.
+  template <class Call>
+  void call(size_t n, Call&& body) {
+    Collector out = call_collect(n, std::forward<Call>(body));
+    route(n, out);
+  }
+
+  // The same without routing: returns what the operator emitted.
+  template <class Call>
+  Collector call_collect(size_t n, Call&& body) {
+    NodeState& state = nodes_[n];
+    Collector out;
+    const bool timed = options_.time_nodes;
+    auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    try {
+      body(*state.op, out);
+    } catch (RuntimeError& e) {
+      annotate(e, n);
+      throw;
+    } catch (const std::exception& e) {
+      RuntimeError error(e.what());
+      annotate(error, n);
+      throw error;
+    }
+    if (timed) {
+      state.stats.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+    }
+    Held held = state.op->held();
+    state.stats.peak_ticks_held = std::max(state.stats.peak_ticks_held, held.ticks);
+    state.stats.peak_bytes_held = std::max(state.stats.peak_bytes_held, held.bytes);
+    if (options_.max_accumulated_ticks && held.ticks > *options_.max_accumulated_ticks) {
+      RuntimeError error("holds " + std::to_string(held.ticks) +
+                         " ticks, more than --max-accumulated-ticks " +
+                         std::to_string(*options_.max_accumulated_ticks));
+      annotate(error, n);
+      throw error;
+    }
+    return out;
+  }
+
+  void route(size_t n, Collector& out) {
+    for (auto& [port, batch] : out.items) route_batch(n, port, std::move(batch));
+  }
+
+  bool all_finished() const {
+    for (const auto& state : nodes_) {
+      if (!state.finished) return false;
+    }
+    return true;
+  }
+
+  const Query& query_;
+  const Plan& plan_;
+  const RunOptions& options_;
+  std::vector<OutputTap>& taps_;
+  // Before nodes_: operators may point into it until they are destroyed.
+  std::unique_ptr<StateStore> state_;
+  std::vector<NodeState> nodes_;
+  std::vector<std::unique_ptr<SegmentState>> segments_;
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> throttle_by_demand_{true};
+  std::mutex error_mutex_;
+  RuntimeError first_error_{""};
+};
+
+}  // namespace tickflow::detail
