@@ -21,6 +21,7 @@
 #include "builtin.hpp"
 #include "join_common.hpp"
 #include "rows.hpp"
+#include "string_id_map.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
 
@@ -71,13 +72,25 @@ struct Pending {
   }
 };
 
-// The latest tick of one non-leading input, per key.
+// The latest tick of one non-leading input, per key (one slot per key; slot 0 without
+// keys). A slot refers to its tick where it arrived — a row of a pending batch — and its
+// values are copied into `values` only when that batch is done with: most ticks are
+// overwritten by a later tick of the same key before then, so a quote costs a key lookup
+// and two stores, not a copy of every field.
 struct Latest {
-  Batch values;  // one row per key (row 0 without keys)
-  std::unordered_map<std::string, RowIndex> slots;
-  std::string last_key;  // consecutive ticks often share a key: skip the hash lookup
-  RowIndex last_slot = 0;
-  bool has_last = false;
+  struct Slot {
+    const Batch* batch = nullptr;  // the pending batch holding the tick, or null: in `values`
+    size_t row = 0;
+  };
+  Batch values;  // materialized ticks, one row per slot
+  std::vector<Slot> slots;
+  // Slots pointing into the front pending batch (materialized before it is dropped).
+  std::vector<RowIndex> referencing;
+  // Key lookup: by the string itself for one string key, by the value for one int-backed
+  // key, by the encoded key otherwise.
+  StringIdMap by_string;
+  std::unordered_map<int64_t, RowIndex> by_int;
+  std::unordered_map<std::string, RowIndex> by_encoded;
 };
 
 class JoinByTimeOperator : public Operator {
@@ -88,7 +101,10 @@ class JoinByTimeOperator : public Operator {
         pending_(schemas.size()),
         batch_size_(batch_size),
         builder_(options_->output) {
-    for (const auto& schema : schemas) latest_.push_back({Batch(schema), {}, {}, 0, false});
+    for (const auto& schema : schemas) {
+      latest_.emplace_back();
+      latest_.back().values = Batch(schema);
+    }
   }
 
   void process(size_t input, Batch&& batch, OutputSink& out) override {
@@ -106,7 +122,7 @@ class JoinByTimeOperator : public Operator {
   Held held() const override {
     Held held;
     for (size_t i = 0; i < pending_.size(); ++i) {
-      held.ticks += pending_[i].ticks + static_cast<int64_t>(latest_[i].values.size());
+      held.ticks += pending_[i].ticks + static_cast<int64_t>(latest_[i].slots.size());
       held.bytes += pending_[i].bytes + static_cast<int64_t>(latest_[i].values.bytes());
     }
     return held;
@@ -168,6 +184,7 @@ class JoinByTimeOperator : public Operator {
       if (n == 0) return;
       apply_rows(j, batch, pending.front_row, pending.front_row + n);
       const bool whole_batch = pending.front_row + n == batch.size();
+      if (whole_batch) materialize(j, batch);
       pending.pop(n);
       if (!whole_batch) return;
     }
@@ -178,47 +195,96 @@ class JoinByTimeOperator : public Operator {
     const auto& keys = options_->key_columns[j];
     if (keys.empty()) {
       // Only the last tick matters.
-      store(latest, batch, end - 1, 0);
+      refer(latest, slot_of(j, batch, end - 1, /*add=*/true), batch, end - 1);
       return;
     }
     for (size_t row = begin; row < end; ++row) {
-      encode_key(batch, keys, row, scratch_);
-      if (!latest.has_last || scratch_ != latest.last_key) {
-        auto [it, added] =
-            latest.slots.try_emplace(scratch_, static_cast<RowIndex>(latest.values.size()));
-        latest.last_key = scratch_;
-        latest.last_slot = it->second;
-        latest.has_last = true;
+      refer(latest, slot_of(j, batch, row, /*add=*/true), batch, row);
+    }
+  }
+
+  // Points `slot` at tick `row` of `batch` (a pending batch of this input).
+  static void refer(Latest& latest, RowIndex slot, const Batch& batch, size_t row) {
+    Latest::Slot& s = latest.slots[slot];
+    if (s.batch != &batch) latest.referencing.push_back(slot);
+    s.batch = &batch;
+    s.row = row;
+  }
+
+  // Copies the ticks that slots still refer to in `batch` into the slots' own rows, before
+  // the batch is dropped.
+  void materialize(size_t j, const Batch& batch) {
+    Latest& latest = latest_[j];
+    for (RowIndex slot : latest.referencing) {
+      Latest::Slot& s = latest.slots[slot];
+      if (s.batch != &batch) continue;
+      latest.values.times[slot] = batch.times[s.row];
+      for (size_t c = 0; c < batch.columns.size(); ++c) {
+        assign_value(latest.values.columns[c], slot, batch.columns[c], s.row);
       }
-      store(latest, batch, row, latest.last_slot);
+      s.batch = nullptr;
     }
+    latest.referencing.clear();
   }
 
-  static void store(Latest& latest, const Batch& batch, size_t row, RowIndex slot) {
-    if (slot == latest.values.size()) {
-      latest.values.append_row(batch, row);
-      return;
+  // The slot of the key of `batch` row `row` (in input j's key columns when `add`, else in
+  // the leading input's), added when `add` and absent; -1 when absent and not `add`.
+  int64_t slot_of(size_t j, const Batch& batch, size_t row, bool add) {
+    Latest& latest = latest_[j];
+    const auto& keys = options_->key_columns[add ? j : options_->leading];
+    auto found = [](const auto& map, const auto& key) -> int64_t {
+      auto it = map.find(key);
+      return it == map.end() ? -1 : static_cast<int64_t>(it->second);
+    };
+    auto new_slot = [&] {
+      latest.slots.push_back({});
+      latest.values.times.push_back(0);
+      for (auto& column : latest.values.columns) column.append_default();
+      return static_cast<int64_t>(latest.slots.size() - 1);
+    };
+    auto find_or_add = [&](auto& map, const auto& key) -> int64_t {
+      int64_t slot = found(map, key);
+      if (slot >= 0 || !add) return slot;
+      slot = new_slot();
+      map.emplace(key, static_cast<RowIndex>(slot));
+      return slot;
+    };
+    if (keys.empty()) {
+      if (latest.slots.empty()) return add ? new_slot() : -1;
+      return 0;
     }
-    latest.values.times[slot] = batch.times[row];
-    for (size_t c = 0; c < batch.columns.size(); ++c) {
-      assign_value(latest.values.columns[c], slot, batch.columns[c], row);
+    if (keys.size() == 1) {
+      const Column& column = batch.columns[keys[0]];
+      if (column.type() == Type::String) {
+        const std::string& key = column.strings()[row];
+        if (!add) {
+          const uint32_t id = latest.by_string.find(key);
+          return id == StringIdMap::kNone ? -1 : static_cast<int64_t>(id);
+        }
+        bool added = false;
+        const uint32_t id =
+            latest.by_string.find_or_add(key, static_cast<uint32_t>(latest.slots.size()), added);
+        if (added) new_slot();
+        return id;
+      }
+      if (is_int64_backed(column.type())) return find_or_add(latest.by_int, column.ints()[row]);
     }
+    encode_key(batch, keys, row, scratch_);
+    return find_or_add(latest.by_encoded, scratch_);
   }
 
-  // The slot of input j matching leading tick `row`, or -1 when j has no such tick yet.
-  int64_t find_slot(size_t j, const Batch& lead, size_t row) {
-    const Latest& latest = latest_[j];
-    if (options_->key_columns[j].empty()) return latest.values.empty() ? -1 : 0;
-    encode_key(lead, options_->key_columns[options_->leading], row, scratch_);
-    auto it = latest.slots.find(scratch_);
-    return it == latest.slots.end() ? -1 : static_cast<int64_t>(it->second);
+  // The values of input j's slot for reading: the tick where it is, or the materialized row.
+  std::pair<const Batch*, size_t> slot_tick(size_t j, int64_t slot) const {
+    const Latest::Slot& s = latest_[j].slots[static_cast<size_t>(slot)];
+    if (s.batch) return {s.batch, s.row};
+    return {&latest_[j].values, static_cast<size_t>(slot)};
   }
 
   void emit_row(const Batch& lead, size_t row) {
     slots_.assign(pending_.size(), -1);
     for (size_t j = 0; j < pending_.size(); ++j) {
       if (j == options_->leading) continue;
-      slots_[j] = find_slot(j, lead, row);
+      slots_[j] = slot_of(j, lead, row, /*add=*/false);
       if (slots_[j] < 0 && options_->inner) return;
     }
     builder_.times.push_back(lead.times[row]);
@@ -233,7 +299,8 @@ class JoinByTimeOperator : public Operator {
         if (slots_[j] < 0) {
           target.append_default();
         } else {
-          target.append_from(latest_[j].values.columns[c], static_cast<size_t>(slots_[j]));
+          auto [batch, at] = slot_tick(j, slots_[j]);
+          target.append_from(batch->columns[c], at);
         }
       }
     }
