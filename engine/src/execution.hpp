@@ -41,7 +41,11 @@ class Execution {
  public:
   Execution(const Query& query, const Plan& plan, const RunOptions& options,
             std::vector<OutputTap>& taps)
-      : query_(query), plan_(plan), options_(options), taps_(taps) {}
+      : query_(query),
+        plan_(plan),
+        options_(options),
+        taps_(taps),
+        sequential_(plan.sequential || options.one_thread) {}
 
   RunResult run();
 
@@ -184,6 +188,8 @@ class Execution {
   const Plan& plan_;
   const RunOptions& options_;
   std::vector<OutputTap>& taps_;
+  // Run by direct calls on the calling thread (Plan::sequential or RunOptions::one_thread).
+  const bool sequential_;
   // Before nodes_: operators may point into it until they are destroyed.
   std::unique_ptr<StateStore> state_;
   std::vector<NodeState> nodes_;

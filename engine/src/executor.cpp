@@ -28,7 +28,7 @@ RunResult Execution::run() {
   } catch (const std::exception& e) {
     record_failure(RuntimeError(e.what()));
   }
-  if (!failed_ && plan_.sequential) {
+  if (!failed_ && sequential_) {
     run_sequential_guarded();
   } else if (!failed_) {
     auto run_graph = [&] {
@@ -101,7 +101,7 @@ void Execution::setup() {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       auto [producer, port] = node.inputs[i];
       // A sequential run calls every node directly, in tick-passage order.
-      bool fused = plan_.sequential || plan_.segment_of[producer] == plan_.segment_of[n];
+      bool fused = sequential_ || plan_.segment_of[producer] == plan_.segment_of[n];
       nodes_[producer].consumers[port].push_back(
           {fused ? Consumer::Kind::Fused : Consumer::Kind::Remote, n, i});
       if (!fused) {
@@ -116,7 +116,7 @@ void Execution::setup() {
   for (size_t t = 0; t < taps_.size(); ++t) {
     nodes_[taps_[t].node].consumers[taps_[t].port].push_back({Consumer::Kind::Tap, t, 0});
   }
-  if (plan_.sequential) {
+  if (sequential_) {
     for (auto& state : nodes_) {
       for (const auto& consumers : state.consumers) {
         bool whole = false;
@@ -277,7 +277,7 @@ void Execution::route_batch(size_t n, size_t port, Batch&& batch) {
     }
     state.stats.ticks_out += static_cast<int64_t>(batch.size());
     auto& consumers = state.consumers[port];
-    if (plan_.sequential) {
+    if (sequential_) {
       route_sequential(n, port, std::move(batch));
       return;
     }
@@ -327,7 +327,7 @@ void Execution::end_input(size_t n, size_t input) {
 
 void Execution::finish_node(size_t n) {
   call(n, [&](Operator& op, OutputSink& out) { op.finish(out); });
-  if (plan_.sequential) flush_gathered(n);
+  if (sequential_) flush_gathered(n);
   nodes_[n].finished = true;
   for (const auto& consumers : nodes_[n].consumers) {
     for (const Consumer& c : consumers) {

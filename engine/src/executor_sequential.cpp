@@ -49,13 +49,23 @@ void Execution::route_sequential(size_t n, size_t port, Batch&& batch) {
   if (gathered.size() >= options_.batch_size) flush_gathered(n);
 }
 
-// Hands a batch to the consumers of a sequential run that take whole batches.
+// Hands a batch to the consumers of a sequential run that take whole batches: taps first,
+// then the nodes, the last of which gets the batch itself and the others copies.
 void Execution::deliver_batch(size_t n, size_t port, Batch&& batch) {
-  for (const Consumer& c : nodes_[n].consumers[port]) {
+  const auto& consumers = nodes_[n].consumers[port];
+  size_t last = consumers.size();
+  for (size_t i = 0; i < consumers.size(); ++i) {
+    const Consumer& c = consumers[i];
     if (c.kind == Consumer::Kind::Tap) {
       taps_[c.target].on_batch(batch);
     } else if (!plan_.tick_by_tick[c.target]) {
-      deliver(c.target, c.input, Batch(batch));
+      last = i;
+    }
+  }
+  for (size_t i = 0; i < consumers.size(); ++i) {
+    const Consumer& c = consumers[i];
+    if (c.kind == Consumer::Kind::Fused && !plan_.tick_by_tick[c.target]) {
+      deliver(c.target, c.input, i == last ? std::move(batch) : Batch(batch));
     }
   }
 }

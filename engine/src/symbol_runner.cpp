@@ -112,11 +112,20 @@ class SymbolRunner {
     }
   }
 
-  // Called with mutex_ held.
+  // Called with mutex_ held. A task runs the lowest symbol not started yet, whichever task
+  // it is: oneTBB runs a thread's own tasks last-in first-out, and symbols started out of
+  // list order would fill the window with finished output while a worker idles.
   void launch_more() {
     while (!stop_ && next_ < symbols_.size() && next_ < head_ + window_) {
-      size_t index = next_++;
-      group_.run([this, index] { run_one(index); });
+      ++next_;
+      group_.run([this] {
+        size_t index;
+        {
+          std::lock_guard lock(mutex_);
+          index = started_++;
+        }
+        run_one(index);
+      });
     }
   }
 
@@ -125,6 +134,9 @@ class SymbolRunner {
     options.symbol = symbols_[index];
     options.use_current_arena = true;
     options.defer_commit = true;
+    // With at least as many symbols as workers, every worker has a symbol of its own: a
+    // symbol's graph then runs best on one thread, where its batches stay in cache.
+    options.one_thread = symbols_.size() >= std::max<size_t>(1, options_.threads);
     if (!symbol_options_.keep_going) options.cancel = &cancel_[index];
     std::vector<OutputTap> taps;
     for (size_t k = 0; k < query_.outputs.size(); ++k) {
@@ -264,9 +276,10 @@ class SymbolRunner {
   std::vector<SymbolState> states_;
   std::vector<NodeStats> stats_;
   size_t window_ = 2;
-  size_t head_ = 0;    // first symbol whose output is not completely written
-  size_t next_ = 0;    // next symbol to start
-  bool stop_ = false;  // no more symbols start (guarded by mutex_)
+  size_t head_ = 0;     // first symbol whose output is not completely written
+  size_t next_ = 0;     // symbols launched (tasks created)
+  size_t started_ = 0;  // symbols whose run has begun: always a prefix of the list
+  bool stop_ = false;   // no more symbols start (guarded by mutex_)
   std::unique_ptr<std::atomic<bool>[]> cancel_;  // per symbol: stop its run
   std::vector<StateStats> state_stats_;
   tbb::task_group group_;

@@ -69,6 +69,11 @@ struct RunOptions {
   // Do not commit at the end of a successful run: hand the operators that need it over in
   // RunResult::uncommitted instead (the caller commits or aborts them later).
   bool defer_commit = false;
+  // Run the whole graph on the calling thread by direct calls (as a sequential plan runs,
+  // without one-tick batches): no flow graph, no queues between segments, sources
+  // interleaved in time order. Gives the same output; better when other work (other
+  // symbols) keeps every core busy anyway, since batches stay in one core's cache.
+  bool one_thread = false;
   // Measure the time spent in each node's calls (NodeStats::nanos). Two clock reads per
   // call: callers that do not show the times may turn it off.
   bool time_nodes = true;
