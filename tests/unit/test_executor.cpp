@@ -158,7 +158,8 @@ struct Output {
 };
 
 std::pair<Output, RunResult> run_text(const std::string& yaml, size_t threads, size_t batch,
-                                      std::optional<int64_t> max_held = std::nullopt) {
+                                      std::optional<int64_t> max_held = std::nullopt,
+                                      bool one_thread = false) {
   static Registry registry = test_registry();
   Diagnostics diags;
   auto query = load_query_text(yaml, "test.yaml", registry, {}, diags);
@@ -178,6 +179,7 @@ std::pair<Output, RunResult> run_text(const std::string& yaml, size_t threads, s
   options.threads = threads;
   options.batch_size = batch;
   options.max_accumulated_ticks = max_held;
+  options.one_thread = one_thread;
   Plan plan = plan_query(*query);
   RunResult result = run_query(*query, plan, options, taps);
   return {std::move(output), std::move(result)};
@@ -233,6 +235,17 @@ TEST_CASE("output is identical for every thread count and batch size") {
       CHECK(out.times == reference.times);
       CHECK(out.values == reference.values);
     }
+  }
+  // The same graph by direct calls on one thread (as symbol runs do when every worker has a
+  // symbol of its own).
+  for (size_t batch : {1, 7, 4096}) {
+    auto [out, result] = run_text(kFanIn, 1, batch, std::nullopt, /*one_thread=*/true);
+    CAPTURE(batch);
+    REQUIRE_FALSE(result.error);
+    CHECK(out.times == reference.times);
+    CHECK(out.values == reference.values);
+    // Sources interleaved by time keep the fan-in node from holding more than a few ticks.
+    CHECK(result.stats[2].peak_ticks_held <= static_cast<int64_t>(2 * batch + 2));
   }
 }
 
