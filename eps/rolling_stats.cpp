@@ -78,21 +78,30 @@ class RollingStatsOperator : public Operator {
     for (auto& column : batch.columns) result.columns.push_back(std::move(column));
     const size_t first_output = result.columns.size();
     outputs_.clear();
+    // Without groups the columns grow run by run, each run's rows zeroed just before they
+    // are written, while in cache (zeroing whole columns first doubled the memory traffic);
+    // with groups a run's rows are scattered, so the columns are sized at once.
+    const bool grouped = !options_->key_columns.empty();
     for (size_t c = first_output; c < output_schema_->size(); ++c) {
       const Field& field = (*output_schema_)[c];
       result.columns.emplace_back(field.type);
       Column& column = result.columns.back();
-      column.resize(rows);
+      column.reserve(rows);
+      if (grouped) column.resize(rows);
       outputs_.push_back(field.type == Type::Int ? static_cast<void*>(column.ints().data())
                                                  : static_cast<void*>(column.doubles().data()));
     }
 
-    if (options_->key_columns.empty()) {
+    if (!grouped) {
       // One group: its rows are the batch, served in place.
       GroupState& group = group_at(0);
       touched_.push_back(0);
       for (size_t row = 0; row < rows; row += kRun) {
-        serve(group, result, nullptr, row, std::min(kRun, rows - row));
+        const size_t n = std::min(kRun, rows - row);
+        for (size_t c = first_output; c < result.columns.size(); ++c) {
+          result.columns[c].resize(row + n);  // within the reserved capacity: no move
+        }
+        serve(group, result, nullptr, row, n);
       }
     } else {
       // Rows by group, in input order within each group; each group is then served in runs.

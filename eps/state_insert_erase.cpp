@@ -178,22 +178,28 @@ OperatorFactory bind_state_insert(BindContext& ctx) {
   std::vector<std::optional<Source>> sources(fields ? fields->size() : 0);
   if (const ConfigNode* given = ctx.param("fields")) {
     for (const auto& entry : given->entries()) {
-      std::optional<size_t> index = fields ? fields->index_of(entry.key) : std::nullopt;
-      if (fields && !index) {
+      // A plain index (npos: not a field) rather than an optional, which GCC 12 in Release
+      // wrongly reports as maybe uninitialized.
+      constexpr size_t kNotAField = static_cast<size_t>(-1);
+      size_t index = kNotAField;
+      if (fields) {
+        if (auto found = fields->index_of(entry.key)) index = *found;
+      }
+      if (fields && index == kNotAField) {
         ctx.error(entry.key_location, "'" + entry.key + "' is not a field of state." +
                                           variable->name + " (" + field_list(*fields) + ")" +
                                           did_you_mean(entry.key, fields->names()));
         ok = false;
       }
       const std::optional<Type> type =
-          index ? std::optional<Type>((*fields)[*index].type) : std::optional<Type>();
+          index != kNotAField ? std::optional<Type>((*fields)[index].type) : std::optional<Type>();
       CompiledExprPtr expr = compiler.compile(entry.value, type, "the value of " + entry.key);
-      if (!expr || !index) {
+      if (!expr || index == kNotAField) {
         ok = false;
         continue;
       }
-      sources[*index] =
-          Source{Source::Kind::Expr, plan->exprs.size(), expr->type(), (*fields)[*index].type};
+      sources[index] =
+          Source{Source::Kind::Expr, plan->exprs.size(), expr->type(), (*fields)[index].type};
       plan->exprs.push_back(std::move(expr));
     }
   }

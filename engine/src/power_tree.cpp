@@ -46,6 +46,22 @@ void PowerTree::Ring<T>::push(const T& item) {
 }
 
 template <typename T>
+void PowerTree::Ring<T>::push(const T* items_in, size_t n) {
+  while (n > 0 && items.size() < slots) {
+    push(*items_in++);
+    --n;
+  }
+  while (n > 0) {
+    const size_t take = std::min<uint64_t>(n, slots - cursor);
+    std::copy(items_in, items_in + take, items.begin() + static_cast<std::ptrdiff_t>(cursor));
+    cursor += take;
+    if (cursor == slots) cursor = 0;
+    items_in += take;
+    n -= take;
+  }
+}
+
+template <typename T>
 void PowerTree::Ring<T>::resize_slots(uint64_t new_slots, uint64_t first_live, uint64_t end) {
   if (new_slots <= slots) return;
   std::vector<T> moved;
@@ -105,7 +121,27 @@ void PowerTree::append(double value) {
 }
 
 void PowerTree::append(std::span<const double> values) {
-  for (double value : values) append(value);
+  // In bulk up to each block boundary, one value at a time only where a value may start the
+  // reference or a rebase (the same effect as appending them one by one).
+  const uint64_t rebase_interval = std::max(capacity_, kMinRebaseInterval);
+  size_t i = 0;
+  while (i < values.size()) {
+    if (!has_reference_ || since_rebase_ + 1 >= rebase_interval) {
+      append(values[i++]);
+      continue;
+    }
+    const size_t take = std::min<uint64_t>(
+        {values.size() - i, rebase_interval - 1 - since_rebase_, uint64_t{base_} - in_block_});
+    values_.push(values.data() + i, take);
+    size_ += take;
+    since_rebase_ += take;
+    i += take;
+    in_block_ += static_cast<uint32_t>(take);
+    if (in_block_ == base_) {
+      in_block_ = 0;
+      on_block_complete();
+    }
+  }
 }
 
 void PowerTree::on_block_complete() {

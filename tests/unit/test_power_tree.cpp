@@ -131,16 +131,31 @@ TEST_CASE("power tree: last(W) and range() match the exact reference for many W 
 }
 
 TEST_CASE("power tree: append(span) equals appending one by one") {
-  const auto values = random_stream(5000, 7, 100.0, 1.0);
-  PowerTree one(1000), batch(1000);
-  for (double v : values) one.append(v);
-  batch.append(std::span<const double>(values.data(), 1234));
-  batch.append(std::span<const double>(values.data() + 1234, values.size() - 1234));
-  for (uint64_t w : {1, 10, 333, 1000}) {
-    const WindowStats a = one.last(w), b = batch.last(w);
-    CHECK(a.mean == b.mean);
-    CHECK(a.m2 == b.m2);
-    CHECK(a.min == b.min);
+  // Long enough for several rebases (every 65536 values at this capacity), starting with
+  // values that cannot be the reference, in spans of uneven lengths that cross blocks.
+  auto values = random_stream(200000, 7, 100.0, 1.0);
+  values[0] = std::numeric_limits<double>::quiet_NaN();
+  values[1] = std::numeric_limits<double>::infinity();
+  for (uint32_t base : {10u, 7u}) {
+    CAPTURE(base);
+    PowerTree one(1000, base), batch(1000, base);
+    size_t done = 0;
+    for (size_t span = 1; done < values.size(); span = span * 3 % 1009 + 1) {
+      const size_t n = std::min(span, values.size() - done);
+      for (size_t i = done; i < done + n; ++i) one.append(values[i]);
+      batch.append(std::span<const double>(values.data() + done, n));
+      done += n;
+      CHECK(one.reference_epoch() == batch.reference_epoch());
+      CHECK(one.reference() == batch.reference());
+      for (uint64_t w : {1, 10, 333, 1000}) {
+        if (w > one.size()) continue;
+        const WindowStats a = one.last(w), b = batch.last(w);
+        CHECK(((a.mean == b.mean) || (std::isnan(a.mean) && std::isnan(b.mean))));
+        CHECK(((a.m2 == b.m2) || (std::isnan(a.m2) && std::isnan(b.m2))));
+        CHECK(((a.min == b.min) || (std::isnan(a.min) && std::isnan(b.min))));
+        CHECK(((a.max == b.max) || (std::isnan(a.max) && std::isnan(b.max))));
+      }
+    }
   }
 }
 

@@ -180,6 +180,7 @@ class PowerTree {
     uint64_t cursor = 0;  // slot of the next entry once the ring is full
 
     void push(const T& item);
+    void push(const T* items_in, size_t n);  // the same as n single pushes
     const T& at(uint64_t position) const { return items[position % slots]; }
     // Calls visit(entry) for positions end-1 down to begin (all retained).
     template <typename Visit>
