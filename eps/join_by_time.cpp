@@ -41,7 +41,8 @@ struct Options {
 // Ticks that arrived but cannot be used yet, as a queue of batches.
 struct Pending {
   std::deque<Batch> batches;
-  size_t front_row = 0;  // first unused row of batches.front()
+  std::deque<int64_t> batch_bytes;  // counted once when a batch arrives (strings make it O(n))
+  size_t front_row = 0;             // first unused row of batches.front()
   int64_t ticks = 0;
   int64_t bytes = 0;
   bool finished = false;
@@ -51,22 +52,26 @@ struct Pending {
   int64_t front_time() const { return batches.front().times[front_row]; }
   void push(Batch&& batch) {
     if (batch.empty()) return;
+    const auto size = static_cast<int64_t>(batch.bytes());
     ticks += static_cast<int64_t>(batch.size());
-    bytes += static_cast<int64_t>(batch.bytes());
+    bytes += size;
     batches.push_back(std::move(batch));
+    batch_bytes.push_back(size);
   }
   // Marks `n` rows of the front batch used.
   void pop(size_t n) {
     front_row += n;
     ticks -= static_cast<int64_t>(n);
     if (front_row == batches.front().size()) {
-      bytes -= static_cast<int64_t>(batches.front().bytes());
+      bytes -= batch_bytes.front();
       batches.pop_front();
+      batch_bytes.pop_front();
       front_row = 0;
     }
   }
   void clear() {
     batches.clear();
+    batch_bytes.clear();
     front_row = 0;
     ticks = bytes = 0;
   }
@@ -198,9 +203,27 @@ class JoinByTimeOperator : public Operator {
       refer(latest, slot_of(j, batch, end - 1, /*add=*/true), batch, end - 1);
       return;
     }
+    if (keys.size() == 1 && batch.columns[keys[0]].type() == Type::String) {
+      // The common case (a SYMBOL key) without the per-row dispatch of slot_of.
+      const auto& strings = batch.columns[keys[0]].strings();
+      for (size_t row = begin; row < end; ++row) {
+        bool added = false;
+        const uint32_t slot = latest.by_string.find_or_add(
+            strings[row], static_cast<uint32_t>(latest.slots.size()), added);
+        if (added) add_slot(latest);
+        refer(latest, slot, batch, row);
+      }
+      return;
+    }
     for (size_t row = begin; row < end; ++row) {
       refer(latest, slot_of(j, batch, row, /*add=*/true), batch, row);
     }
+  }
+
+  static void add_slot(Latest& latest) {
+    latest.slots.push_back({});
+    latest.values.times.push_back(0);
+    for (auto& column : latest.values.columns) column.append_default();
   }
 
   // Points `slot` at tick `row` of `batch` (a pending batch of this input).
@@ -237,9 +260,7 @@ class JoinByTimeOperator : public Operator {
       return it == map.end() ? -1 : static_cast<int64_t>(it->second);
     };
     auto new_slot = [&] {
-      latest.slots.push_back({});
-      latest.values.times.push_back(0);
-      for (auto& column : latest.values.columns) column.append_default();
+      add_slot(latest);
       return static_cast<int64_t>(latest.slots.size() - 1);
     };
     auto find_or_add = [&](auto& map, const auto& key) -> int64_t {

@@ -90,7 +90,7 @@ void Execution::run_sequential() {
   for (size_t n = 0; n < query_.nodes.size(); ++n) {
     if (query_.nodes[n].inputs.empty()) sources.push_back(n);
   }
-  SourceInterleave interleave(sources);
+  SourceInterleave interleave(sources, /*exact=*/plan_.sequential);
   auto produce = [&](size_t node, std::deque<std::pair<size_t, Batch>>& into) {
     bool more = false;
     Collector out =

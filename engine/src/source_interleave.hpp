@@ -14,10 +14,13 @@ namespace tickflow::detail {
 
 // Interleaves several sources in time order: next() returns the longest run of ticks of
 // one source that all come before every other source's next tick, at equal times the
-// source listed first going first. A source's produce is called only when its produced
-// ticks have all been handed out, so at most one produce call's output per source is
-// held; when a source is exhausted and drained, `finish` is called for it at once, right
-// after its last tick, before any later tick of another source.
+// source listed first going first. Without `exact`, it returns the whole next batch of the
+// source whose next tick is earliest: ticks enter in batches, no source gets more than a
+// batch ahead of the others (which keeps fan-in EPs from holding much), but a batch may
+// reach past another source's next tick — enough when nothing depends on tick passage. A source's
+// produce is called only when its produced ticks have all been handed out, so at most one produce
+// call's output per source is held; when a source is exhausted and drained, `finish` is called for
+// it at once, right after its last tick, before any later tick of another source.
 class SourceInterleave {
  public:
   struct Run {
@@ -27,7 +30,7 @@ class SourceInterleave {
   };
 
   // Source node indices, in the order that breaks ties.
-  explicit SourceInterleave(const std::vector<size_t>& nodes) {
+  SourceInterleave(const std::vector<size_t>& nodes, bool exact) : exact_(exact) {
     for (size_t n : nodes) sources_.push_back(Source{n, {}, 0, false, false});
   }
 
@@ -62,7 +65,7 @@ class SourceInterleave {
     auto& [port, batch] = first->batches.front();
     const size_t begin = first->offset;
     size_t end = batch.size();
-    if (second) {
+    if (second && exact_) {
       // Sources are scanned in tie-breaking order, so on equal head times `first` is
       // listed before `second` and its ticks at that time go first.
       const int64_t limit = head_time(*second);
@@ -94,6 +97,7 @@ class SourceInterleave {
   }
 
   std::vector<Source> sources_;
+  bool exact_;
 };
 
 }  // namespace tickflow::detail
