@@ -1,6 +1,7 @@
 // `order_by`: the whole stream sorted by field values, stable. It must see every tick
 // before it can emit the first, so it holds the stream (unbounded accumulation), and its
 // output keeps the original TIMESTAMPs, so it is declared not time-ordered.
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -17,7 +18,23 @@ namespace {
 class OrderByOperator : public Operator {
  public:
   OrderByOperator(SchemaPtr schema, std::vector<SortKey> keys, size_t batch_size)
-      : schema_(std::move(schema)), keys_(std::move(keys)), batch_size_(batch_size) {}
+      : schema_(std::move(schema)), keys_(std::move(keys)), batch_size_(batch_size) {
+    // The sort runs on a store of the key columns only: key k's column becomes store
+    // column k (TIMESTAMP stays the store's times).
+    std::vector<Field> fields;
+    for (const SortKey& key : keys_) {
+      SortKey store_key = key;
+      if (key.column) {
+        store_key.column = fields.size();
+        fields.push_back((*schema_)[*key.column]);
+        key_columns_.push_back(*key.column);
+      } else {
+        needs_times_ = true;
+      }
+      store_keys_.push_back(store_key);
+    }
+    store_schema_ = make_schema(std::move(fields));
+  }
 
   void process(size_t, Batch&& batch, OutputSink&) override {
     if (batch.empty()) return;
@@ -26,23 +43,112 @@ class OrderByOperator : public Operator {
     held_.push_back(std::move(batch));
   }
 
+  // Sorts on a copy of the key columns only, then gathers each output batch straight from
+  // the held batches: the other columns are read once, in sorted order, and never copied
+  // into one big store first (that copy and its page faults cost as much as the sort).
   void finish(OutputSink& out) override {
-    Batch store = concat_batches(std::move(held_), schema_);
-    const std::vector<RowIndex> order = stable_order(store, keys_);
-    for (size_t begin = 0; begin < order.size(); begin += batch_size_) {
-      const size_t n = std::min(batch_size_, order.size() - begin);
-      out.emit(0, gather_rows(store, order.data() + begin, n, /*move_strings=*/true));
-    }
+    std::vector<Batch> held = std::move(held_);
     held_ticks_ = held_bytes_ = 0;
+    if (held.empty()) return;
+    std::vector<RowIndex> starts;  // first global row of each held batch
+    size_t total = 0;
+    for (const Batch& batch : held) {
+      starts.push_back(static_cast<RowIndex>(total));
+      total += batch.size();
+    }
+    if (total > std::numeric_limits<RowIndex>::max()) {
+      throw RuntimeError("order_by holds more than " +
+                         std::to_string(std::numeric_limits<RowIndex>::max()) +
+                         " ticks; split the stream first (for example by symbol)");
+    }
+    const std::vector<RowIndex> order = stable_order(key_store(held, total), store_keys_);
+    std::vector<uint32_t> batch_of(total);
+    for (size_t b = 0; b < held.size(); ++b) {
+      std::fill_n(batch_of.begin() + starts[b], held[b].size(), static_cast<uint32_t>(b));
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> at;  // (batch, row) of each output tick
+    for (size_t begin = 0; begin < total; begin += batch_size_) {
+      const size_t n = std::min(batch_size_, total - begin);
+      at.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        const RowIndex g = order[begin + i];
+        const uint32_t b = batch_of[g];
+        at[i] = {b, g - starts[b]};
+      }
+      out.emit(0, gather(held, at));
+    }
   }
-
   Held held() const override { return {held_ticks_, held_bytes_}; }
 
  private:
+  // The key columns (and TIMESTAMP, when it is a key) of every held tick, in arrival
+  // order, as one batch whose schema is store_schema_.
+  Batch key_store(const std::vector<Batch>& held, size_t total) const {
+    Batch store(store_schema_);
+    if (needs_times_) store.times.reserve(total);
+    for (auto& column : store.columns) column.reserve(total);
+    for (const Batch& batch : held) {
+      if (needs_times_)
+        store.times.insert(store.times.end(), batch.times.begin(), batch.times.end());
+      for (size_t k = 0; k < key_columns_.size(); ++k) {
+        store.columns[k].append_range(batch.columns[key_columns_[k]], 0, batch.size());
+      }
+    }
+    if (!needs_times_) store.times.resize(total);  // sized like the columns, never read
+    return store;
+  }
+
+  // The ticks at `at` (held batch, row) as one batch. Short strings are copied (their
+  // bytes are inline; moving would write to the held batch too), long ones moved: every
+  // held tick is gathered once.
+  Batch gather(std::vector<Batch>& held, const std::vector<std::pair<uint32_t, uint32_t>>& at) {
+    const size_t n = at.size();
+    Batch result(schema_);
+    result.times.resize(n);
+    for (size_t i = 0; i < n; ++i) result.times[i] = held[at[i].first].times[at[i].second];
+    for (size_t c = 0; c < result.columns.size(); ++c) {
+      Column& to = result.columns[c];
+      auto take = [&](auto& target, auto values_of) {
+        target.resize(n);
+        for (size_t i = 0; i < n; ++i)
+          target[i] = values_of(held[at[i].first].columns[c])[at[i].second];
+      };
+      switch (to.type()) {
+        case Type::Double:
+          take(to.doubles(),
+               [](Column& col) -> const std::vector<double>& { return col.doubles(); });
+          break;
+        case Type::Bool:
+          take(to.bools(), [](Column& col) -> const std::vector<uint8_t>& { return col.bools(); });
+          break;
+        case Type::String: {
+          auto& target = to.strings();
+          target.resize(n);
+          for (size_t i = 0; i < n; ++i) {
+            std::string& source = held[at[i].first].columns[c].strings()[at[i].second];
+            if (source.size() <= 15) {
+              target[i].assign(source.data(), source.size());
+            } else {
+              target[i] = std::move(source);
+            }
+          }
+          break;
+        }
+        default:
+          take(to.ints(), [](Column& col) -> const std::vector<int64_t>& { return col.ints(); });
+      }
+    }
+    return result;
+  }
+
   SchemaPtr schema_;
-  std::vector<Batch> held_;  // concatenated once at the end: no copying while ticks arrive
+  std::vector<Batch> held_;  // as they arrived: no copying while ticks arrive
   int64_t held_ticks_ = 0;
   std::vector<SortKey> keys_;
+  std::vector<SortKey> store_keys_;  // keys_ in terms of the key store
+  std::vector<size_t> key_columns_;  // input column of each store column
+  SchemaPtr store_schema_;
+  bool needs_times_ = false;
   size_t batch_size_;
   int64_t held_bytes_ = 0;
 };
