@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,9 +26,16 @@ namespace tickflow::detail {
 class Collector : public OutputSink {
  public:
   void emit(size_t port, Batch&& batch) override {
-    if (!batch.empty()) items.emplace_back(port, std::move(batch));
+    if (batch.empty()) return;
+    items.emplace_back(port, std::move(batch));
+    if (flush && items.size() >= kFlushBatches) flush(*this);
   }
   std::vector<std::pair<size_t, Batch>> items;
+  // When set, called with a few batches collected: an operator that emits a lot in one call
+  // (order_by's finish) then has its output passed on while it works, so consumers can
+  // process and free it instead of all of it waiting in memory until the call returns.
+  std::function<void(Collector&)> flush;
+  static constexpr size_t kFlushBatches = 4;
 };
 
 struct Consumer {
@@ -134,15 +142,27 @@ class Execution {
   // then routes what it emitted.
   template <class Call>
   void call(size_t n, Call&& body) {
-    Collector out = call_collect(n, std::forward<Call>(body));
+    Collector out = call_collect(n, std::forward<Call>(body), /*stream=*/true);
     route(n, out);
   }
 
-  // The same without routing: returns what the operator emitted.
+  // The same without routing (unless `stream`, see Collector::flush): returns what the
+  // operator emitted. The time spent routing streamed batches is not the node's own.
   template <class Call>
-  Collector call_collect(size_t n, Call&& body) {
+  Collector call_collect(size_t n, Call&& body, bool stream = false) {
     NodeState& state = nodes_[n];
     Collector out;
+    int64_t routed_nanos = 0;
+    if (stream) {
+      out.flush = [this, n, &routed_nanos](Collector& collected) {
+        const auto begin = std::chrono::steady_clock::now();
+        route(n, collected);
+        collected.items.clear();
+        routed_nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - begin)
+                            .count();
+      };
+    }
     const bool timed = options_.time_nodes;
     auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
@@ -155,10 +175,12 @@ class Execution {
       annotate(error, n);
       throw error;
     }
+    out.flush = nullptr;
     if (timed) {
       state.stats.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
                                std::chrono::steady_clock::now() - start)
-                               .count();
+                               .count() -
+                           routed_nanos;
     }
     Held held = state.op->held();
     state.stats.peak_ticks_held = std::max(state.stats.peak_ticks_held, held.ticks);
