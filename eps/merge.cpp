@@ -30,9 +30,11 @@ class MergeOperator : public Operator {
   void process(size_t input, Batch&& batch, OutputSink& out) override {
     InputState& in = inputs_[input];
     in.last_time = batch.times.back();
+    const size_t bytes = batch.bytes();  // once: for strings it walks the column
     in.pending_ticks += batch.size();
-    in.pending_bytes += batch.bytes();
+    in.pending_bytes += bytes;
     in.pending.push_back(std::move(batch));
+    in.pending_batch_bytes.push_back(bytes);
     release(out);
   }
 
@@ -58,6 +60,7 @@ class MergeOperator : public Operator {
  private:
   struct InputState {
     std::deque<Batch> pending;
+    std::deque<size_t> pending_batch_bytes;
     size_t offset = 0;  // first unreleased row of pending.front()
     size_t pending_ticks = 0;
     size_t pending_bytes = 0;
@@ -114,9 +117,7 @@ class MergeOperator : public Operator {
       }
       const Batch& batch = inputs_[best].pending[cursor_batch_[best]];
       const size_t begin = cursor_row_[best];
-      const size_t end = static_cast<size_t>(
-          std::upper_bound(batch.times.begin() + begin, batch.times.end(), limit) -
-          batch.times.begin());
+      const size_t end = run_end(batch.times, begin, limit);
       if (end == begin) break;  // waiting for another input
       runs_.push_back({&batch, best, begin, end});
       total += end - begin;
@@ -132,13 +133,33 @@ class MergeOperator : public Operator {
       InputState& in = inputs_[i];
       for (size_t k = 0; k < cursor_batch_[i]; ++k) {
         in.pending_ticks -= in.pending.front().size() - in.offset;
-        in.pending_bytes -= in.pending.front().bytes();
+        in.pending_bytes -= in.pending_batch_bytes.front();
         in.pending.pop_front();
+        in.pending_batch_bytes.pop_front();
         in.offset = 0;
       }
       in.pending_ticks -= cursor_row_[i] - in.offset;
       in.offset = cursor_row_[i];
     }
+  }
+
+  // The first row at or after `begin` with a time above `limit`. Runs are often a tick or
+  // two long when inputs alternate: look at the next few rows first, then gallop.
+  static size_t run_end(const std::vector<int64_t>& times, size_t begin, int64_t limit) {
+    const size_t size = times.size();
+    size_t end = begin;
+    for (size_t k = 0; k < 4 && end < size; ++k, ++end) {
+      if (times[end] > limit) return end;
+    }
+    size_t step = 4;
+    while (end + step < size && times[end + step] <= limit) {
+      end += step;
+      step *= 2;
+    }
+    const auto last = times.begin() + static_cast<std::ptrdiff_t>(std::min(size, end + step));
+    return static_cast<size_t>(
+        std::upper_bound(times.begin() + static_cast<std::ptrdiff_t>(end), last, limit) -
+        times.begin());
   }
 
   Batch gather(size_t total) const {
