@@ -1,5 +1,7 @@
-// The sequential run of Execution (Plan::sequential): ticks pass one at a time, on the
-// calling thread. See execution.hpp.
+// The sequential run of Execution, on the calling thread by direct calls: for a plan with
+// tick passage (Plan::sequential) ticks pass the marked nodes one at a time and the sources
+// interleave tick by tick; for RunOptions::one_thread the same machinery moves whole
+// batches. See execution.hpp.
 #include <deque>
 #include <utility>
 
@@ -80,11 +82,12 @@ void Execution::flush_gathered(size_t n) {
   }
 }
 
-// A sequential run (Plan::sequential) on the calling thread. The sources are interleaved
-// in time order — the next ticks to enter the graph are always the earliest pending ones,
-// ties going to the source declared first — and every tick goes as far through the graph
-// as it can (depth first, consumers in node order) before the next one enters. A source
-// ends right after its last tick.
+// A sequential run on the calling thread. The sources are interleaved in time order — the
+// next ticks to enter the graph are always the earliest pending ones, ties going to the
+// source declared first (for one_thread runs: the next batch of the source whose next tick
+// is earliest) — and every tick goes as far through the graph as it can (depth first,
+// consumers in node order) before the next one enters. A source ends right after its last
+// tick.
 void Execution::run_sequential() {
   std::vector<size_t> sources;
   for (size_t n = 0; n < query_.nodes.size(); ++n) {
