@@ -28,13 +28,15 @@ class Collector : public OutputSink {
   void emit(size_t port, Batch&& batch) override {
     if (batch.empty()) return;
     items.emplace_back(port, std::move(batch));
-    if (flush && items.size() >= kFlushBatches) flush(*this);
+    if (flush && items.size() >= kFlushBatches) flush(flush_context, *this);
   }
   std::vector<std::pair<size_t, Batch>> items;
   // When set, called with a few batches collected: an operator that emits a lot in one call
   // (order_by's finish) then has its output passed on while it works, so consumers can
   // process and free it instead of all of it waiting in memory until the call returns.
-  std::function<void(Collector&)> flush;
+  // (A function pointer, not std::function: a Collector is made for every operator call.)
+  void (*flush)(void* context, Collector& collected) = nullptr;
+  void* flush_context = nullptr;
   static constexpr size_t kFlushBatches = 4;
 };
 
@@ -87,7 +89,8 @@ class Execution {
     size_t open_inputs = 0;
     bool finished = false;
     NodeStats stats;
-    std::vector<std::vector<Consumer>> consumers;  // per output port
+    std::vector<std::vector<Consumer>> consumers;       // per output port
+    std::vector<std::pair<size_t, Batch>> spare_items;  // an empty Collector list to reuse
     // Sequential runs, per output port: whether a consumer takes ticks one at a time
     // (Plan::tick_by_tick), whether a consumer or tap takes whole batches, and the ticks
     // gathered for the latter.
@@ -144,6 +147,10 @@ class Execution {
   void call(size_t n, Call&& body) {
     Collector out = call_collect(n, std::forward<Call>(body), /*stream=*/true);
     route(n, out);
+    // Keep the list's memory for the node's next call (ticks passing one at a time make a
+    // call per tick).
+    out.items.clear();
+    nodes_[n].spare_items.swap(out.items);
   }
 
   // The same without routing (unless `stream`, see Collector::flush): returns what the
@@ -152,15 +159,23 @@ class Execution {
   Collector call_collect(size_t n, Call&& body, bool stream = false) {
     NodeState& state = nodes_[n];
     Collector out;
-    int64_t routed_nanos = 0;
+    out.items.swap(state.spare_items);
+    // Streaming: batches routed during the call; their routing time is not the node's own.
+    struct Stream {
+      Execution* execution;
+      size_t node;
+      int64_t routed_nanos = 0;
+    } streaming{this, n};
     if (stream) {
-      out.flush = [this, n, &routed_nanos](Collector& collected) {
+      out.flush_context = &streaming;
+      out.flush = [](void* context, Collector& collected) {
+        auto& s = *static_cast<Stream*>(context);
         const auto begin = std::chrono::steady_clock::now();
-        route(n, collected);
+        s.execution->route(s.node, collected);
         collected.items.clear();
-        routed_nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now() - begin)
-                            .count();
+        s.routed_nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - begin)
+                              .count();
       };
     }
     const bool timed = options_.time_nodes;
@@ -176,11 +191,12 @@ class Execution {
       throw error;
     }
     out.flush = nullptr;
+    out.flush_context = nullptr;
     if (timed) {
       state.stats.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
                                std::chrono::steady_clock::now() - start)
                                .count() -
-                           routed_nanos;
+                           streaming.routed_nanos;
     }
     Held held = state.op->held();
     state.stats.peak_ticks_held = std::max(state.stats.peak_ticks_held, held.ticks);
