@@ -12,6 +12,7 @@
 // reaches their time), plus the leading ticks waiting for another input to pass their time.
 // needs_input() tells the engine which input is behind, so that the one ahead is paused.
 #include <deque>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -182,10 +183,10 @@ class JoinByTimeOperator : public Operator {
     Pending& pending = pending_[j];
     while (!pending.empty()) {
       const Batch& batch = pending.front();
-      const auto begin = batch.times.begin() + static_cast<std::ptrdiff_t>(pending.front_row);
-      const auto end = options_->include_same_time ? std::upper_bound(begin, batch.times.end(), t)
-                                                   : std::lower_bound(begin, batch.times.end(), t);
-      const size_t n = static_cast<size_t>(end - begin);
+      // exclude: ticks before t, i.e. at or before t - 1 (times are integers).
+      if (!options_->include_same_time && t == std::numeric_limits<int64_t>::min()) return;
+      const int64_t limit = options_->include_same_time ? t : t - 1;
+      const size_t n = end_of_run(batch.times, pending.front_row, limit) - pending.front_row;
       if (n == 0) return;
       apply_rows(j, batch, pending.front_row, pending.front_row + n);
       const bool whole_batch = pending.front_row + n == batch.size();

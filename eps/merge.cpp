@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "builtin.hpp"
+#include "rows.hpp"
 #include "tickflow/ep_helpers.hpp"
 
 namespace tickflow::eps {
@@ -117,7 +118,7 @@ class MergeOperator : public Operator {
       }
       const Batch& batch = inputs_[best].pending[cursor_batch_[best]];
       const size_t begin = cursor_row_[best];
-      const size_t end = run_end(batch.times, begin, limit);
+      const size_t end = end_of_run(batch.times, begin, limit);
       if (end == begin) break;  // waiting for another input
       runs_.push_back({&batch, best, begin, end});
       total += end - begin;
@@ -141,25 +142,6 @@ class MergeOperator : public Operator {
       in.pending_ticks -= cursor_row_[i] - in.offset;
       in.offset = cursor_row_[i];
     }
-  }
-
-  // The first row at or after `begin` with a time above `limit`. Runs are often a tick or
-  // two long when inputs alternate: look at the next few rows first, then gallop.
-  static size_t run_end(const std::vector<int64_t>& times, size_t begin, int64_t limit) {
-    const size_t size = times.size();
-    size_t end = begin;
-    for (size_t k = 0; k < 4 && end < size; ++k, ++end) {
-      if (times[end] > limit) return end;
-    }
-    size_t step = 4;
-    while (end + step < size && times[end + step] <= limit) {
-      end += step;
-      step *= 2;
-    }
-    const auto last = times.begin() + static_cast<std::ptrdiff_t>(std::min(size, end + step));
-    return static_cast<size_t>(
-        std::upper_bound(times.begin() + static_cast<std::ptrdiff_t>(end), last, limit) -
-        times.begin());
   }
 
   Batch gather(size_t total) const {

@@ -2,6 +2,8 @@
 // combination (order_by, update_timestamp, join_by_time, join).
 #pragma once
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -104,6 +106,27 @@ inline Batch gather_rows(Batch& source, const RowIndex* rows, size_t n, bool mov
     }
   }
   return out;
+}
+
+// The first row at or after `begin` of the non-decreasing `times` with a time above
+// `limit` (times.size() when none). Runs of ticks up to a limit are often a few rows long
+// (merged inputs that alternate, quotes between two trades): look at the next rows first,
+// then gallop, then search the last stretch.
+inline size_t end_of_run(const std::vector<int64_t>& times, size_t begin, int64_t limit) {
+  const size_t size = times.size();
+  size_t end = begin;
+  for (size_t k = 0; k < 4 && end < size; ++k, ++end) {
+    if (times[end] > limit) return end;
+  }
+  size_t step = 4;
+  while (end + step < size && times[end + step] <= limit) {
+    end += step;
+    step *= 2;
+  }
+  const auto last = times.begin() + static_cast<std::ptrdiff_t>(std::min(size, end + step));
+  return static_cast<size_t>(
+      std::upper_bound(times.begin() + static_cast<std::ptrdiff_t>(end), last, limit) -
+      times.begin());
 }
 
 // Emits `batch` on `port` as pieces of at most `batch_size` ticks, so that a node releasing
