@@ -63,11 +63,17 @@ class StateDumpOperator : public Operator {
       if (out_.size() >= batch_size_) flush(out);
       return;
     }
-    store.tick_container(plan_.var).for_each([&](const StateEntry& entry) {
-      out_.times.push_back(time);
-      for (size_t f = 0; f < entry.size(); ++f) out_.columns[f].append(entry[f]);
-      if (out_.size() >= batch_size_) flush(out);
-    });
+    // A snapshot first, emitted afterwards: what is emitted may travel on (the engine passes
+    // large outputs on during the call) to an EP that changes this very container.
+    const Batch snapshot = store.tick_container(plan_.var).to_batch(time);
+    out_.append_rows(snapshot, 0, snapshot.size());
+    if (out_.size() < batch_size_) return;
+    const size_t full = out_.size() / batch_size_ * batch_size_;
+    Batch rest = out_.slice(full, out_.size());
+    for (size_t begin = 0; begin < full; begin += batch_size_) {
+      out.emit(0, out_.slice(begin, begin + batch_size_));
+    }
+    out_ = std::move(rest);
   }
 
   void flush(OutputSink& out) {
