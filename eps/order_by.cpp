@@ -61,7 +61,7 @@ class OrderByOperator : public Operator {
                          std::to_string(std::numeric_limits<RowIndex>::max()) +
                          " ticks; split the stream first (for example by symbol)");
     }
-    const std::vector<RowIndex> order = stable_order(key_store(held, total), store_keys_);
+    const std::vector<RowIndex> order = sort(held, total);
     std::vector<uint32_t> batch_of(total);
     for (size_t b = 0; b < held.size(); ++b) {
       std::fill_n(batch_of.begin() + starts[b], held[b].size(), static_cast<uint32_t>(b));
@@ -81,6 +81,27 @@ class OrderByOperator : public Operator {
   Held held() const override { return {held_ticks_, held_bytes_}; }
 
  private:
+  // The order of the held ticks (global row numbers). One fixed-width key is encoded
+  // straight from the held batches; otherwise the sort runs on a store of the key columns.
+  std::vector<RowIndex> sort(const std::vector<Batch>& held, size_t total) const {
+    const SortKey& first = keys_.front();
+    const bool fixed_width = !first.column || (*schema_)[*first.column].type != Type::String;
+    if (keys_.size() != 1 || !fixed_width) return stable_order(key_store(held, total), store_keys_);
+    std::vector<uint64_t> bits;
+    bits.reserve(total);
+    for (const Batch& batch : held) {
+      if (!first.column) {
+        for (int64_t time : batch.times) bits.push_back(sort_bits_of_time(time, first.descending));
+        continue;
+      }
+      const Column& column = batch.columns[*first.column];
+      for (size_t row = 0; row < batch.size(); ++row) {
+        bits.push_back(sort_bits(column, row, first.descending));
+      }
+    }
+    return stable_order_of_bits(std::move(bits));
+  }
+
   // The key columns (and TIMESTAMP, when it is a key) of every held tick, in arrival
   // order, as one batch whose schema is store_schema_.
   Batch key_store(const std::vector<Batch>& held, size_t total) const {

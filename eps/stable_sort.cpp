@@ -102,6 +102,7 @@ class Sorter {
   }
 
   // LSD radix sort of (encoded[i], rows[i]) pairs by encoded, stable.
+ public:
   void radix_sort(std::vector<uint64_t>& encoded, RowIndex* rows, size_t n) {
     std::vector<std::array<uint32_t, kBuckets>> counts(kPasses);
     for (auto& c : counts) c.fill(0);
@@ -143,11 +144,37 @@ class Sorter {
     }
   }
 
+ private:
   const Batch& store_;
   const std::vector<SortKey>& keys_;
 };
 
 }  // namespace
+
+uint64_t sort_bits(const Column& column, size_t row, bool descending) {
+  switch (column.type()) {
+    case Type::Double:
+      return encode_double(column.doubles()[row], descending);
+    case Type::Bool:
+      return descending ? 1 - column.bools()[row] : column.bools()[row];
+    default:
+      return encode_int(column.ints()[row], descending);
+  }
+}
+
+uint64_t sort_bits_of_time(int64_t time, bool descending) {
+  return encode_int(time, descending);
+}
+
+std::vector<RowIndex> stable_order_of_bits(std::vector<uint64_t>&& encoded) {
+  std::vector<RowIndex> rows(encoded.size());
+  std::iota(rows.begin(), rows.end(), RowIndex{0});
+  if (rows.size() < 2) return rows;
+  static const Batch kNoStore;
+  static const std::vector<SortKey> kNoKeys;
+  Sorter(kNoStore, kNoKeys).radix_sort(encoded, rows.data(), rows.size());
+  return rows;
+}
 
 std::vector<RowIndex> stable_order(const Batch& store, const std::vector<SortKey>& keys) {
   std::vector<RowIndex> rows(store.size());

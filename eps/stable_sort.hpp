@@ -24,4 +24,11 @@ struct SortKey {
 // strings use std::stable_sort. Ties of one key are refined by the next key run by run.
 std::vector<RowIndex> stable_order(const Batch& store, const std::vector<SortKey>& keys);
 
+// The same for one fixed-width key whose values the caller has already turned into
+// order-preserving bits (sort_bits / sort_bits_of_time), e.g. straight from the batches it
+// holds, without a store: the stable order of `encoded`.
+uint64_t sort_bits(const Column& column, size_t row, bool descending);  // not strings
+uint64_t sort_bits_of_time(int64_t time, bool descending);
+std::vector<RowIndex> stable_order_of_bits(std::vector<uint64_t>&& encoded);
+
 }  // namespace tickflow::eps

@@ -132,6 +132,9 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
       {{3, true}, {2, false}, {std::nullopt, true}},
       {{2, true}, {1, true}},
       {{std::nullopt, false}},
+      {{2, false}},
+      {{3, false}},
+      {{std::nullopt, true}},
   };
   for (const auto& keys : cases) {
     std::vector<eps::RowIndex> want(store.size());
@@ -139,6 +142,16 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
     std::stable_sort(want.begin(), want.end(),
                      [&](eps::RowIndex a, eps::RowIndex b) { return compare(a, b, keys); });
     CHECK(eps::stable_order(store, keys) == want);
+    // One fixed-width key: order_by encodes it straight from its batches.
+    if (keys.size() == 1 && keys[0].column != std::optional<size_t>(1)) {
+      const eps::SortKey& k = keys[0];
+      std::vector<uint64_t> bits;
+      for (size_t row = 0; row < store.size(); ++row) {
+        bits.push_back(k.column ? eps::sort_bits(store.columns[*k.column], row, k.descending)
+                                : eps::sort_bits_of_time(store.times[row], k.descending));
+      }
+      CHECK(eps::stable_order_of_bits(std::move(bits)) == want);
+    }
   }
 }
 
