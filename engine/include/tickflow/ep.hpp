@@ -107,7 +107,10 @@ struct QueryInfo {
 // ---------------------------------------------------------------- operators
 
 // Receives the batches an Operator produces. Batches must use the schema declared for
-// the port at bind time and be in the port's declared time order.
+// the port at bind time and be in the port's declared time order. The engine may pass
+// emitted batches on to consumers before the call that emits them returns (it does when an
+// Operator emits many in one call), so do not emit while iterating over a state container
+// that a downstream EP could change: take a snapshot first.
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
