@@ -9,15 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}\n{detail}")
+from script_checks import check, summary
 
 
 def tf(*args, cwd=None):
@@ -172,8 +164,7 @@ def main():
         check("docs/eps.md is current (regenerate: tickflow eps --format markdown > docs/eps.md)",
               code == 0 and out == reference, "docs/eps.md differs from `tickflow eps --format markdown`")
 
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

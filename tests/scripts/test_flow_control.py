@@ -9,15 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}\n{detail}")
+from script_checks import check, summary
 
 
 def run_stats(tickflow, graph, *args):
@@ -69,8 +61,7 @@ nodes:
             code, out, err, stats = run_stats(tickflow, stall, "--threads", threads, "--batch-size", "100")
             check(f"stalling graph finishes (threads {threads})",
                   code == 0 and stats["m"]["ticks_out"] == 300000, err)
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

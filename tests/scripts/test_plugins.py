@@ -10,15 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}\n{detail}")
+from script_checks import check, summary
 
 
 def run(cmd, cwd=None, env=None, timeout=600):
@@ -121,8 +113,7 @@ nodes:
                                    "--plugin", str(tmp / "ewma/libewma_eps.so")], cwd=example)
             check(f"example plugin deterministic (threads {threads}, batch {batch})", out2 == out, out2 + err)
 
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

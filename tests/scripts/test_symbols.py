@@ -7,15 +7,7 @@ import subprocess
 import sys
 import tempfile
 
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}\n{detail}")
+from script_checks import check, summary
 
 
 def tf(*args, cwd=None):
@@ -135,8 +127,7 @@ nodes:
         times = [l.split(",")[0] for l in out.splitlines()[1:]]
         check("merge-symbols is time-ordered", code == 0 and times == sorted(times) and len(times) == 420, err)
 
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":
