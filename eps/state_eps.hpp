@@ -68,67 +68,6 @@ inline const StateVariable* variable_param(BindContext& ctx, std::string_view pa
   return find_variable(ctx, node->text(), ctx.location(param), want, ep);
 }
 
-// Offset of the first lead `[+k]` (k > 0) in expression text, outside string literals;
-// npos when there is none.
-inline size_t find_lead(std::string_view text) {
-  char quote = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quote) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == quote) {
-        quote = 0;
-      }
-      continue;
-    }
-    if (c == '\'' || c == '"') {
-      quote = c;
-      continue;
-    }
-    if (c != '[') continue;
-    size_t j = i + 1;
-    while (j < text.size() && text[j] == ' ') ++j;
-    if (j >= text.size() || text[j] != '+') continue;
-    ++j;
-    while (j < text.size() && text[j] == ' ') ++j;
-    bool nonzero = false;
-    while (j < text.size() && text[j] >= '0' && text[j] <= '9') nonzero |= text[j++] != '0';
-    if (nonzero) return i;
-  }
-  return std::string_view::npos;
-}
-
-// An error at offset `offset` of the expression `node` holds, with the caret snippet
-// expression errors have (columns as compile_expr computes them).
-inline Diagnostic expr_diagnostic(const ConfigNode& node, size_t offset, size_t length,
-                                  std::string message) {
-  const std::string& text = node.text();
-  offset = std::min(offset, text.size());
-  size_t line_start = 0;
-  int line_index = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      line_start = i + 1;
-      ++line_index;
-    }
-  }
-  size_t line_end = text.find('\n', line_start);
-  if (line_end == std::string::npos) line_end = text.size();
-  const size_t column = offset - line_start;
-  Diagnostic d;
-  d.location = node.location();
-  if (d.location.known()) {
-    d.location.line += line_index;
-    d.location.column += static_cast<int>(column) + (node.quoted() ? 1 : 0);
-  }
-  d.message = std::move(message);
-  length = std::max<size_t>(1, std::min(length, line_end - std::min(line_end, offset)));
-  d.snippet.push_back("  " + text.substr(line_start, line_end - line_start));
-  d.snippet.push_back("  " + std::string(column, ' ') + "^" + std::string(length - 1, '~'));
-  return d;
-}
-
 // Compiles the expressions of one state EP against its input schema: each one may read
 // state (declared through make_expr_context) but may not look ahead. Remembers the
 // variables they read, so the EP knows whether it reads what it writes.
@@ -149,19 +88,11 @@ class ExprCompiler {
       if (ref) reads->push_back(ref->id);
       return ref;
     };
-    CompiledExprPtr expr = compile_expr(node, cx, errors_);
-    if (expr && expr->max_lead() > 0) {
-      const size_t at = find_lead(node.text());
-      const size_t offset = at == std::string_view::npos ? 0 : at;
-      const size_t length = at == std::string_view::npos ? node.text().size() : 4;
-      errors_.push_back(expr_diagnostic(
-          node, offset, length,
-          ep_ + " cannot look ahead: a lead X[+k] reads ticks that have not reached this node "
-                "yet, and state follows tick passage; use a lag X[-k], or compute the value with "
-                "add_field before this node"));
-      return nullptr;
-    }
-    return expr;
+    cx.no_leads = ep_ +
+                  " cannot look ahead: a lead X[+k] reads ticks that have not reached this node "
+                  "yet, and state follows tick passage; use a lag X[-k], or compute the value "
+                  "with add_field before this node";
+    return compile_expr(node, cx, errors_);
   }
 
   bool reads(size_t id) const {

@@ -152,6 +152,10 @@ class Checker final : public TypeErrors {
       case AstKind::Call:
         return call(ast);
       case AstKind::Shift: {
+        if (ast.int_value > 0 && !context_.no_leads.empty()) {
+          error_at(ast, context_.no_leads);
+          return nullptr;
+        }
         NodePtr operand = check(*ast.children[0]);
         if (!operand || ast.int_value == 0) return operand;
         const size_t ticks =

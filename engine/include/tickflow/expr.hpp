@@ -74,6 +74,9 @@ struct ExprContext {
   // `what` (e.g. "the 'if' condition").
   std::optional<Type> required_type;
   std::string what = "the expression";
+  // When not empty, a lead X[+k] is an error with this message, located at the lead (for
+  // EPs that must not look ahead, such as the state EPs).
+  std::string no_leads;
 };
 
 // Per-run mutable state of one compiled expression: scratch columns and lag history.
