@@ -56,10 +56,23 @@ class StringIdMap {
     std::string rest;  // the whole key when longer than 8 bytes
   };
 
+  // The first (up to) 8 bytes as an integer, byte i in bits 8i..8i+7, assembled from
+  // two overlapping loads in registers: copying a few bytes to memory and reading them
+  // back as one word would stall on store forwarding in every lookup.
   static uint64_t prefix_of(std::string_view key) {
-    uint64_t prefix = 0;
-    std::memcpy(&prefix, key.data(), key.size() < 8 ? key.size() : 8);
-    return prefix;
+    const char* p = key.data();
+    const size_t n = key.size();
+    if (n >= 8) return load<uint64_t>(p);
+    if (n >= 4) return load<uint32_t>(p) | (uint64_t{load<uint32_t>(p + n - 4)} << ((n - 4) * 8));
+    if (n >= 2) return load<uint16_t>(p) | (uint64_t{load<uint16_t>(p + n - 2)} << ((n - 2) * 8));
+    return n == 1 ? static_cast<unsigned char>(p[0]) : 0;
+  }
+
+  template <class T>
+  static T load(const char* p) {
+    T value;
+    std::memcpy(&value, p, sizeof value);
+    return value;
   }
 
   static size_t hash(std::string_view key, uint64_t prefix) {

@@ -41,3 +41,21 @@ TEST_CASE("StringIdMap: ids agree with a reference map through growth") {
   CHECK(map.find("zz") == StringIdMap::kNone);
   CHECK(StringIdMap().find("") == StringIdMap::kNone);
 }
+
+TEST_CASE("StringIdMap: every short key is told apart by each of its bytes") {
+  // All strings of length 0..9 over {a, b}: keys that differ in one position of any length.
+  StringIdMap map;
+  std::unordered_map<std::string, uint32_t> reference;
+  for (size_t length = 0; length <= 9; ++length) {
+    for (uint32_t bits = 0; bits < (1u << length); ++bits) {
+      std::string key;
+      for (size_t i = 0; i < length; ++i) key += (bits >> i) & 1 ? 'b' : 'a';
+      bool added = false;
+      const auto next = static_cast<uint32_t>(reference.size());
+      CHECK(map.find_or_add(key, next, added) == next);
+      CHECK(added);
+      reference.emplace(key, next);
+    }
+  }
+  for (const auto& [key, id] : reference) CHECK(map.find(key) == id);
+}
