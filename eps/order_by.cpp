@@ -1,6 +1,8 @@
 // `order_by`: the whole stream sorted by field values, stable. It must see every tick
 // before it can emit the first, so it holds the stream (unbounded accumulation), and its
 // output keeps the original TIMESTAMPs, so it is declared not time-ordered.
+#include <algorithm>
+#include <bit>
 #include <limits>
 #include <memory>
 #include <set>
@@ -62,9 +64,19 @@ class OrderByOperator : public Operator {
                          " ticks; split the stream first (for example by symbol)");
     }
     const std::vector<RowIndex> order = sort(held, total);
-    std::vector<uint32_t> batch_of(total);
-    for (size_t b = 0; b < held.size(); ++b) {
-      std::fill_n(batch_of.begin() + starts[b], held[b].size(), static_cast<uint32_t>(b));
+    // Global row -> held batch: a shift when every batch but the last has the same
+    // power-of-two size (sources emit full batches), else a table of one entry per tick.
+    const size_t first_size = held.front().size();
+    const bool uniform = std::has_single_bit(first_size) &&
+                         std::all_of(held.begin(), held.end() - 1,
+                                     [&](const Batch& b) { return b.size() == first_size; });
+    const int batch_shift = std::countr_zero(first_size);
+    std::vector<uint32_t> batch_of;
+    if (!uniform) {
+      batch_of.resize(total);
+      for (size_t b = 0; b < held.size(); ++b) {
+        std::fill_n(batch_of.begin() + starts[b], held[b].size(), static_cast<uint32_t>(b));
+      }
     }
     std::vector<std::pair<uint32_t, uint32_t>> at;  // (batch, row) of each output tick
     for (size_t begin = 0; begin < total; begin += batch_size_) {
@@ -72,7 +84,7 @@ class OrderByOperator : public Operator {
       at.resize(n);
       for (size_t i = 0; i < n; ++i) {
         const RowIndex g = order[begin + i];
-        const uint32_t b = batch_of[g];
+        const uint32_t b = uniform ? g >> batch_shift : batch_of[g];
         at[i] = {b, g - starts[b]};
       }
       out.emit(0, gather(held, at));
@@ -94,10 +106,9 @@ class OrderByOperator : public Operator {
         for (int64_t time : batch.times) bits.push_back(sort_bits_of_time(time, first.descending));
         continue;
       }
-      const Column& column = batch.columns[*first.column];
-      for (size_t row = 0; row < batch.size(); ++row) {
-        bits.push_back(sort_bits(column, row, first.descending));
-      }
+      const size_t at = bits.size();
+      bits.resize(at + batch.size());
+      sort_bits_of_column(batch.columns[*first.column], first.descending, bits.data() + at);
     }
     return stable_order_of_bits(std::move(bits));
   }

@@ -166,10 +166,32 @@ uint64_t sort_bits_of_time(int64_t time, bool descending) {
   return encode_int(time, descending);
 }
 
+void sort_bits_of_column(const Column& column, bool descending, uint64_t* bits) {
+  const size_t n = column.size();
+  switch (column.type()) {
+    case Type::Double:
+      for (size_t row = 0; row < n; ++row) {
+        bits[row] = encode_double(column.doubles()[row], descending);
+      }
+      break;
+    case Type::Bool:
+      for (size_t row = 0; row < n; ++row) {
+        bits[row] = descending ? 1 - column.bools()[row] : column.bools()[row];
+      }
+      break;
+    default:
+      for (size_t row = 0; row < n; ++row) bits[row] = encode_int(column.ints()[row], descending);
+  }
+}
+
 std::vector<RowIndex> stable_order_of_bits(std::vector<uint64_t>&& encoded) {
   std::vector<RowIndex> rows(encoded.size());
   std::iota(rows.begin(), rows.end(), RowIndex{0});
   if (rows.size() < 2) return rows;
+  // Relative to the smallest key the high digits of a narrow range are all zero, and the
+  // radix sort skips a digit every key shares: prices, say, need one pass less.
+  const uint64_t lowest = *std::min_element(encoded.begin(), encoded.end());
+  for (uint64_t& key : encoded) key -= lowest;
   static const Batch kNoStore;
   static const std::vector<SortKey> kNoKeys;
   Sorter(kNoStore, kNoKeys).radix_sort(encoded, rows.data(), rows.size());

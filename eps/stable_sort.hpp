@@ -29,6 +29,7 @@ std::vector<RowIndex> stable_order(const Batch& store, const std::vector<SortKey
 // holds, without a store: the stable order of `encoded`.
 uint64_t sort_bits(const Column& column, size_t row, bool descending);  // not strings
 uint64_t sort_bits_of_time(int64_t time, bool descending);
+void sort_bits_of_column(const Column& column, bool descending, uint64_t* bits);  // not strings
 std::vector<RowIndex> stable_order_of_bits(std::vector<uint64_t>&& encoded);
 
 }  // namespace tickflow::eps
