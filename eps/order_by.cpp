@@ -13,6 +13,7 @@
 #include "rows.hpp"
 #include "stable_sort.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 
 namespace tickflow::eps {
 namespace {
@@ -63,7 +64,8 @@ class OrderByOperator : public Operator {
                          std::to_string(std::numeric_limits<RowIndex>::max()) +
                          " ticks; split the stream first (for example by symbol)");
     }
-    const std::vector<RowIndex> order = sort(held, total);
+    const Order sorted = sort(held, starts, total);
+    const RowIndex* order = sorted.rows();
     // Global row -> held batch: a shift when every batch but the last has the same
     // power-of-two size (sources emit full batches), else a table of one entry per tick.
     const size_t first_size = held.front().size();
@@ -93,24 +95,40 @@ class OrderByOperator : public Operator {
   Held held() const override { return {held_ticks_, held_bytes_}; }
 
  private:
-  // The order of the held ticks (global row numbers). One fixed-width key is encoded
-  // straight from the held batches; otherwise the sort runs on a store of the key columns.
-  std::vector<RowIndex> sort(const std::vector<Batch>& held, size_t total) const {
+  // The order of the held ticks (global row numbers), as the sort leaves it.
+  struct Order {
+    std::vector<RowIndex> of_store;
+    std::unique_ptr<RowIndex[]> of_bits;
+    const RowIndex* rows() const { return of_bits ? of_bits.get() : of_store.data(); }
+  };
+
+  // One fixed-width key is encoded straight from the held batches (by the available
+  // threads, each a share of the batches); otherwise the sort runs on a store of the key
+  // columns.
+  Order sort(const std::vector<Batch>& held, const std::vector<RowIndex>& starts,
+             size_t total) const {
     const SortKey& first = keys_.front();
     const bool fixed_width = !first.column || (*schema_)[*first.column].type != Type::String;
-    if (keys_.size() != 1 || !fixed_width) return stable_order(key_store(held, total), store_keys_);
-    std::vector<uint64_t> bits;
-    bits.reserve(total);
-    for (const Batch& batch : held) {
-      if (!first.column) {
-        for (int64_t time : batch.times) bits.push_back(sort_bits_of_time(time, first.descending));
-        continue;
-      }
-      const size_t at = bits.size();
-      bits.resize(at + batch.size());
-      sort_bits_of_column(batch.columns[*first.column], first.descending, bits.data() + at);
+    if (keys_.size() != 1 || !fixed_width) {
+      return {stable_order(key_store(held, total), store_keys_), nullptr};
     }
-    return stable_order_of_bits(std::move(bits));
+    // Not zeroed: every key is written once, by the part that encodes its batch.
+    std::unique_ptr<uint64_t[]> bits(new uint64_t[total]);
+    const size_t parts = std::min(held.size(), available_threads());
+    work_in_parts(parts, [&](size_t part) {
+      for (size_t b = held.size() * part / parts; b < held.size() * (part + 1) / parts; ++b) {
+        const Batch& batch = held[b];
+        uint64_t* to = bits.get() + starts[b];
+        if (first.column) {
+          sort_bits_of_column(batch.columns[*first.column], first.descending, to);
+          continue;
+        }
+        for (size_t row = 0; row < batch.size(); ++row) {
+          to[row] = sort_bits_of_time(batch.times[row], first.descending);
+        }
+      }
+    });
+    return {{}, stable_order_of_bits(bits.get(), total)};
   }
 
   // The key columns (and TIMESTAMP, when it is a key) of every held tick, in arrival

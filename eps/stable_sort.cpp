@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <memory>
 #include <numeric>
+
+#include "tickflow/ep_helpers.hpp"
 
 namespace tickflow::eps {
 namespace {
@@ -23,6 +26,95 @@ uint64_t encode_double(double value, bool descending) {
   const uint64_t bits = std::bit_cast<uint64_t>(value);
   const uint64_t encoded = (bits & kSignBit) ? ~bits : bits | kSignBit;
   return descending ? ~encoded : encoded;
+}
+
+constexpr int kDigitBits = 11;
+constexpr size_t kBuckets = size_t{1} << kDigitBits;
+constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;
+// Below this many keys one thread sorts: splitting costs more than it saves.
+constexpr size_t kParallelFrom = size_t{1} << 18;
+constexpr size_t kMaxParts = 8;
+
+// LSD radix sort of (keys[i], rows[i]) pairs by keys, stable; passes whose digit is the
+// same for every key are skipped. Large inputs are split into contiguous parts, one per
+// available thread: each part counts its digits, and a part's ticks with digit d go after
+// those of earlier parts with digit d, so the result is the same for any number of parts.
+// The scratch arrays are first written by the parts' scatters, so their page faults are
+// split between the threads too.
+void radix_sort_pairs(uint64_t* keys, RowIndex* rows, size_t n) {
+  if (n < 2) return;
+  const size_t parts =
+      n >= kParallelFrom ? std::clamp<size_t>(available_threads(), 1, kMaxParts) : 1;
+  auto part_range = [&](size_t part) {
+    return std::pair<size_t, size_t>{n * part / parts, n * (part + 1) / parts};
+  };
+  using Counts = std::array<std::array<uint32_t, kBuckets>, kPasses>;
+  std::vector<Counts> counts(parts);
+  work_in_parts(parts, [&](size_t part) {
+    Counts& count = counts[part];
+    for (auto& c : count) c.fill(0);
+    const auto [begin, end] = part_range(part);
+    for (size_t i = begin; i < end; ++i) {
+      uint64_t value = keys[i];
+      for (int pass = 0; pass < kPasses; ++pass) {
+        ++count[pass][value & (kBuckets - 1)];
+        value >>= kDigitBits;
+      }
+    }
+  });
+  // Whole-input totals per pass do not depend on the arrangement: they decide the skips.
+  Counts total = counts[0];
+  for (size_t part = 1; part < parts; ++part) {
+    for (int pass = 0; pass < kPasses; ++pass) {
+      for (size_t d = 0; d < kBuckets; ++d) total[pass][d] += counts[part][pass][d];
+    }
+  }
+  std::unique_ptr<uint64_t[]> keys_tmp(new uint64_t[n]);
+  std::unique_ptr<RowIndex[]> rows_tmp(new RowIndex[n]);
+  uint64_t* keys_in = keys;
+  uint64_t* keys_out = keys_tmp.get();
+  RowIndex* rows_in = rows;
+  RowIndex* rows_out = rows_tmp.get();
+  std::vector<std::array<uint32_t, kBuckets>> offsets(parts);
+  bool counts_current = true;  // counts[part] describe the parts of keys_in
+  for (int pass = 0; pass < kPasses; ++pass) {
+    const int shift = pass * kDigitBits;
+    if (total[pass][(keys_in[0] >> shift) & (kBuckets - 1)] == n) continue;
+    if (!counts_current) {
+      work_in_parts(parts, [&](size_t part) {
+        auto& count = counts[part][pass];
+        count.fill(0);
+        const auto [begin, end] = part_range(part);
+        for (size_t i = begin; i < end; ++i) ++count[(keys_in[i] >> shift) & (kBuckets - 1)];
+      });
+    }
+    uint32_t offset = 0;
+    for (size_t d = 0; d < kBuckets; ++d) {
+      for (size_t part = 0; part < parts; ++part) {
+        offsets[part][d] = offset;
+        offset += counts[part][pass][d];
+      }
+    }
+    work_in_parts(parts, [&](size_t part) {
+      auto& at = offsets[part];
+      const auto [begin, end] = part_range(part);
+      for (size_t i = begin; i < end; ++i) {
+        const uint32_t to = at[(keys_in[i] >> shift) & (kBuckets - 1)]++;
+        keys_out[to] = keys_in[i];
+        rows_out[to] = rows_in[i];
+      }
+    });
+    std::swap(keys_in, keys_out);
+    std::swap(rows_in, rows_out);
+    counts_current = parts == 1;  // one part's counts are the totals of every pass
+  }
+  if (keys_in != keys) {
+    work_in_parts(parts, [&](size_t part) {
+      const auto [begin, end] = part_range(part);
+      std::copy(keys_in + begin, keys_in + end, keys + begin);
+      std::copy(rows_in + begin, rows_in + end, rows + begin);
+    });
+  }
 }
 
 class Sorter {
@@ -57,7 +149,7 @@ class Sorter {
     }
     std::vector<uint64_t> encoded(n);
     for (size_t i = 0; i < n; ++i) encoded[i] = encode(rows[i], k);
-    radix_sort(encoded, rows, n);
+    radix_sort_pairs(encoded.data(), rows, n);
     if (key + 1 == keys_.size()) return;
     for (size_t begin = 0; begin < n;) {
       size_t end = begin + 1;
@@ -69,9 +161,6 @@ class Sorter {
 
  private:
   static constexpr size_t kSmall = 64;
-  static constexpr int kDigitBits = 11;
-  static constexpr size_t kBuckets = size_t{1} << kDigitBits;
-  static constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;
 
   uint64_t encode(RowIndex row, const SortKey& k) const {
     if (!k.column) return encode_int(store_.times[row], k.descending);
@@ -101,50 +190,6 @@ class Sorter {
     return 0;
   }
 
-  // LSD radix sort of (encoded[i], rows[i]) pairs by encoded, stable.
- public:
-  void radix_sort(std::vector<uint64_t>& encoded, RowIndex* rows, size_t n) {
-    std::vector<std::array<uint32_t, kBuckets>> counts(kPasses);
-    for (auto& c : counts) c.fill(0);
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t value = encoded[i];
-      for (int pass = 0; pass < kPasses; ++pass) {
-        ++counts[pass][value & (kBuckets - 1)];
-        value >>= kDigitBits;
-      }
-    }
-    std::vector<uint64_t> encoded_tmp(n);
-    std::vector<RowIndex> rows_tmp(n);
-    uint64_t* keys_in = encoded.data();
-    uint64_t* keys_out = encoded_tmp.data();
-    RowIndex* rows_in = rows;
-    RowIndex* rows_out = rows_tmp.data();
-    for (int pass = 0; pass < kPasses; ++pass) {
-      const int shift = pass * kDigitBits;
-      auto& count = counts[pass];
-      // A digit shared by every tick would only copy the arrays.
-      if (count[(keys_in[0] >> shift) & (kBuckets - 1)] == n) continue;
-      uint32_t offset = 0;
-      for (auto& c : count) {
-        const uint32_t here = c;
-        c = offset;
-        offset += here;
-      }
-      for (size_t i = 0; i < n; ++i) {
-        const uint32_t at = count[(keys_in[i] >> shift) & (kBuckets - 1)]++;
-        keys_out[at] = keys_in[i];
-        rows_out[at] = rows_in[i];
-      }
-      std::swap(keys_in, keys_out);
-      std::swap(rows_in, rows_out);
-    }
-    if (keys_in != encoded.data()) {
-      std::copy(keys_in, keys_in + n, encoded.data());
-      std::copy(rows_in, rows_in + n, rows);
-    }
-  }
-
- private:
   const Batch& store_;
   const std::vector<SortKey>& keys_;
 };
@@ -184,18 +229,30 @@ void sort_bits_of_column(const Column& column, bool descending, uint64_t* bits) 
   }
 }
 
-std::vector<RowIndex> stable_order_of_bits(std::vector<uint64_t>&& encoded) {
-  std::vector<RowIndex> rows(encoded.size());
-  std::iota(rows.begin(), rows.end(), RowIndex{0});
-  if (rows.size() < 2) return rows;
+std::unique_ptr<RowIndex[]> stable_order_of_bits(uint64_t* keys, size_t n) {
+  std::unique_ptr<RowIndex[]> order(new RowIndex[n]);
+  const size_t parts =
+      n >= kParallelFrom ? std::clamp<size_t>(available_threads(), 1, kMaxParts) : 1;
+  auto part_range = [&](size_t part) {
+    return std::pair<size_t, size_t>{n * part / parts, n * (part + 1) / parts};
+  };
   // Relative to the smallest key the high digits of a narrow range are all zero, and the
   // radix sort skips a digit every key shares: prices, say, need one pass less.
-  const uint64_t lowest = *std::min_element(encoded.begin(), encoded.end());
-  for (uint64_t& key : encoded) key -= lowest;
-  static const Batch kNoStore;
-  static const std::vector<SortKey> kNoKeys;
-  Sorter(kNoStore, kNoKeys).radix_sort(encoded, rows.data(), rows.size());
-  return rows;
+  std::vector<uint64_t> lowest(parts, ~uint64_t{0});
+  work_in_parts(parts, [&](size_t part) {
+    const auto [begin, end] = part_range(part);
+    if (begin < end) lowest[part] = *std::min_element(keys + begin, keys + end);
+  });
+  const uint64_t smallest = *std::min_element(lowest.begin(), lowest.end());
+  work_in_parts(parts, [&](size_t part) {
+    const auto [begin, end] = part_range(part);
+    for (size_t i = begin; i < end; ++i) {
+      keys[i] -= smallest;
+      order[i] = static_cast<RowIndex>(i);
+    }
+  });
+  radix_sort_pairs(keys, order.get(), n);
+  return order;
 }
 
 std::vector<RowIndex> stable_order(const Batch& store, const std::vector<SortKey>& keys) {

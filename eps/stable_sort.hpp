@@ -1,6 +1,7 @@
 // Stable multi-key sorting of held ticks, shared by order_by and update_timestamp.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -30,6 +31,9 @@ std::vector<RowIndex> stable_order(const Batch& store, const std::vector<SortKey
 uint64_t sort_bits(const Column& column, size_t row, bool descending);  // not strings
 uint64_t sort_bits_of_time(int64_t time, bool descending);
 void sort_bits_of_column(const Column& column, bool descending, uint64_t* bits);  // not strings
-std::vector<RowIndex> stable_order_of_bits(std::vector<uint64_t>&& encoded);
+// The stable order of n keys already turned into bits (sort_bits_of_column,
+// sort_bits_of_time): order[i] is the index of the i-th in sort order. `keys` is used as
+// scratch. A large input is sorted by the available threads together (work_in_parts).
+std::unique_ptr<RowIndex[]> stable_order_of_bits(uint64_t* keys, size_t n);
 
 }  // namespace tickflow::eps

@@ -1,5 +1,9 @@
 #include "tickflow/ep_helpers.hpp"
 
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
 #include <string>
 
 namespace tickflow {
@@ -24,6 +28,18 @@ std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
     items.push_back(list);  // a scalar, or something the caller reports as not a list item
   }
   return items;
+}
+
+size_t available_threads() {
+  return static_cast<size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+}
+
+void work_in_parts(size_t parts, const std::function<void(size_t part)>& body) {
+  if (parts <= 1) {
+    if (parts == 1) body(0);
+    return;
+  }
+  tbb::parallel_for(size_t{0}, parts, [&](size_t part) { body(part); });
 }
 
 }  // namespace tickflow

@@ -155,7 +155,8 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
         eps::sort_bits_of_column(store.columns[*k.column], k.descending, column_bits.data());
         CHECK(column_bits == bits);
       }
-      CHECK(eps::stable_order_of_bits(std::move(bits)) == want);
+      const auto order = eps::stable_order_of_bits(bits.data(), bits.size());
+      CHECK(std::vector<eps::RowIndex>(order.get(), order.get() + want.size()) == want);
     }
   }
 }
@@ -235,5 +236,21 @@ output: [window, full]
     // Within 6ms about six ticks wait, plus the current batch.
     CHECK(peak_held(out, 1) < static_cast<int64_t>(batch) + 100);
     CHECK(peak_held(out, 2) == 200000);
+  }
+}
+
+TEST_CASE("stable_order_of_bits splits a large sort over threads with the same result") {
+  // Above the size where the radix sort works in parts (one per available thread): keys
+  // with many duplicates, so that stability across the parts' boundaries is tested.
+  std::mt19937_64 rng(9);
+  for (uint64_t range : {uint64_t{1000}, uint64_t{1} << 40, ~uint64_t{0}}) {
+    std::vector<uint64_t> bits(300001);
+    for (auto& b : bits) b = rng() % range;
+    std::vector<eps::RowIndex> want(bits.size());
+    for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<eps::RowIndex>(i);
+    std::stable_sort(want.begin(), want.end(),
+                     [&](eps::RowIndex a, eps::RowIndex b) { return bits[a] < bits[b]; });
+    const auto order = eps::stable_order_of_bits(bits.data(), bits.size());
+    CHECK(std::vector<eps::RowIndex>(order.get(), order.get() + want.size()) == want);
   }
 }

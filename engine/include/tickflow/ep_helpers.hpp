@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -21,5 +22,18 @@ bool require_time_ordered(BindContext& ctx, size_t input, std::string_view why);
 // name can be located on its own; any other node (a scalar) is a one-item list; nullptr
 // gives none.
 std::vector<const ConfigNode*> list_items(const ConfigNode* list);
+
+// Parallel work inside one EP call (a big sort at the end of the input, say). During a
+// run, an EP's calls execute on the run's threads; these use the same threads, so a run
+// never exceeds --threads, and with --threads 1 the parts run one after another.
+//
+// The threads an EP could use at once right now (1 with --threads 1): a useful number of
+// parts for work_in_parts.
+size_t available_threads();
+// Calls body(part) for every part in [0, parts), concurrently where threads are free, and
+// returns when all have returned. Calls for different parts must not conflict; an exception
+// from one is rethrown here. The result must not depend on which part runs when, so that
+// output stays the same for every --threads.
+void work_in_parts(size_t parts, const std::function<void(size_t part)>& body);
 
 }  // namespace tickflow
