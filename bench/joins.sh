@@ -15,7 +15,8 @@
 #   SCALE=10 bench/joins.sh        # every size divided by 10
 #
 # Environment: BUILD_DIR (default build/, a Release build), SKIP_BUILD=1, SCALE, RUNS (default 5),
-# SLOW_RUNS (default 3). Needs hyperfine and /usr/bin/python3 with pandas (scripts/setup.sh --bench).
+# SLOW_RUNS (default 7: pandas' first runs in a process are the slowest). Needs hyperfine
+# and /usr/bin/python3 with pandas (scripts/setup.sh --bench).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +25,7 @@ DATA="$BENCH/data/joins"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 SCALE=${SCALE:-1}
 RUNS=${RUNS:-5}
-SLOW_RUNS=${SLOW_RUNS:-3}
+SLOW_RUNS=${SLOW_RUNS:-7}
 PYTHON=/usr/bin/python3
 THREADS=$(nproc)
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
