@@ -15,33 +15,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-template <typename T>
-const std::vector<T>& typed(const Column& column) {
-  if constexpr (std::is_same_v<T, double>) {
-    return column.doubles();
-  } else if constexpr (std::is_same_v<T, uint8_t>) {
-    return column.bools();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    return column.strings();
-  } else {
-    return column.ints();
-  }
-}
-
-template <typename T>
-std::vector<T>& typed(Column& column) {
-  return const_cast<std::vector<T>&>(typed<T>(static_cast<const Column&>(column)));
-}
-
-template <typename T>
-T empty_value() {
-  if constexpr (std::is_same_v<T, double>) {
-    return kNaN;
-  } else {
-    return T{};
-  }
-}
-
 // Neumaier's compensated sum: the error does not grow with the number of values, and a
 // sum of a few dozen doubles is almost always the correctly rounded one.
 struct CompensatedSum {
@@ -305,12 +278,12 @@ class ExtremeState final : public AggState {
  public:
   ExtremeState(size_t column, bool sliding) : column_(column), sliding_(sliding) {}
   void resize(size_t groups) override {
-    best_.resize(groups, empty_value<T>());
+    best_.resize(groups, Column::default_of<T>());
     has_.resize(groups, 0);
     if (sliding_) windows_.resize(groups);
   }
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
-    const std::vector<T>& values = typed<T>(batch.columns[column_]);
+    const std::vector<T>& values = batch.columns[column_].values<T>();
     for (size_t r = begin; r < end; ++r) {
       const uint32_t g = groups[r];
       if (sliding_) {
@@ -329,13 +302,13 @@ class ExtremeState final : public AggState {
   void write(uint32_t group, Column& out) override {
     if (sliding_) {
       const auto& values = windows_[group].values;
-      typed<T>(out).push_back(values.empty() ? empty_value<T>() : values.front().second);
+      out.values<T>().push_back(values.empty() ? Column::default_of<T>() : values.front().second);
     } else {
-      typed<T>(out).push_back(has_[group] ? best_[group] : empty_value<T>());
+      out.values<T>().push_back(has_[group] ? best_[group] : Column::default_of<T>());
     }
   }
   void reset(uint32_t group) override {
-    best_[group] = empty_value<T>();
+    best_[group] = Column::default_of<T>();
     has_[group] = 0;
     if (sliding_) windows_[group] = Window{};
   }
@@ -374,7 +347,7 @@ class EdgeState final : public AggState {
   EdgeState(size_t column, bool last, bool sliding)
       : column_(column), last_(last), sliding_(sliding) {}
   void resize(size_t groups) override {
-    values_.resize(groups, empty_value<T>());
+    values_.resize(groups, Column::default_of<T>());
     counts_.resize(groups, 0);
     if (sliding_) windows_.resize(groups);
   }
@@ -382,20 +355,20 @@ class EdgeState final : public AggState {
     if constexpr (std::is_same_v<T, int64_t>) {
       if (column_ == kTimestamp) return add_values(batch.times, begin, end, groups);
     }
-    add_values(typed<T>(batch.columns[column_]), begin, end, groups);
+    add_values(batch.columns[column_].values<T>(), begin, end, groups);
   }
   void write(uint32_t group, Column& out) override {
     if (sliding_) {
       const std::deque<T>& window = windows_[group];
-      typed<T>(out).push_back(window.empty() ? empty_value<T>()
-                              : last_        ? window.back()
-                                             : window.front());
+      out.values<T>().push_back(window.empty() ? Column::default_of<T>()
+                                : last_        ? window.back()
+                                               : window.front());
     } else {
-      typed<T>(out).push_back(values_[group]);
+      out.values<T>().push_back(values_[group]);
     }
   }
   void reset(uint32_t group) override {
-    values_[group] = empty_value<T>();
+    values_[group] = Column::default_of<T>();
     counts_[group] = 0;
     if (sliding_) windows_[group].clear();
   }

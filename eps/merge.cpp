@@ -136,7 +136,7 @@ class MergeOperator : public Operator {
       Column& column = result.columns[c];
       with_value_type(column.type(), [&](auto tag) {
         using T = decltype(tag);
-        gather_column(values_of<T>(column), c, rows, default_value<T>());
+        gather_column(column.values<T>(), c, rows, Column::default_of<T>());
       });
     }
     return result;
@@ -348,9 +348,8 @@ class MergeOperator : public Operator {
         const Source& s = sources_[p * n + i];
         const int field = layout_->field_of_input[i][c];
         const bool present = s.batch && field >= 0;
-        from[i] = present
-                      ? values_of<T>(s.batch->columns[static_cast<size_t>(field)]).data() + s.row
-                      : &missing;
+        from[i] = present ? s.batch->columns[static_cast<size_t>(field)].values<T>().data() + s.row
+                          : &missing;
         step[i] = present;
       }
       T* target = out.data() + phase.begin;
@@ -438,28 +437,6 @@ class MergeOperator : public Operator {
     }
   }
 
-  template <class T>
-  static T default_value() {
-    if constexpr (std::is_same_v<T, double>) {
-      return std::numeric_limits<double>::quiet_NaN();
-    } else {
-      return T{};
-    }
-  }
-
-  template <class T>
-  static std::vector<T>& values_of(Column& column) {
-    if constexpr (std::is_same_v<T, double>) {
-      return column.doubles();
-    } else if constexpr (std::is_same_v<T, uint8_t>) {
-      return column.bools();
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      return column.strings();
-    } else {
-      return column.ints();
-    }
-  }
-
   // Per value type: the column pointers of gather_column and the spare vectors.
   template <class T>
   struct Typed {
@@ -500,7 +477,7 @@ class MergeOperator : public Operator {
   void recycle(Batch& batch) {
     keep(batch.times);
     for (Column& column : batch.columns) {
-      with_value_type(column.type(), [&](auto tag) { keep(values_of<decltype(tag)>(column)); });
+      with_value_type(column.type(), [&](auto tag) { keep(column.values<decltype(tag)>()); });
     }
   }
 

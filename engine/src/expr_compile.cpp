@@ -88,7 +88,7 @@ TypedValue evaluate_constant(Node& node) {
   Frame frame{&batch, 1, 1, nullptr, &state, &info};
   Operand result = node.eval(frame);
   Column column(node.type());
-  with_storage(node.type(), [&]<class T>() { values_of<T>(column).push_back(result.as<T>()[0]); });
+  with_storage(node.type(), [&]<class T>() { column.values<T>().push_back(result.as<T>()[0]); });
   return {node.type(), column.value(0)};
 }
 
@@ -357,8 +357,8 @@ void CompiledExpr::evaluate(const Batch& batch, size_t rows, ExprState& state, C
   Operand result = root.eval(frame);
   if (out.type() != root.type()) out = Column(root.type());
   with_storage(root.type(), [&]<class T>() {
-    auto& dst = values_of<T>(out);
-    auto& scratch = values_of<T>(st.nodes[root.slot].out);
+    auto& dst = out.values<T>();
+    auto& scratch = st.nodes[root.slot].out.values<T>();
     if (result.scalar) {
       dst.assign(rows, result.as<T>()[0]);
     } else if (result.data == scratch.data()) {

@@ -34,7 +34,7 @@ ConstantNode::ConstantNode(TypedValue value)
     : Node(value.type), value_(std::move(value)), column_(value_.type) {
   column_.append(value_.value);
   data_ = with_storage(value_.type,
-                       [&]<class T>() -> const void* { return values_of<T>(column_).data(); });
+                       [&]<class T>() -> const void* { return column_.values<T>().data(); });
 }
 
 NodePtr make_constant(TypedValue value) {
@@ -50,7 +50,7 @@ class FieldNode final : public Node {
   bool foldable() const override { return false; }
   Operand eval(const Frame& frame) const override {
     const Column& c = frame.batch->columns[index_];
-    return {with_storage(type(), [&]<class T>() -> const void* { return values_of<T>(c).data(); }),
+    return {with_storage(type(), [&]<class T>() -> const void* { return c.values<T>().data(); }),
             false};
   }
 
@@ -87,9 +87,8 @@ class StateReadNode final : public Node {
       throw RuntimeError("expression reads state but no state reader was given");
     Column& out = frame.state->nodes[slot].out;
     frame.info->state->read(id_, *frame.batch, frame.rows, out);
-    return {
-        with_storage(type(), [&]<class T>() -> const void* { return values_of<T>(out).data(); }),
-        false};
+    return {with_storage(type(), [&]<class T>() -> const void* { return out.values<T>().data(); }),
+            false};
   }
 
  private:
@@ -122,7 +121,7 @@ class LagNode final : public Node {
     const size_t n = frame.rows;
     const T* x = in.as<T>();
     auto value_at = [&](size_t row) -> const T& { return x[in.scalar ? 0 : row]; };
-    auto& history = values_of<T>(frame.state->nodes[slot].history);
+    auto& history = frame.state->nodes[slot].history.values<T>();
     T* out = output<T>(frame, n);
     // Position p of the virtual sequence history ++ x is history[p] for p < k, else x[p - k].
     for (size_t i = 0; i < n; ++i) out[i] = i < k ? history[i] : value_at(i - k);

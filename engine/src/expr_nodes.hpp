@@ -20,32 +20,6 @@ namespace tickflow::expr {
 
 // ------------------------------------------------------------ storage types
 
-// The C++ type a Column stores values of `Type` as: int64_t (int, time, duration),
-// double, uint8_t (bool) or std::string.
-template <class T>
-std::vector<T>& values_of(Column& c) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return c.ints();
-  else if constexpr (std::is_same_v<T, double>)
-    return c.doubles();
-  else if constexpr (std::is_same_v<T, uint8_t>)
-    return c.bools();
-  else
-    return c.strings();
-}
-
-template <class T>
-const std::vector<T>& values_of(const Column& c) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return c.ints();
-  else if constexpr (std::is_same_v<T, double>)
-    return c.doubles();
-  else if constexpr (std::is_same_v<T, uint8_t>)
-    return c.bools();
-  else
-    return c.strings();
-}
-
 // Calls f.template operator()<S>() with S the storage type of `type`.
 template <class F>
 decltype(auto) with_storage(Type type, F&& f) {
@@ -144,7 +118,7 @@ class Node {
   // The node's result column resized to n values.
   template <class T>
   T* output(const Frame& frame, size_t n) const {
-    auto& v = values_of<T>(frame.state->nodes[slot].out);
+    auto& v = frame.state->nodes[slot].out.values<T>();
     v.resize(n);
     return v.data();
   }

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tickflow/schema.hpp"
@@ -29,6 +31,35 @@ class Column {
   const std::vector<uint8_t>& bools() const { return bools_; }
   std::vector<std::string>& strings() { return strings_; }
   const std::vector<std::string>& strings() const { return strings_; }
+  // The same vectors chosen by value type, for code templated on it: T is int64_t,
+  // double, uint8_t (Bool) or std::string, and must match type() as above.
+  template <class T>
+  std::vector<T>& values() {
+    return const_cast<std::vector<T>&>(static_cast<const Column&>(*this).values<T>());
+  }
+  template <class T>
+  const std::vector<T>& values() const {
+    if constexpr (std::is_same_v<T, double>) {
+      return doubles_;
+    } else if constexpr (std::is_same_v<T, uint8_t>) {
+      return bools_;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      return strings_;
+    } else {
+      static_assert(std::is_same_v<T, int64_t>,
+                    "a column holds int64_t, double, uint8_t or std::string");
+      return ints_;
+    }
+  }
+  // The type default (SPEC §1) as the value type T: NaN for double, else T{}.
+  template <class T>
+  static T default_of() {
+    if constexpr (std::is_same_v<T, double>) {
+      return std::numeric_limits<double>::quiet_NaN();
+    } else {
+      return T{};
+    }
+  }
 
   void reserve(size_t n);
   void clear();
