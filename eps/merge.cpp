@@ -35,7 +35,7 @@ class MergeOperator : public Operator {
         inputs_(layout_->field_of_input.size()) {
     typed<int64_t>().per_batch = 1;  // times
     for (const Field& f : layout_->schema->fields()) {
-      with_value_type(f.type, [&](auto tag) { ++typed<decltype(tag)>().per_batch; });
+      with_value_type(f.type, [&]<class T>() { ++typed<T>().per_batch; });
     }
   }
 
@@ -134,8 +134,7 @@ class MergeOperator : public Operator {
     order(result.times.data(), rows);
     for (size_t c = 0; c < result.columns.size(); ++c) {
       Column& column = result.columns[c];
-      with_value_type(column.type(), [&](auto tag) {
-        using T = decltype(tag);
+      with_value_type(column.type(), [&]<class T>() {
         gather_column(column.values<T>(), c, rows, Column::default_of<T>());
       });
     }
@@ -422,21 +421,6 @@ class MergeOperator : public Operator {
     }
   }
 
-  // Calls f with a value of the type a column of type `type` holds.
-  template <class F>
-  static void with_value_type(Type type, F&& f) {
-    switch (type) {
-      case Type::Double:
-        return f(double{});
-      case Type::Bool:
-        return f(uint8_t{});
-      case Type::String:
-        return f(std::string());
-      default:
-        return f(int64_t{});
-    }
-  }
-
   // Per value type: the column pointers of gather_column and the spare vectors.
   template <class T>
   struct Typed {
@@ -477,7 +461,7 @@ class MergeOperator : public Operator {
   void recycle(Batch& batch) {
     keep(batch.times);
     for (Column& column : batch.columns) {
-      with_value_type(column.type(), [&](auto tag) { keep(column.values<decltype(tag)>()); });
+      with_value_type(column.type(), [&]<class T>() { keep(column.values<T>()); });
     }
   }
 

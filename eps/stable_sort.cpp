@@ -35,6 +35,18 @@ constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;
 constexpr size_t kParallelFrom = size_t{1} << 18;
 constexpr size_t kMaxParts = 8;
 
+// n items split into contiguous parts, one per available thread for large n.
+struct Parts {
+  size_t n;
+  size_t count;
+  explicit Parts(size_t items)
+      : n(items),
+        count(items >= kParallelFrom ? std::clamp<size_t>(available_threads(), 1, kMaxParts) : 1) {}
+  std::pair<size_t, size_t> range(size_t part) const {
+    return {n * part / count, n * (part + 1) / count};
+  }
+};
+
 // LSD radix sort of (keys[i], rows[i]) pairs by keys, stable; passes whose digit is the
 // same for every key are skipped. Large inputs are split into contiguous parts, one per
 // available thread: each part counts its digits, and a part's ticks with digit d go after
@@ -43,17 +55,15 @@ constexpr size_t kMaxParts = 8;
 // split between the threads too.
 void radix_sort_pairs(uint64_t* keys, RowIndex* rows, size_t n) {
   if (n < 2) return;
-  const size_t parts =
-      n >= kParallelFrom ? std::clamp<size_t>(available_threads(), 1, kMaxParts) : 1;
-  auto part_range = [&](size_t part) {
-    return std::pair<size_t, size_t>{n * part / parts, n * (part + 1) / parts};
-  };
+  const Parts split(n);
+  const size_t parts = split.count;
+
   using Counts = std::array<std::array<uint32_t, kBuckets>, kPasses>;
   std::vector<Counts> counts(parts);
   work_in_parts(parts, [&](size_t part) {
     Counts& count = counts[part];
     for (auto& c : count) c.fill(0);
-    const auto [begin, end] = part_range(part);
+    const auto [begin, end] = split.range(part);
     for (size_t i = begin; i < end; ++i) {
       uint64_t value = keys[i];
       for (int pass = 0; pass < kPasses; ++pass) {
@@ -84,7 +94,7 @@ void radix_sort_pairs(uint64_t* keys, RowIndex* rows, size_t n) {
       work_in_parts(parts, [&](size_t part) {
         auto& count = counts[part][pass];
         count.fill(0);
-        const auto [begin, end] = part_range(part);
+        const auto [begin, end] = split.range(part);
         for (size_t i = begin; i < end; ++i) ++count[(keys_in[i] >> shift) & (kBuckets - 1)];
       });
     }
@@ -97,7 +107,7 @@ void radix_sort_pairs(uint64_t* keys, RowIndex* rows, size_t n) {
     }
     work_in_parts(parts, [&](size_t part) {
       auto& at = offsets[part];
-      const auto [begin, end] = part_range(part);
+      const auto [begin, end] = split.range(part);
       for (size_t i = begin; i < end; ++i) {
         const uint32_t to = at[(keys_in[i] >> shift) & (kBuckets - 1)]++;
         keys_out[to] = keys_in[i];
@@ -110,7 +120,7 @@ void radix_sort_pairs(uint64_t* keys, RowIndex* rows, size_t n) {
   }
   if (keys_in != keys) {
     work_in_parts(parts, [&](size_t part) {
-      const auto [begin, end] = part_range(part);
+      const auto [begin, end] = split.range(part);
       std::copy(keys_in + begin, keys_in + end, keys + begin);
       std::copy(rows_in + begin, rows_in + end, rows + begin);
     });
@@ -163,16 +173,8 @@ class Sorter {
   static constexpr size_t kSmall = 64;
 
   uint64_t encode(RowIndex row, const SortKey& k) const {
-    if (!k.column) return encode_int(store_.times[row], k.descending);
-    const Column& column = store_.columns[*k.column];
-    switch (column.type()) {
-      case Type::Double:
-        return encode_double(column.doubles()[row], k.descending);
-      case Type::Bool:
-        return k.descending ? 1 - column.bools()[row] : column.bools()[row];
-      default:
-        return encode_int(column.ints()[row], k.descending);
-    }
+    return k.column ? sort_bits(store_.columns[*k.column], row, k.descending)
+                    : sort_bits_of_time(store_.times[row], k.descending);
   }
 
   int compare_from(RowIndex a, RowIndex b, size_t key) const {
@@ -231,21 +233,19 @@ void sort_bits_of_column(const Column& column, bool descending, uint64_t* bits) 
 
 std::unique_ptr<RowIndex[]> stable_order_of_bits(uint64_t* keys, size_t n) {
   std::unique_ptr<RowIndex[]> order(new RowIndex[n]);
-  const size_t parts =
-      n >= kParallelFrom ? std::clamp<size_t>(available_threads(), 1, kMaxParts) : 1;
-  auto part_range = [&](size_t part) {
-    return std::pair<size_t, size_t>{n * part / parts, n * (part + 1) / parts};
-  };
+  const Parts split(n);
+  const size_t parts = split.count;
+
   // Relative to the smallest key the high digits of a narrow range are all zero, and the
   // radix sort skips a digit every key shares: prices, say, need one pass less.
   std::vector<uint64_t> lowest(parts, ~uint64_t{0});
   work_in_parts(parts, [&](size_t part) {
-    const auto [begin, end] = part_range(part);
+    const auto [begin, end] = split.range(part);
     if (begin < end) lowest[part] = *std::min_element(keys + begin, keys + end);
   });
   const uint64_t smallest = *std::min_element(lowest.begin(), lowest.end());
   work_in_parts(parts, [&](size_t part) {
-    const auto [begin, end] = part_range(part);
+    const auto [begin, end] = split.range(part);
     for (size_t i = begin; i < end; ++i) {
       keys[i] -= smallest;
       order[i] = static_cast<RowIndex>(i);

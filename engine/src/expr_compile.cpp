@@ -88,7 +88,7 @@ TypedValue evaluate_constant(Node& node) {
   Frame frame{&batch, 1, 1, nullptr, &state, &info};
   Operand result = node.eval(frame);
   Column column(node.type());
-  with_storage(node.type(), [&]<class T>() { column.values<T>().push_back(result.as<T>()[0]); });
+  with_value_type(node.type(), [&]<class T>() { column.values<T>().push_back(result.as<T>()[0]); });
   return {node.type(), column.value(0)};
 }
 
@@ -356,7 +356,7 @@ void CompiledExpr::evaluate(const Batch& batch, size_t rows, ExprState& state, C
   const Node& root = *impl_->root;
   Operand result = root.eval(frame);
   if (out.type() != root.type()) out = Column(root.type());
-  with_storage(root.type(), [&]<class T>() {
+  with_value_type(root.type(), [&]<class T>() {
     auto& dst = out.values<T>();
     auto& scratch = st.nodes[root.slot].out.values<T>();
     if (result.scalar) {

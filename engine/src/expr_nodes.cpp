@@ -33,8 +33,8 @@ void Node::raise(const Frame& frame, size_t row, const std::string& message) con
 ConstantNode::ConstantNode(TypedValue value)
     : Node(value.type), value_(std::move(value)), column_(value_.type) {
   column_.append(value_.value);
-  data_ = with_storage(value_.type,
-                       [&]<class T>() -> const void* { return column_.values<T>().data(); });
+  data_ = with_value_type(value_.type,
+                          [&]<class T>() -> const void* { return column_.values<T>().data(); });
 }
 
 NodePtr make_constant(TypedValue value) {
@@ -50,7 +50,7 @@ class FieldNode final : public Node {
   bool foldable() const override { return false; }
   Operand eval(const Frame& frame) const override {
     const Column& c = frame.batch->columns[index_];
-    return {with_storage(type(), [&]<class T>() -> const void* { return c.values<T>().data(); }),
+    return {with_value_type(type(), [&]<class T>() -> const void* { return c.values<T>().data(); }),
             false};
   }
 
@@ -87,8 +87,9 @@ class StateReadNode final : public Node {
       throw RuntimeError("expression reads state but no state reader was given");
     Column& out = frame.state->nodes[slot].out;
     frame.info->state->read(id_, *frame.batch, frame.rows, out);
-    return {with_storage(type(), [&]<class T>() -> const void* { return out.values<T>().data(); }),
-            false};
+    return {
+        with_value_type(type(), [&]<class T>() -> const void* { return out.values<T>().data(); }),
+        false};
   }
 
  private:
@@ -111,7 +112,7 @@ class LagNode final : public Node {
   }
   Operand eval(const Frame& frame) const override {
     Operand in = children[0]->eval(frame);
-    return with_storage(type(), [&]<class T>() { return shift<T>(frame, in); });
+    return with_value_type(type(), [&]<class T>() { return shift<T>(frame, in); });
   }
 
  private:
@@ -147,7 +148,7 @@ class LeadNode final : public Node {
   size_t lead() const override { return ticks_; }
   Operand eval(const Frame& frame) const override {
     Operand in = children[0]->eval(frame);
-    return with_storage(type(), [&]<class T>() -> Operand {
+    return with_value_type(type(), [&]<class T>() -> Operand {
       const size_t n = frame.rows;
       const T* x = in.as<T>();
       T* out = output<T>(frame, n);
@@ -238,7 +239,7 @@ class IfNode final : public Node {
     }
     Operand a = children[1]->eval(then_frame);
     Operand b = children[2]->eval(else_frame);
-    return with_storage(type(), [&]<class T>() -> Operand {
+    return with_value_type(type(), [&]<class T>() -> Operand {
       const uint8_t* c = cond.as<uint8_t>();
       const T* x = a.as<T>();
       const T* y = b.as<T>();
@@ -375,7 +376,7 @@ NodePtr make_if(NodePtr cond, NodePtr a, NodePtr b) {
 }
 
 NodePtr make_in(std::vector<NodePtr> values, bool negate) {
-  NodePtr node = with_storage(
+  NodePtr node = with_value_type(
       values[0]->type(), [&]<class T>() -> NodePtr { return std::make_unique<InNode<T>>(negate); });
   node->children = std::move(values);
   return node;
@@ -383,7 +384,7 @@ NodePtr make_in(std::vector<NodePtr> values, bool negate) {
 
 NodePtr make_min_max(std::vector<NodePtr> args, bool is_max) {
   const Type type = args[0]->type();
-  NodePtr node = with_storage(
+  NodePtr node = with_value_type(
       type, [&]<class T>() -> NodePtr { return std::make_unique<MinMaxNode<T>>(type, is_max); });
   node->children = std::move(args);
   return node;

@@ -20,21 +20,6 @@ namespace tickflow::expr {
 
 // ------------------------------------------------------------ storage types
 
-// Calls f.template operator()<S>() with S the storage type of `type`.
-template <class F>
-decltype(auto) with_storage(Type type, F&& f) {
-  switch (type) {
-    case Type::Double:
-      return f.template operator()<double>();
-    case Type::Bool:
-      return f.template operator()<uint8_t>();
-    case Type::String:
-      return f.template operator()<std::string>();
-    default:
-      return f.template operator()<int64_t>();
-  }
-}
-
 // ------------------------------------------------------------ evaluation frame
 
 // A node's view of its input: `rows` values, or one value for every row when scalar.

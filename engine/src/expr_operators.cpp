@@ -149,7 +149,7 @@ NodePtr compare_with(NodePtr l, NodePtr r, Cmp cmp) {
       return map2<uint8_t, A, B>(Type::Bool, std::move(l), std::move(r), cmp);
     });
   }
-  return with_storage(lt, [&]<class T>() {
+  return with_value_type(lt, [&]<class T>() {
     return map2<uint8_t, T, T>(Type::Bool, std::move(l), std::move(r), cmp);
   });
 }

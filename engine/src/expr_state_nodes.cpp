@@ -107,7 +107,7 @@ class KeyLookupNode final : public ContainerNode {
     std::vector<Value> key(children.size());
     for (size_t i = 0; i < n; ++i) {
       for (size_t k = 0; k < ops.size(); ++k) {
-        with_storage(children[k]->type(), [&]<class K>() { store<K>(key[k], ops[k], i); });
+        with_value_type(children[k]->type(), [&]<class K>() { store<K>(key[k], ops[k], i); });
       }
       const StateEntry* entry = c.find(key);
       if constexpr (std::is_same_v<T, uint8_t>) {
@@ -163,7 +163,7 @@ NodePtr make_state_has(size_t id, std::string name, std::vector<NodePtr> key) {
 
 NodePtr make_state_key_value(size_t id, std::string name, Type type, size_t field,
                              std::vector<NodePtr> key) {
-  NodePtr node = with_storage(type, [&]<class T>() -> NodePtr {
+  NodePtr node = with_value_type(type, [&]<class T>() -> NodePtr {
     return std::make_unique<KeyLookupNode<T>>(type, id, std::move(name), field);
   });
   node->children = std::move(key);
@@ -172,7 +172,7 @@ NodePtr make_state_key_value(size_t id, std::string name, Type type, size_t fiel
 
 NodePtr make_state_index_value(size_t id, std::string name, Type type, size_t field,
                                NodePtr index) {
-  NodePtr node = with_storage(type, [&]<class T>() -> NodePtr {
+  NodePtr node = with_value_type(type, [&]<class T>() -> NodePtr {
     return std::make_unique<IndexLookupNode<T>>(type, id, std::move(name), field);
   });
   node->children.push_back(std::move(index));

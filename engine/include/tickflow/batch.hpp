@@ -81,6 +81,22 @@ class Column {
   std::vector<std::string> strings_;
 };
 
+// Calls f.template operator()<T>() with T the value type a Column of `type` stores
+// (int64_t, double, uint8_t or std::string), for code templated on it; returns its result.
+template <class F>
+decltype(auto) with_value_type(Type type, F&& f) {
+  switch (type) {
+    case Type::Double:
+      return f.template operator()<double>();
+    case Type::Bool:
+      return f.template operator()<uint8_t>();
+    case Type::String:
+      return f.template operator()<std::string>();
+    default:
+      return f.template operator()<int64_t>();
+  }
+}
+
 // A run of ticks in columnar form: times[i] is the TIMESTAMP of tick i and
 // columns[c][i] its value of schema field c. All columns have times.size() values.
 struct Batch {
