@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "aggregate_functions.hpp"
+#include "aggregate/aggregate_functions.hpp"
 #include "builtin.hpp"
 #include "tickflow/query.hpp"
 

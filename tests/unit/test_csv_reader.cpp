@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "csv_reader.hpp"
+#include "sources/csv_reader.hpp"
 #include "tickflow/time.hpp"
 
 using namespace tickflow;

@@ -3,7 +3,7 @@
 
 #include <limits>
 
-#include "expr_ast.hpp"
+#include "expr/ast.hpp"
 #include "test_expr_support.hpp"
 
 using namespace expr_test;

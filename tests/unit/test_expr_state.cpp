@@ -5,7 +5,7 @@
 #include <cmath>
 #include <memory>
 
-#include "expr_ast.hpp"
+#include "expr/ast.hpp"
 #include "test_expr_support.hpp"
 #include "tickflow/state.hpp"
 

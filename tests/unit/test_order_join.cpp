@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "builtin.hpp"
-#include "stable_sort.hpp"
+#include "order/stable_sort.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/run.hpp"
 

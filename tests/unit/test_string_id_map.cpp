@@ -1,11 +1,11 @@
-// StringIdMap (eps/string_id_map.hpp) against std::unordered_map on keys short and long,
+// StringIdMap (eps/combine/string_id_map.hpp) against std::unordered_map on keys short and long,
 // empty, sharing 8-byte prefixes, and enough of them to grow the table many times.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <unordered_map>
 
-#include "string_id_map.hpp"
+#include "combine/string_id_map.hpp"
 
 using tickflow::eps::StringIdMap;
 

@@ -1,0 +1,45 @@
+// The `aggregate` EP, shared between its binding (aggregate_bind.cpp) and its operator
+// (aggregate.cpp). Semantics are documented in docs/aggregate.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "aggregate/aggregate_functions.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/expr.hpp"
+
+namespace tickflow::eps::agg {
+
+// What bind validated; immutable and shared by the operators of every run.
+struct Options {
+  enum class Bucket { Whole, Time, Ticks, Condition };
+  enum class Window { Cumulative, Ticks, Time };
+
+  Bucket bucket = Bucket::Whole;
+  int64_t bucket_duration = 0;  // Time
+  int64_t bucket_ticks = 0;     // Ticks
+  CompiledExprPtr condition;    // Condition: bool
+  bool boundary_new = true;     // Condition: the tick where it holds starts the next bucket
+
+  bool stamp_start = false;  // bucket_time: start
+  bool emit_empty = true;
+
+  bool running = false;
+  Window window = Window::Cumulative;
+  int64_t window_ticks = 0;
+  int64_t window_duration = 0;
+
+  std::vector<size_t> key_columns;
+  SchemaPtr key_schema;  // the group_by fields
+  std::vector<AggSpec> aggs;
+  SchemaPtr output_schema;
+  std::optional<int64_t> range_start;
+  std::optional<int64_t> range_end;
+};
+
+OperatorFactory make_aggregate_factory(std::shared_ptr<const Options> options);
+
+}  // namespace tickflow::eps::agg

@@ -1,0 +1,541 @@
+// Binding of the `aggregate` EP: parses `aggs:` entries ("fn(args)"), the bucket and window
+// specs, checks types and fields with located errors, and registers the EP.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregate/aggregate.hpp"
+#include "builtin.hpp"
+#include "tickflow/ep_helpers.hpp"
+#include "tickflow/time.hpp"
+#include "tickflow/util.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+using agg::AggSpec;
+using agg::Fn;
+using agg::Options;
+
+// What the arguments of a function must be.
+enum class Arg { Numeric, Ordered, AnyField, Fraction };
+
+struct FunctionInfo {
+  std::string_view name;
+  Fn fn;
+  std::vector<Arg> args;
+};
+
+const std::vector<FunctionInfo>& functions() {
+  static const std::vector<FunctionInfo> table = {
+      {"count", Fn::Count, {}},
+      {"sum", Fn::Sum, {Arg::Numeric}},
+      {"mean", Fn::Mean, {Arg::Numeric}},
+      {"min", Fn::Min, {Arg::Ordered}},
+      {"max", Fn::Max, {Arg::Ordered}},
+      {"first", Fn::First, {Arg::AnyField}},
+      {"last", Fn::Last, {Arg::AnyField}},
+      {"var", Fn::Var, {Arg::Numeric}},
+      {"std", Fn::Std, {Arg::Numeric}},
+      {"vwap", Fn::Vwap, {Arg::Numeric, Arg::Numeric}},
+      {"median", Fn::Median, {Arg::Numeric}},
+      {"percentile", Fn::Percentile, {Arg::Numeric, Arg::Fraction}},
+      {"distinct_count", Fn::DistinctCount, {Arg::AnyField}},
+      {"first_time", Fn::FirstTime, {}},
+      {"last_time", Fn::LastTime, {}},
+  };
+  return table;
+}
+
+std::string signature(const FunctionInfo& info) {
+  static const char* kArgNames[] = {"FIELD", "FIELD", "FIELD", "P"};
+  std::string text = std::string(info.name) + "(";
+  for (size_t i = 0; i < info.args.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += kArgNames[static_cast<int>(info.args[i])];
+  }
+  if (info.fn == Fn::Vwap) text = "vwap(PRICE, SIZE";
+  return text + ")";
+}
+
+// A location `offset` characters into a scalar value (one more for a quoted scalar, whose
+// location is its opening quote).
+Location inside(const ConfigNode& value, size_t offset) {
+  Location loc = value.location();
+  loc.column += static_cast<int>(offset) + (value.quoted() ? 1 : 0);
+  return loc;
+}
+
+struct Token {
+  std::string text;
+  size_t offset = 0;
+};
+
+// Splits "fn(a, b)" into the name and its arguments with their offsets; nullopt and an
+// error when the text has another shape.
+std::optional<std::pair<Token, std::vector<Token>>> split_call(BindContext& ctx,
+                                                               const ConfigNode& value) {
+  const std::string& text = value.text();
+  size_t i = 0;
+  auto skip_spaces = [&] {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  auto word = [&] {
+    Token token{"", i};
+    while (i < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_' || text[i] == '.' ||
+            text[i] == '-' || text[i] == '+')) {
+      token.text += text[i++];
+    }
+    return token;
+  };
+  auto fail = [&](const std::string& message) {
+    ctx.error(inside(value, std::min(i, text.size())), message);
+    return std::nullopt;
+  };
+  skip_spaces();
+  Token name = word();
+  if (name.text.empty()) return fail("expected an aggregation such as sum(SIZE) or count()");
+  skip_spaces();
+  if (i >= text.size() || text[i] != '(') {
+    return fail("expected '(' after '" + name.text +
+                "': write an aggregation as fn(args), e.g. sum(SIZE) or count()");
+  }
+  ++i;
+  std::vector<Token> args;
+  skip_spaces();
+  if (i < text.size() && text[i] == ')') {
+    ++i;
+  } else {
+    while (true) {
+      skip_spaces();
+      Token arg = word();
+      if (arg.text.empty()) return fail("expected a field name or a number");
+      args.push_back(arg);
+      skip_spaces();
+      if (i < text.size() && text[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < text.size() && text[i] == ')') {
+        ++i;
+        break;
+      }
+      return fail("expected ',' or ')' (in a {...} flow mapping, quote the aggregation)");
+    }
+  }
+  skip_spaces();
+  if (i != text.size()) return fail("unexpected text after the aggregation");
+  return std::make_pair(name, args);
+}
+
+bool is_numeric(Type type) {
+  return type == Type::Int || type == Type::Double;
+}
+
+Type result_type(Fn fn, const std::vector<Type>& types) {
+  switch (fn) {
+    case Fn::Count:
+    case Fn::DistinctCount:
+      return Type::Int;
+    case Fn::Sum:
+      return types[0];
+    case Fn::Min:
+    case Fn::Max:
+    case Fn::First:
+    case Fn::Last:
+      return types[0];
+    case Fn::FirstTime:
+    case Fn::LastTime:
+      return Type::Time;
+    default:
+      return Type::Double;
+  }
+}
+
+std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entry) {
+  const ConfigNode& value = entry.value;
+  auto call = split_call(ctx, value);
+  if (!call) return std::nullopt;
+  const auto& [name, args] = *call;
+  const FunctionInfo* info = nullptr;
+  std::vector<std::string> names;
+  for (const FunctionInfo& f : functions()) {
+    names.emplace_back(f.name);
+    if (f.name == name.text) info = &f;
+  }
+  if (!info) {
+    ctx.error(inside(value, name.offset),
+              "unknown aggregation '" + name.text + "'" + did_you_mean(name.text, names) +
+                  "; aggregations are count sum mean min max first last var std vwap median "
+                  "percentile distinct_count first_time last_time");
+    return std::nullopt;
+  }
+  if (args.size() != info->args.size()) {
+    const size_t n = info->args.size();
+    ctx.error(inside(value, name.offset),
+              name.text + " takes " + std::to_string(n) + (n == 1 ? " argument" : " arguments") +
+                  ", got " + std::to_string(args.size()) + ": write " + signature(*info));
+    return std::nullopt;
+  }
+  AggSpec spec;
+  spec.output = entry.key;
+  spec.fn = info->fn;
+  const Schema& schema = *ctx.input(0).schema;
+  bool ok = true;
+  for (size_t a = 0; a < args.size(); ++a) {
+    const Token& arg = args[a];
+    const Location where = inside(value, arg.offset);
+    if (info->args[a] == Arg::Fraction) {
+      double p = 0;
+      const auto [end, error] =
+          std::from_chars(arg.text.data(), arg.text.data() + arg.text.size(), p);
+      if (error != std::errc() || end != arg.text.data() + arg.text.size() || !(p >= 0 && p <= 1)) {
+        ctx.error(where,
+                  "percentile: p must be a number between 0 and 1 (0.5 is the median), got '" +
+                      arg.text + "'");
+        ok = false;
+      }
+      spec.p = p;
+      continue;
+    }
+    auto column = ctx.require_field(0, arg.text, where);
+    if (!column) {
+      ok = false;
+      continue;
+    }
+    const Type type = schema[*column].type;
+    if (info->args[a] == Arg::Numeric && !is_numeric(type)) {
+      ctx.error(where, name.text + " needs an int or double field, but " + arg.text + " is " +
+                           std::string(type_name(type)));
+      ok = false;
+    } else if (info->args[a] == Arg::Ordered && type == Type::Bool) {
+      ctx.error(where, name.text +
+                           " needs an ordered field (int, double, time, duration or "
+                           "string), but " +
+                           arg.text + " is bool");
+      ok = false;
+    }
+    spec.columns.push_back(*column);
+    spec.types.push_back(type);
+  }
+  if (!ok) return std::nullopt;
+  if (spec.fn == Fn::Median) spec.p = 0.5;
+  spec.result_type = result_type(spec.fn, spec.types);
+  return spec;
+}
+
+// A positive tick count in a {ticks: N} mapping.
+std::optional<int64_t> read_ticks(BindContext& ctx, const ConfigNode& value, const char* what) {
+  int64_t n = 0;
+  const std::string& text = value.text();
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (!value.is_scalar() || error != std::errc() || end != text.data() + text.size() || n <= 0) {
+    ctx.error(value.location(),
+              std::string(what) + ": ticks must be a positive integer, got '" + text + "'");
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<int64_t> read_duration(BindContext& ctx, const ConfigNode& value, const char* what) {
+  const std::string text = ctx.substitute(value.text(), value.location());
+  const auto duration = parse_duration(text);
+  if (!duration || *duration <= 0) {
+    ctx.error(value.location(), std::string(what) +
+                                    ": expected a positive duration such as 1m, a mapping "
+                                    "{ticks: N}" +
+                                    (std::string(what) == "bucket" ? " or {when: CONDITION}" : "") +
+                                    ", got '" + text + "'");
+    return std::nullopt;
+  }
+  return duration;
+}
+
+// Checks the keys of a {...} spec against `allowed`.
+bool check_keys(BindContext& ctx, const ConfigNode& spec, const std::vector<std::string>& allowed,
+                const char* what) {
+  bool ok = true;
+  for (const auto& entry : spec.entries()) {
+    if (std::find(allowed.begin(), allowed.end(), entry.key) == allowed.end()) {
+      std::string list;
+      for (const auto& key : allowed) list += (list.empty() ? "" : ", ") + key;
+      ctx.error(entry.key_location, std::string(what) + ": unknown key '" + entry.key + "'" +
+                                        did_you_mean(entry.key, allowed) + "; expected " + list);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+bool read_bucket(BindContext& ctx, Options& options) {
+  const ConfigNode* bucket = ctx.param("bucket");
+  if (!bucket) return true;
+  if (bucket->is_scalar()) {
+    auto duration = read_duration(ctx, *bucket, "bucket");
+    if (!duration) return false;
+    options.bucket = Options::Bucket::Time;
+    options.bucket_duration = *duration;
+    return require_time_ordered(
+        ctx, 0, "time buckets assign ticks to [start, end) intervals in time order");
+  }
+  if (!bucket->is_mapping()) {
+    ctx.error(bucket->location(),
+              "bucket: expected a duration such as 1m, {ticks: N} or "
+              "{when: CONDITION, boundary_tick: new|previous}");
+    return false;
+  }
+  if (!check_keys(ctx, *bucket, {"ticks", "when", "boundary_tick"}, "bucket")) return false;
+  const ConfigNode* ticks = bucket->find("ticks");
+  const ConfigNode* when = bucket->find("when");
+  const ConfigNode* boundary = bucket->find("boundary_tick");
+  if ((ticks != nullptr) == (when != nullptr)) {
+    ctx.error(bucket->location(), "bucket: give either ticks: N or when: CONDITION");
+    return false;
+  }
+  if (ticks) {
+    if (boundary) {
+      ctx.error(bucket->find_entry("boundary_tick")->key_location,
+                "bucket: boundary_tick applies to when: buckets only");
+      return false;
+    }
+    auto n = read_ticks(ctx, *ticks, "bucket");
+    if (!n) return false;
+    options.bucket = Options::Bucket::Ticks;
+    options.bucket_ticks = *n;
+    return true;
+  }
+  options.bucket = Options::Bucket::Condition;
+  if (boundary) {
+    if (boundary->text() != "new" && boundary->text() != "previous") {
+      ctx.error(boundary->location(),
+                "boundary_tick: expected new (the tick where the condition holds starts the next "
+                "bucket) or previous (it ends the current one), got '" +
+                    boundary->text() + "'");
+      return false;
+    }
+    options.boundary_new = boundary->text() == "new";
+  }
+  ExprContext cx = make_expr_context(ctx, *ctx.input(0).schema);
+  cx.required_type = Type::Bool;
+  cx.what = "the bucket condition";
+  std::vector<Diagnostic> errors;
+  options.condition = compile_expr(*when, cx, errors);
+  report_expr_errors(ctx, errors);
+  if (!options.condition) return false;
+  if (options.condition->max_lead() > 0 || options.condition->uses_state()) {
+    ctx.error(when->location(), "the bucket condition cannot look ahead (X[+k]) or read state");
+    options.condition = nullptr;
+    return false;
+  }
+  return true;
+}
+
+bool read_running(BindContext& ctx, Options& options) {
+  options.running = ctx.get_bool("running");
+  const ConfigNode* window = ctx.param("window");
+  if (!window) return true;
+  if (!options.running) {
+    ctx.error(window->location(),
+              "window: applies to running: true only; without it, use "
+              "bucket: to cut the stream into buckets");
+    return false;
+  }
+  if (window->is_scalar()) {
+    auto duration = read_duration(ctx, *window, "window");
+    if (!duration) return false;
+    options.window = Options::Window::Time;
+    options.window_duration = *duration;
+    return require_time_ordered(ctx, 0, "a time window holds the ticks of the last duration");
+  }
+  if (!window->is_mapping() || !check_keys(ctx, *window, {"ticks"}, "window") ||
+      !window->find("ticks")) {
+    ctx.error(window->location(), "window: expected a duration such as 5s or {ticks: N}");
+    return false;
+  }
+  auto n = read_ticks(ctx, *window->find("ticks"), "window");
+  if (!n) return false;
+  options.window = Options::Window::Ticks;
+  options.window_ticks = *n;
+  return true;
+}
+
+// "1m", "250ms", ...: the largest unit that divides the duration.
+std::string duration_text(int64_t nanos) {
+  static const std::pair<int64_t, const char*> kUnits[] = {{86'400 * kNanosPerSecond, "d"},
+                                                           {3'600 * kNanosPerSecond, "h"},
+                                                           {60 * kNanosPerSecond, "m"},
+                                                           {kNanosPerSecond, "s"},
+                                                           {1'000'000, "ms"},
+                                                           {1'000, "us"}};
+  for (const auto& [size, unit] : kUnits) {
+    if (nanos % size == 0) return std::to_string(nanos / size) + unit;
+  }
+  return std::to_string(nanos) + "ns";
+}
+
+Accumulation accumulation_of(const Options& options) {
+  bool holds = false;
+  for (const AggSpec& spec : options.aggs) holds = holds || agg::holds_values(spec.fn);
+  const std::string per_group = options.key_columns.empty() ? "" : " per group";
+  if (options.running) {
+    if (options.window == Options::Window::Ticks) {
+      return Accumulation::bounded(std::to_string(options.window_ticks) + " ticks" + per_group);
+    }
+    if (options.window == Options::Window::Time) {
+      return Accumulation::bounded(duration_text(options.window_duration) + per_group);
+    }
+    return holds ? Accumulation::unbounded() : Accumulation::none();
+  }
+  // Streaming functions keep a few numbers per group; median, percentile and distinct_count
+  // keep their bucket's values.
+  if (!holds) return Accumulation::none();
+  switch (options.bucket) {
+    case Options::Bucket::Ticks:
+      return Accumulation::bounded(std::to_string(options.bucket_ticks) + " ticks");
+    case Options::Bucket::Time:
+      return Accumulation::bounded(duration_text(options.bucket_duration));
+    default:
+      return Accumulation::unbounded();
+  }
+}
+
+bool read_group_by(BindContext& ctx, Options& options, std::vector<Field>& key_fields) {
+  bool ok = true;
+  std::set<std::string> seen;
+  const ConfigNode* list = ctx.param("group_by");
+  if (!list) return true;
+  std::vector<const ConfigNode*> items;
+  if (list->is_sequence()) {
+    for (const auto& item : list->items()) items.push_back(&item);
+  } else {
+    items.push_back(list);
+  }
+  for (const ConfigNode* item : items) {
+    const std::string& name = item->text();
+    if (!seen.insert(name).second) {
+      ctx.error(item->location(), "field " + name + " is listed twice in group_by");
+      ok = false;
+    } else if (name == "TIMESTAMP") {
+      ctx.error(item->location(), "group_by cannot use TIMESTAMP; use a time bucket instead");
+      ok = false;
+    } else if (auto index = ctx.require_field(0, name, item->location())) {
+      options.key_columns.push_back(*index);
+      key_fields.push_back((*ctx.input(0).schema)[*index]);
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+OperatorFactory bind_aggregate(BindContext& ctx) {
+  auto options = std::make_shared<Options>();
+  std::vector<Field> key_fields;
+  bool ok = read_group_by(ctx, *options, key_fields);
+  ok = read_bucket(ctx, *options) && ok;
+  ok = read_running(ctx, *options) && ok;
+  if (options->running && ctx.has("bucket")) {
+    ctx.error(ctx.location("bucket"),
+              "running: true emits on every tick and does not take "
+              "bucket:; use window: for a sliding window");
+    ok = false;
+  }
+  const std::string bucket_time = ctx.get_string("bucket_time");
+  if (bucket_time != "end" && bucket_time != "start") {
+    ctx.error(ctx.location("bucket_time"),
+              "bucket_time: expected end or start, got '" + bucket_time + "'");
+    ok = false;
+  }
+  options->stamp_start = bucket_time == "start";
+  options->emit_empty = ctx.get_bool("emit_empty");
+
+  std::vector<Field> fields = key_fields;
+  std::set<std::string> names = {"TIMESTAMP"};
+  for (const Field& field : key_fields) names.insert(field.name);
+  const ConfigNode* aggs = ctx.param("aggs");
+  if (aggs->entries().empty()) {
+    ctx.error(aggs->location(), "aggs: list at least one aggregation, e.g. {N: count()}");
+    ok = false;
+  }
+  for (const auto& entry : aggs->entries()) {
+    if (!is_valid_name(entry.key)) {
+      ctx.error(entry.key_location, "'" + entry.key +
+                                        "' is not a valid field name (letters, digits and _, "
+                                        "not starting with a digit)");
+      ok = false;
+      continue;
+    }
+    if (!names.insert(entry.key).second) {
+      ctx.error(entry.key_location,
+                "output field " + entry.key +
+                    (entry.key == "TIMESTAMP" ? " is reserved" : " is also a group_by field"));
+      ok = false;
+      continue;
+    }
+    auto spec = parse_agg(ctx, entry);
+    if (!spec) {
+      ok = false;
+      continue;
+    }
+    fields.push_back({spec->output, spec->result_type});
+    options->aggs.push_back(std::move(*spec));
+  }
+  if (!ok) return {};
+  options->key_schema = make_schema(key_fields);
+  options->output_schema = make_schema(std::move(fields));
+  options->range_start = ctx.query().range_start;
+  options->range_end = ctx.query().range_end;
+  // Buckets and windows stamp ticks in input order; only an unordered input makes the
+  // output unordered (time buckets and time windows reject such an input above).
+  ctx.set_output(0, options->output_schema, ctx.input(0).time_ordered);
+  ctx.set_accumulation(accumulation_of(*options));
+  return agg::make_aggregate_factory(options);
+}
+
+}  // namespace
+
+void register_aggregate(Registry& registry) {
+  EpDefinition def;
+  def.name = "aggregate";
+  def.doc =
+      "Aggregations per bucket and group: aggs: {OUT: \"fn(args)\"} with count() sum mean min "
+      "max first last var std (sample) vwap(PRICE, SIZE) median percentile(X, P) "
+      "distinct_count first_time() last_time(). Buckets: a duration (time buckets [start, end) "
+      "aligned to the range start, or to midnight UTC of the first tick's day), {ticks: N}, "
+      "{when: CONDITION, boundary_tick: new|previous}, or none (one bucket for the whole run). "
+      "running: true emits after every tick, over everything so far or a sliding window: "
+      "(duration or {ticks: N}); a time window also emits when ticks leave it. Output: "
+      "TIMESTAMP, the group_by fields, then the aggs in declared order; within a bucket, groups "
+      "in order of first appearance. See docs/aggregate.md.";
+  def.inputs = {"in"};
+  def.outputs = {"out"};
+  def.params = {
+      {"aggs", ParamType::ExprMap, true, "", "OUT: \"fn(args)\", in output order"},
+      {"bucket", ParamType::Any, false, "",
+       "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: one "
+       "bucket for the whole run"},
+      {"bucket_time", ParamType::String, false, "end",
+       "output TIMESTAMP of a bucket: end or start"},
+      {"emit_empty", ParamType::Bool, false, "true",
+       "emit every bucket for every group seen so far, with count 0 and defaults when empty"},
+      {"running", ParamType::Bool, false, "false", "emit after every input tick"},
+      {"window", ParamType::Any, false, "",
+       "running only: sliding window, a duration (ticks in (t - d, t]) or {ticks: N}"},
+      {"group_by", ParamType::FieldList, false, "", "fields whose values form groups"},
+  };
+  def.accumulation =
+      "none (bucketed streaming functions); bounded(window) for sliding windows; median, "
+      "percentile and distinct_count hold their bucket's values";
+  def.bind = bind_aggregate;
+  registry.add(std::move(def));
+}
+
+}  // namespace tickflow::eps

@@ -1,0 +1,313 @@
+// `order_by`: the whole stream sorted by field values, stable. It must see every tick
+// before it can emit the first, so it holds the stream (unbounded accumulation), and its
+// output keeps the original TIMESTAMPs, so it is declared not time-ordered.
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "builtin.hpp"
+#include "rows.hpp"
+#include "order/stable_sort.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+class OrderByOperator : public Operator {
+ public:
+  OrderByOperator(SchemaPtr schema, std::vector<SortKey> keys, size_t batch_size)
+      : schema_(std::move(schema)), keys_(std::move(keys)), batch_size_(batch_size) {
+    // The sort runs on a store of the key columns only: key k's column becomes store
+    // column k (TIMESTAMP stays the store's times).
+    std::vector<Field> fields;
+    for (const SortKey& key : keys_) {
+      SortKey store_key = key;
+      if (key.column) {
+        store_key.column = fields.size();
+        fields.push_back((*schema_)[*key.column]);
+        key_columns_.push_back(*key.column);
+      } else {
+        needs_times_ = true;
+      }
+      store_keys_.push_back(store_key);
+    }
+    store_schema_ = make_schema(std::move(fields));
+  }
+
+  void process(size_t, Batch&& batch, OutputSink&) override {
+    if (batch.empty()) return;
+    held_ticks_ += static_cast<int64_t>(batch.size());
+    held_bytes_ += static_cast<int64_t>(batch.bytes());
+    held_.push_back(std::move(batch));
+  }
+
+  // Sorts on a copy of the key columns only, then gathers each output batch straight from
+  // the held batches: the other columns are read once, in sorted order, and never copied
+  // into one big store first (that copy and its page faults cost as much as the sort).
+  void finish(OutputSink& out) override {
+    std::vector<Batch> held = std::move(held_);
+    held_ticks_ = held_bytes_ = 0;
+    if (held.empty()) return;
+    std::vector<RowIndex> starts;  // first global row of each held batch
+    size_t total = 0;
+    for (const Batch& batch : held) {
+      starts.push_back(static_cast<RowIndex>(total));
+      total += batch.size();
+    }
+    if (total > std::numeric_limits<RowIndex>::max()) {
+      throw RuntimeError("order_by holds more than " +
+                         std::to_string(std::numeric_limits<RowIndex>::max()) +
+                         " ticks; split the stream first (for example by symbol)");
+    }
+    const Order sorted = sort(held, starts, total);
+    const RowIndex* order = sorted.rows();
+    // Global row -> held batch: a shift when every batch but the last has the same
+    // power-of-two size (sources emit full batches), else a table of one entry per tick.
+    const size_t first_size = held.front().size();
+    const bool uniform = std::has_single_bit(first_size) &&
+                         std::all_of(held.begin(), held.end() - 1,
+                                     [&](const Batch& b) { return b.size() == first_size; });
+    const int batch_shift = std::countr_zero(first_size);
+    std::vector<uint32_t> batch_of;
+    if (!uniform) {
+      batch_of.resize(total);
+      for (size_t b = 0; b < held.size(); ++b) {
+        std::fill_n(batch_of.begin() + starts[b], held[b].size(), static_cast<uint32_t>(b));
+      }
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> at;  // (batch, row) of each output tick
+    for (size_t begin = 0; begin < total; begin += batch_size_) {
+      const size_t n = std::min(batch_size_, total - begin);
+      at.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        const RowIndex g = order[begin + i];
+        const uint32_t b = uniform ? g >> batch_shift : batch_of[g];
+        at[i] = {b, g - starts[b]};
+      }
+      out.emit(0, gather(held, at));
+    }
+  }
+  Held held() const override { return {held_ticks_, held_bytes_}; }
+
+ private:
+  // The order of the held ticks (global row numbers), as the sort leaves it.
+  struct Order {
+    std::vector<RowIndex> of_store;
+    std::unique_ptr<RowIndex[]> of_bits;
+    const RowIndex* rows() const { return of_bits ? of_bits.get() : of_store.data(); }
+  };
+
+  // One fixed-width key is encoded straight from the held batches (by the available
+  // threads, each a share of the batches); otherwise the sort runs on a store of the key
+  // columns.
+  Order sort(const std::vector<Batch>& held, const std::vector<RowIndex>& starts,
+             size_t total) const {
+    const SortKey& first = keys_.front();
+    const bool fixed_width = !first.column || (*schema_)[*first.column].type != Type::String;
+    if (keys_.size() != 1 || !fixed_width) {
+      return {stable_order(key_store(held, total), store_keys_), nullptr};
+    }
+    // Not zeroed: every key is written once, by the part that encodes its batch.
+    std::unique_ptr<uint64_t[]> bits(new uint64_t[total]);
+    const size_t parts = std::min(held.size(), available_threads());
+    work_in_parts(parts, [&](size_t part) {
+      for (size_t b = held.size() * part / parts; b < held.size() * (part + 1) / parts; ++b) {
+        const Batch& batch = held[b];
+        uint64_t* to = bits.get() + starts[b];
+        if (first.column) {
+          sort_bits_of_column(batch.columns[*first.column], first.descending, to);
+          continue;
+        }
+        for (size_t row = 0; row < batch.size(); ++row) {
+          to[row] = sort_bits_of_time(batch.times[row], first.descending);
+        }
+      }
+    });
+    return {{}, stable_order_of_bits(bits.get(), total)};
+  }
+
+  // The key columns (and TIMESTAMP, when it is a key) of every held tick, in arrival
+  // order, as one batch whose schema is store_schema_.
+  Batch key_store(const std::vector<Batch>& held, size_t total) const {
+    Batch store(store_schema_);
+    if (needs_times_) store.times.reserve(total);
+    for (auto& column : store.columns) column.reserve(total);
+    for (const Batch& batch : held) {
+      if (needs_times_)
+        store.times.insert(store.times.end(), batch.times.begin(), batch.times.end());
+      for (size_t k = 0; k < key_columns_.size(); ++k) {
+        store.columns[k].append_range(batch.columns[key_columns_[k]], 0, batch.size());
+      }
+    }
+    if (!needs_times_) store.times.resize(total);  // sized like the columns, never read
+    return store;
+  }
+
+  // The ticks at `at` (held batch, row) as one batch. Short strings are copied (their
+  // bytes are inline; moving would write to the held batch too), long ones moved: every
+  // held tick is gathered once.
+  Batch gather(std::vector<Batch>& held, const std::vector<std::pair<uint32_t, uint32_t>>& at) {
+    // Every read is a cache miss somewhere in what is held: the address of the read
+    // kPrefetch rows ahead is requested early, so several misses are in flight at once.
+    constexpr size_t kPrefetch = 16;
+    const size_t n = at.size();
+    Batch result(schema_);
+    result.times.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetch < n) {
+        const auto& ahead = at[i + kPrefetch];
+        __builtin_prefetch(held[ahead.first].times.data() + ahead.second);
+      }
+      result.times[i] = held[at[i].first].times[at[i].second];
+    }
+    for (size_t c = 0; c < result.columns.size(); ++c) {
+      Column& to = result.columns[c];
+      auto take = [&](auto& target, auto values_of) {
+        target.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+          if (i + kPrefetch < n) {
+            const auto& ahead = at[i + kPrefetch];
+            __builtin_prefetch(values_of(held[ahead.first].columns[c]).data() + ahead.second);
+          }
+          target[i] = values_of(held[at[i].first].columns[c])[at[i].second];
+        }
+      };
+      switch (to.type()) {
+        case Type::Double:
+          take(to.doubles(),
+               [](Column& col) -> const std::vector<double>& { return col.doubles(); });
+          break;
+        case Type::Bool:
+          take(to.bools(), [](Column& col) -> const std::vector<uint8_t>& { return col.bools(); });
+          break;
+        case Type::String: {
+          auto& target = to.strings();
+          target.resize(n);
+          for (size_t i = 0; i < n; ++i) {
+            if (i + kPrefetch < n) {
+              const auto& ahead = at[i + kPrefetch];
+              __builtin_prefetch(held[ahead.first].columns[c].strings().data() + ahead.second);
+            }
+            std::string& source = held[at[i].first].columns[c].strings()[at[i].second];
+            if (source.size() <= 15) {
+              target[i].assign(source.data(), source.size());
+            } else {
+              target[i] = std::move(source);
+            }
+          }
+          break;
+        }
+        default:
+          take(to.ints(), [](Column& col) -> const std::vector<int64_t>& { return col.ints(); });
+      }
+    }
+    return result;
+  }
+
+  SchemaPtr schema_;
+  std::vector<Batch> held_;  // as they arrived: no copying while ticks arrive
+  int64_t held_ticks_ = 0;
+  std::vector<SortKey> keys_;
+  std::vector<SortKey> store_keys_;  // keys_ in terms of the key store
+  std::vector<size_t> key_columns_;  // input column of each store column
+  SchemaPtr store_schema_;
+  bool needs_times_ = false;
+  size_t batch_size_;
+  int64_t held_bytes_ = 0;
+};
+
+// Reads `by`: field names, each optionally prefixed with '-' for descending.
+bool read_keys(BindContext& ctx, std::vector<SortKey>& keys) {
+  const ConfigNode& by = *ctx.param("by");
+  std::vector<const ConfigNode*> items;
+  if (by.is_scalar()) {
+    items.push_back(&by);
+  } else if (by.is_sequence()) {
+    for (const auto& item : by.items()) items.push_back(&item);
+  } else {
+    ctx.error(by.location(), "'by' must be a list of fields such as [PRICE, -SIZE], found a " +
+                                 std::string(by.kind_name()));
+    return false;
+  }
+  if (items.empty()) {
+    ctx.error(by.location(), "'by' needs at least one field, such as [PRICE, -SIZE]");
+    return false;
+  }
+  bool ok = true;
+  std::set<std::string> seen;
+  for (const ConfigNode* item : items) {
+    if (!item->is_scalar()) {
+      ctx.error(item->location(), "expected a field name (with '-' for descending), found a " +
+                                      std::string(item->kind_name()));
+      ok = false;
+      continue;
+    }
+    std::string name = item->text();
+    SortKey key;
+    if (name.starts_with('-')) {
+      key.descending = true;
+      name.erase(0, 1);
+    }
+    if (!is_valid_name(name)) {
+      ctx.error(item->location(), "'" + item->text() +
+                                      "' is not a sort key: write a field name, with '-' "
+                                      "in front for descending order (e.g. -SIZE)");
+      ok = false;
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      ctx.error(item->location(), "field " + name + " is listed twice in 'by'");
+      ok = false;
+      continue;
+    }
+    if (name != "TIMESTAMP") {
+      auto index = ctx.require_field(0, name, item->location());
+      if (!index) {
+        ok = false;
+        continue;
+      }
+      key.column = *index;
+    }
+    keys.push_back(key);
+  }
+  return ok;
+}
+
+OperatorFactory bind_order_by(BindContext& ctx) {
+  std::vector<SortKey> keys;
+  if (!read_keys(ctx, keys)) return {};
+  SchemaPtr schema = ctx.input(0).schema;
+  ctx.set_output(0, schema, /*time_ordered=*/false);
+  ctx.set_accumulation(Accumulation::unbounded());
+  return [schema, keys](const RunContext& run) {
+    return std::make_unique<OrderByOperator>(schema, keys, std::max<size_t>(1, run.batch_size));
+  };
+}
+
+}  // namespace
+
+void register_order_by(Registry& registry) {
+  EpDefinition def;
+  def.name = "order_by";
+  def.doc =
+      "Sorts the whole stream by `by` (e.g. [PRICE, -SIZE]: PRICE ascending, then SIZE "
+      "descending; TIMESTAMP may be a key). Stable: ticks equal on every key keep their input "
+      "order. Numbers compare by value, strings bytewise (UTF-8 code point order), false < true; "
+      "NaN sorts after every number in both directions. The output keeps the original "
+      "TIMESTAMPs and is not time-ordered: EPs that need time order reject it unless "
+      "update_timestamp restores order. Holds every tick until the input ends.";
+  def.inputs = {"in"};
+  def.outputs = {"out"};
+  def.params = {
+      {"by", ParamType::Any, true, "", "sort keys: field names, '-' in front for descending"}};
+  def.accumulation = "unbounded";
+  def.bind = bind_order_by;
+  registry.add(std::move(def));
+}
+
+}  // namespace tickflow::eps

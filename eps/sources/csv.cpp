@@ -1,0 +1,471 @@
+// The `csv` source EP (SPEC §4 Sources, §11 CSV input): reads ticks from a CSV file
+// whose header names the fields. The schema is fixed at load time from the header and
+// the first rows; the run then streams the file in chunks.
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "builtin.hpp"
+#include "sources/csv_reader.hpp"
+#include "tickflow/util.hpp"
+
+namespace tickflow::eps {
+
+namespace {
+
+constexpr size_t kInferenceRows = 1000;
+constexpr std::string_view kSymbolPlaceholder = "{symbol}";
+
+struct CsvSourceConfig {
+  std::string path;  // resolved; may hold {symbol}
+  bool path_per_symbol = false;
+  char delimiter = ',';
+  csv::TimeFormat time_format = csv::TimeFormat::Auto;
+  bool skip_bad_rows = false;
+  std::string bind_path;  // the file the layout was read from
+  csv::CsvLayout layout;
+};
+
+std::string replace_all(std::string text, std::string_view from, std::string_view to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+// A file with a symbol column shared by every symbol of the run (no {symbol} in the
+// path): the first run to need it reads the whole file once and splits its rows by
+// symbol; each run then takes its own symbol's ticks. Memory: the file's ticks for the
+// run's symbols, freed as each symbol's run takes them.
+class SharedSymbolFile {
+ public:
+  SharedSymbolFile(std::shared_ptr<const CsvSourceConfig> config,
+                   const std::vector<std::string>& symbols, const QueryInfo& query)
+      : config_(std::move(config)), range_start_(query.range_start), range_end_(query.range_end) {
+    for (const auto& symbol : symbols) per_symbol_[symbol];
+  }
+
+  // The ticks of `symbol` in batches; the error of the shared read for every caller.
+  // `skipped_rows` gets the rows skipped by the read for its first caller only, so
+  // summing stats over symbols counts them once.
+  std::deque<Batch> take(const std::string& symbol, int64_t& skipped_rows) {
+    std::lock_guard lock(mutex_);
+    if (!loaded_) load();
+    if (error_) throw *error_;
+    skipped_rows = skipped_reported_ ? 0 : skipped_rows_;
+    skipped_reported_ = true;
+    return std::move(per_symbol_[symbol]);
+  }
+
+ private:
+  static constexpr size_t kRowsPerBatch = 1 << 16;
+
+  void load() {
+    loaded_ = true;
+    try {
+      csv::RecordReader reader(csv::open_file(config_->path), config_->path, config_->delimiter);
+      const auto header = csv::read_header(reader);
+      if (header != config_->layout.header) {
+        throw RuntimeError("the header of " + config_->path + " changed since load time",
+                           Location{config_->path, reader.line(), 1});
+      }
+      csv::TickReaderOptions options;
+      options.time_format = config_->time_format;
+      options.skip_bad_rows = config_->skip_bad_rows;
+      options.range_start = range_start_;
+      options.range_end = range_end_;
+      std::string last_symbol;
+      std::deque<Batch>* last_list = nullptr;
+      options.route_by_symbol = [&](std::string_view symbol) -> Batch* {
+        if (!last_list || symbol != last_symbol) {
+          auto it = per_symbol_.find(std::string(symbol));
+          if (it == per_symbol_.end()) return nullptr;  // not a symbol of this run
+          last_symbol = symbol;
+          last_list = &it->second;
+        }
+        if (last_list->empty() || last_list->back().size() >= kRowsPerBatch) {
+          last_list->emplace_back(config_->layout.schema);
+        }
+        return &last_list->back();
+      };
+      csv::TickReader ticks(reader, config_->layout, std::move(options));
+      Batch unused(config_->layout.schema);
+      while (ticks.read(unused, SIZE_MAX)) {
+      }
+      skipped_rows_ = ticks.skipped_rows();
+    } catch (const RuntimeError& e) {
+      error_ = e;
+      per_symbol_.clear();
+    }
+  }
+
+  std::shared_ptr<const CsvSourceConfig> config_;
+  std::optional<int64_t> range_start_, range_end_;
+  std::mutex mutex_;
+  bool loaded_ = false;
+  std::optional<RuntimeError> error_;
+  std::unordered_map<std::string, std::deque<Batch>> per_symbol_;
+  int64_t skipped_rows_ = 0;
+  bool skipped_reported_ = false;
+};
+
+// Emits one symbol's ticks from a SharedSymbolFile in batches of the run's batch size.
+class SharedFileOperator : public Operator {
+ public:
+  SharedFileOperator(std::shared_ptr<SharedSymbolFile> file, const RunContext& run,
+                     bool count_skipped)
+      : file_(std::move(file)), run_(run), count_skipped_(count_skipped) {}
+
+  bool produce(OutputSink& out) override {
+    if (!taken_) {
+      pending_ = file_->take(run_.symbol, skipped_rows_);
+      taken_ = true;
+    }
+    const size_t limit = std::max<size_t>(run_.batch_size, 1);
+    while (!pending_.empty()) {
+      Batch& front = pending_.front();
+      if (offset_ >= front.size()) {
+        pending_.pop_front();
+        offset_ = 0;
+        continue;
+      }
+      size_t end = std::min(front.size(), offset_ + limit);
+      out.emit(0, front.slice(offset_, end));
+      offset_ = end;
+      return true;
+    }
+    return false;
+  }
+
+  // The ticks waiting here are input not yet emitted, like the unread rest of a file, so
+  // they show as bytes held but do not count against --max-accumulated-ticks.
+  Held held() const override {
+    Held h;
+    for (const auto& b : pending_) h.bytes += static_cast<int64_t>(b.bytes());
+    return h;
+  }
+
+  std::vector<std::pair<std::string, int64_t>> counters() const override {
+    if (!count_skipped_) return {};
+    return {{"skipped_rows", skipped_rows_}};
+  }
+
+ private:
+  std::shared_ptr<SharedSymbolFile> file_;
+  RunContext run_;
+  bool count_skipped_;
+  bool taken_ = false;
+  std::deque<Batch> pending_;
+  size_t offset_ = 0;
+  int64_t skipped_rows_ = 0;
+};
+
+class CsvSourceOperator : public Operator {
+ public:
+  CsvSourceOperator(std::shared_ptr<const CsvSourceConfig> config, const RunContext& run)
+      : config_(std::move(config)), run_(run) {}
+
+  bool produce(OutputSink& out) override {
+    if (!ticks_) open();
+    Batch batch(config_->layout.schema);
+    batch.reserve(std::min<size_t>(run_.batch_size, 1 << 16));
+    const bool more = ticks_->read(batch, std::max<size_t>(run_.batch_size, 1));
+    if (!batch.empty()) out.emit(0, std::move(batch));
+    return more;
+  }
+
+  std::vector<std::pair<std::string, int64_t>> counters() const override {
+    if (!config_->skip_bad_rows) return {};
+    return {{"skipped_rows", ticks_ ? ticks_->skipped_rows() : 0}};
+  }
+
+ private:
+  // Opening at the first produce call rather than in the constructor keeps file errors
+  // inside the run, where they are reported with the node and symbol.
+  void open() {
+    const std::string path = config_->path_per_symbol
+                                 ? replace_all(config_->path, kSymbolPlaceholder, run_.symbol)
+                                 : config_->path;
+    reader_ = std::make_unique<csv::RecordReader>(csv::open_file(path), path, config_->delimiter);
+    const auto header = csv::read_header(*reader_);
+    if (header != config_->layout.header) {
+      throw RuntimeError("the header of " + path + " (" + join_names(header) +
+                             ") differs from the one read at load time from " + config_->bind_path +
+                             " (" + join_names(config_->layout.header) + ")",
+                         Location{path, reader_->line(), 1});
+    }
+    csv::TickReaderOptions options;
+    options.time_format = config_->time_format;
+    options.skip_bad_rows = config_->skip_bad_rows;
+    // A per-symbol file holds only its symbol's rows; its symbol column is just dropped.
+    if (config_->layout.symbol_column && !config_->path_per_symbol && !run_.symbol.empty()) {
+      options.symbol = run_.symbol;
+    }
+    if (run_.query) {
+      options.range_start = run_.query->range_start;
+      options.range_end = run_.query->range_end;
+    }
+    ticks_ = std::make_unique<csv::TickReader>(*reader_, config_->layout, std::move(options));
+  }
+
+  std::shared_ptr<const CsvSourceConfig> config_;
+  RunContext run_;
+  std::unique_ptr<csv::RecordReader> reader_;
+  std::unique_ptr<csv::TickReader> ticks_;
+};
+
+// Parameters that need no file. Reports every problem; false when any was found.
+bool read_options(BindContext& ctx, CsvSourceConfig& config) {
+  bool ok = true;
+
+  std::string delimiter = ctx.get_string("delimiter");
+  if (delimiter == "\\t" || delimiter == "tab") delimiter = "\t";
+  if (delimiter.size() != 1 || delimiter[0] == '"' || delimiter[0] == '\n' ||
+      delimiter[0] == '\r' || delimiter[0] == '\0') {
+    ctx.error(ctx.location("delimiter"),
+              "delimiter must be a single character other than a quote or line break (use "
+              "'\\t' for tab), got '" +
+                  delimiter + "'");
+    ok = false;
+  } else {
+    config.delimiter = delimiter[0];
+  }
+
+  const std::string format = ctx.get_string("time_format");
+  if (auto parsed = csv::parse_time_format(format)) {
+    config.time_format = *parsed;
+  } else {
+    ctx.error(ctx.location("time_format"),
+              "unknown time_format '" + format + "'; expected one of auto, iso, ns, us, ms, s" +
+                  did_you_mean(format, {"auto", "iso", "ns", "us", "ms", "s"}));
+    ok = false;
+  }
+
+  const std::string on_error = ctx.get_string("on_error");
+  if (on_error == "skip" || on_error == "fail") {
+    config.skip_bad_rows = on_error == "skip";
+  } else {
+    ctx.error(ctx.location("on_error"), "unknown on_error '" + on_error +
+                                            "'; expected fail or skip" +
+                                            did_you_mean(on_error, {"fail", "skip"}));
+    ok = false;
+  }
+
+  for (const char* name : {"time_field", "symbol_field"}) {
+    if (!ctx.has(name)) continue;
+    const std::string value = ctx.get_string(name);
+    if (!is_valid_name(value)) {
+      ctx.error(ctx.location(name),
+                std::string(name) + " '" + value + "' is not a valid field name");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+struct GivenType {
+  std::string name;
+  Type type;
+  Location location;  // of the name in `fields:`
+};
+
+std::optional<std::vector<GivenType>> read_given_types(BindContext& ctx) {
+  std::vector<GivenType> given;
+  const ConfigNode* fields = ctx.param("fields");
+  if (!fields) return given;
+  bool ok = true;
+  for (const auto& entry : fields->entries()) {
+    const std::string& type_text = entry.value.text();
+    if (auto type = parse_type(type_text)) {
+      given.push_back({entry.key, *type, entry.key_location});
+    } else {
+      ctx.error(
+          entry.value.location(),
+          "unknown type '" + type_text + "' for field " + entry.key +
+              "; expected int, double, bool, string, time or duration" +
+              did_you_mean(type_text, {"int", "double", "bool", "string", "time", "duration"}));
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return given;
+}
+
+// Reads the header and sample rows of `config.bind_path` into `config.layout`.
+// Throws RuntimeError for unreadable files and bad headers; reports parameter problems.
+bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<GivenType>& given) {
+  csv::RecordReader reader(csv::open_file(config.bind_path), config.bind_path, config.delimiter);
+  const auto header = csv::read_header(reader);
+  const Location header_location{config.bind_path, reader.line(), 1};
+  auto column_of = [&](std::string_view name) -> std::optional<size_t> {
+    auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end()) return std::nullopt;
+    return static_cast<size_t>(it - header.begin());
+  };
+  bool ok = true;
+
+  const std::string time_field = ctx.get_string("time_field");
+  const auto time_column = column_of(time_field);
+  if (!time_column) {
+    ctx.error(header_location,
+              config.bind_path + " has no time column '" + time_field + "' (set time_field:)" +
+                  did_you_mean(time_field, header) + "; its columns are " + join_names(header),
+              ErrorKind::Data);
+    ok = false;
+  }
+  if (time_field != "TIMESTAMP" && column_of("TIMESTAMP")) {
+    ctx.error(reader.location(*column_of("TIMESTAMP")),
+              "column TIMESTAMP would clash with the tick time, which comes from column " +
+                  time_field + "; rename one of them",
+              ErrorKind::Data);
+    ok = false;
+  }
+
+  // In a run with symbols the symbol column selects this run's rows and is dropped,
+  // because every tick already carries SYMBOL (SPEC §1).
+  const bool explicit_symbol_field = ctx.has("symbol_field");
+  const std::string symbol_field =
+      explicit_symbol_field ? ctx.get_string("symbol_field") : "SYMBOL";
+  std::optional<size_t> symbol_column = column_of(symbol_field);
+  if (explicit_symbol_field && !symbol_column) {
+    ctx.error(ctx.location("symbol_field"),
+              "symbol_field '" + symbol_field + "' is not a column of " + config.bind_path +
+                  did_you_mean(symbol_field, header) + "; its columns are " + join_names(header));
+    ok = false;
+  }
+  const bool run_has_symbols = !ctx.query().symbols.empty();
+  if (!run_has_symbols) symbol_column.reset();
+  if (run_has_symbols && symbol_field != "SYMBOL" && column_of("SYMBOL")) {
+    ctx.error(reader.location(*column_of("SYMBOL")),
+              "column SYMBOL would clash with the run's SYMBOL, which selects rows by "
+              "column " +
+                  symbol_field + "; rename one of them",
+              ErrorKind::Data);
+    ok = false;
+  }
+
+  std::vector<std::optional<Type>> given_by_column(header.size());
+  for (const auto& g : given) {
+    const auto column = column_of(g.name);
+    if (!column) {
+      ctx.error(g.location, "fields: " + g.name + " is not a column of " + config.bind_path +
+                                did_you_mean(g.name, header) + "; its columns are " +
+                                join_names(header));
+      ok = false;
+    } else if (column == time_column && g.type != Type::Time) {
+      ctx.error(g.location, "fields: " + g.name + " is the time column, so its type is time");
+      ok = false;
+    } else if (column == symbol_column && g.type != Type::String) {
+      ctx.error(g.location, "fields: " + g.name + " is the symbol column, so its type is string");
+      ok = false;
+    } else {
+      given_by_column[*column] = g.type;
+    }
+  }
+  if (!ok) return false;
+
+  const bool needs_inference = std::any_of(given_by_column.begin(), given_by_column.end(),
+                                           [](const auto& type) { return !type.has_value(); });
+  std::vector<Type> types(header.size(), Type::String);
+  if (needs_inference) types = csv::infer_column_types(reader, header.size(), kInferenceRows);
+  std::vector<bool> inferred(header.size());
+  for (size_t i = 0; i < header.size(); ++i) {
+    inferred[i] = !given_by_column[i].has_value();
+    if (given_by_column[i]) types[i] = *given_by_column[i];
+  }
+  config.layout = csv::make_layout(header, types, *time_column, symbol_column, inferred);
+  return true;
+}
+
+OperatorFactory bind_csv(BindContext& ctx) {
+  auto config = std::make_shared<CsvSourceConfig>();
+  bool ok = read_options(ctx, *config);
+  const auto given = read_given_types(ctx);
+  if (!given) ok = false;
+
+  config->path = ctx.resolve_path(ctx.get_string("path"));
+  config->path_per_symbol = config->path.find(kSymbolPlaceholder) != std::string::npos;
+  config->bind_path = config->path;
+  if (config->path_per_symbol) {
+    const auto& symbols = ctx.query().symbols;
+    if (symbols.empty()) {
+      ctx.error(ctx.location("path"),
+                "path holds {symbol} but the query has no symbols (set symbols: or --symbols)");
+      return {};
+    }
+    // The schema is shared by all symbols; the first symbol's file defines it.
+    config->bind_path = replace_all(config->path, kSymbolPlaceholder, symbols.front());
+  }
+  if (!ok) return {};
+
+  try {
+    if (!read_layout(ctx, *config, *given)) return {};
+  } catch (const RuntimeError& e) {
+    const Location& where = e.data_location();
+    ctx.error(where.known() ? where : ctx.location("path"), e.message(), ErrorKind::Data);
+    return {};
+  }
+
+  ctx.set_output(0, config->layout.schema, true);
+  ctx.set_accumulation(Accumulation::none());
+  std::shared_ptr<const CsvSourceConfig> shared = std::move(config);
+  if (shared->layout.symbol_column && !shared->path_per_symbol && !ctx.query().symbols.empty()) {
+    auto file = std::make_shared<SharedSymbolFile>(shared, ctx.query().symbols, ctx.query());
+    bool count_skipped = shared->skip_bad_rows;
+    return [file, count_skipped](const RunContext& run) -> std::unique_ptr<Operator> {
+      return std::make_unique<SharedFileOperator>(file, run, count_skipped);
+    };
+  }
+  return [shared](const RunContext& run) -> std::unique_ptr<Operator> {
+    return std::make_unique<CsvSourceOperator>(shared, run);
+  };
+}
+
+}  // namespace
+
+void register_csv(Registry& registry) {
+  EpDefinition def;
+  def.name = "csv";
+  def.doc =
+      "Reads ticks from a CSV file with a header line (RFC 4180 quoting). The time column "
+      "becomes TIMESTAMP; the other columns are fields in file order, typed by `fields` or "
+      "inferred from the first 1000 rows (int, else double, else bool, else string). An empty "
+      "cell is the type's default. Rows must be in time order; in a run with symbols the "
+      "symbol column selects the run's rows and is dropped.";
+  def.inputs = {};
+  def.outputs = {"out"};
+  def.params = {
+      {"path", ParamType::String, true, "",
+       "CSV file, relative to the query file; {symbol} is replaced by the run's symbol"},
+      {"fields", ParamType::FieldTypes, false, "",
+       "types of some columns ({PRICE: double}); the others are inferred"},
+      {"time_field", ParamType::String, false, "TIMESTAMP",
+       "column holding the tick time; it becomes TIMESTAMP"},
+      {"time_format", ParamType::String, false, "auto",
+       "time column format: auto (time text, else integer ns), iso, ns, us, ms or s"},
+      {"delimiter", ParamType::String, false, "\",\"", "cell separator: one character, or \\t"},
+      {"symbol_field", ParamType::String, false, "",
+       "column that selects each symbol's rows in a run with symbols (default SYMBOL)"},
+      {"on_error", ParamType::String, false, "fail",
+       "bad rows: fail, or skip them and count them in --stats as skipped_rows"},
+  };
+  def.accumulation = "none";
+  def.bind = bind_csv;
+  registry.add(std::move(def));
+}
+
+}  // namespace tickflow::eps
