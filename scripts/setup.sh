@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libtbb-dev libfmt-dev libyaml-cpp-dev doctest-dev
   libcli11-dev libfast-float-dev nlohmann-json3-dev
-  python3
+  python3 clang-format git
 )
 if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(python3-pandas python3-numpy libbenchmark-dev hyperfine)

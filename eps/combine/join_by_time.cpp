@@ -21,8 +21,8 @@
 
 #include "builtin.hpp"
 #include "combine/join_common.hpp"
-#include "rows.hpp"
 #include "combine/string_id_map.hpp"
+#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "builtin.hpp"
-#include "rows.hpp"
 #include "order/stable_sort.hpp"
+#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
 

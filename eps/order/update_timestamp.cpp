@@ -14,8 +14,8 @@
 
 #include "builtin.hpp"
 #include "lookahead.hpp"
-#include "rows.hpp"
 #include "order/stable_sort.hpp"
+#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
 #include "tickflow/time.hpp"

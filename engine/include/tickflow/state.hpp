@@ -38,12 +38,12 @@ struct StateVariable {
   Location location;  // of the variable's name in `state:`
   size_t id = 0;      // index in QueryInfo::state and in the StateStore
   StateKind kind = StateKind::Scalar;
-  Type type = Type::Int;  // scalars: the value's type
-  Value init;             // scalars: the initial value (`init:` or the type's default)
-  SchemaPtr fields;       // containers: the fields of one entry, in declared order
-  std::vector<size_t> key;  // tick_set: the key fields, as indices into `fields`
-  bool keep_last = false;   // tick_set: `keep: last` replaces an entry's values
-  size_t max_size = 0;      // tick_deque: the oldest entries go beyond this size
+  Type type = Type::Int;     // scalars: the value's type
+  Value init;                // scalars: the initial value (`init:` or the type's default)
+  SchemaPtr fields;          // containers: the fields of one entry, in declared order
+  std::vector<size_t> key;   // tick_set: the key fields, as indices into `fields`
+  bool keep_last = false;    // tick_set: `keep: last` replaces an entry's values
+  size_t max_size = 0;       // tick_deque: the oldest entries go beyond this size
   bool query_scope = false;  // `scope: query`: shared by all symbols, read-only
   std::string init_from;     // resolved path of the query that fills it, or ""
   std::string init_field;    // scalars with init_from: the field of the last tick taken

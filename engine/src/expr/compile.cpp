@@ -3,8 +3,8 @@
 // constant subtrees, and reports located errors with caret snippets.
 #include <algorithm>
 
-#include "expr/check.hpp"
 #include "core/scalar_parse.hpp"
+#include "expr/check.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
 #include "tickflow/time.hpp"

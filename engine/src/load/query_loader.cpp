@@ -8,10 +8,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/scalar_parse.hpp"
 #include "load/node_bind_context.hpp"
 #include "load/node_order.hpp"
 #include "load/query_params.hpp"
-#include "core/scalar_parse.hpp"
 #include "state/decls.hpp"
 #include "tickflow/plugin.hpp"
 #include "tickflow/query.hpp"

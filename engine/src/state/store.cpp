@@ -190,8 +190,9 @@ Value& StateStore::scalar(size_t id) {
 
 const TickContainer& StateStore::tick_container(size_t id) const {
   const TickContainer* c = container(id);
-  if (!c) throw RuntimeError("internal error: state variable '" + variable(id).name +
-                             "' is not a container");
+  if (!c)
+    throw RuntimeError("internal error: state variable '" + variable(id).name +
+                       "' is not a container");
   return *c;
 }
 
