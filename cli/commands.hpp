@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "serve.hpp"
 #include "tickflow/registry.hpp"
 
 namespace tickflow::cli {
@@ -28,9 +29,17 @@ struct RunArgs {
   bool progress = true;
 };
 
+struct ServeArgs {
+  server::ServeOptions options;
+  std::vector<std::string> queries;
+  std::string journal_dir;
+  std::string fsync = "interval";
+};
+
 int run_command(const Registry& registry, const RunArgs& args);
 int check_command(const Registry& registry, const std::vector<std::string>& graphs);
 int explain_command(const Registry& registry, const std::string& graph, bool dot);
 int eps_command(const Registry& registry, const std::string& name, const std::string& format);
+int serve_command(const Registry& registry, ServeArgs args);
 
 }  // namespace tickflow::cli

@@ -81,8 +81,37 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version");
 
+  cli::ServeArgs serve_args;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Serve rolling statistics over HTTP: push values per symbol, ask stats of the last 10^k");
+  serve->add_option("queries", serve_args.queries, "Standing queries (QUERY.yaml)");
+  serve->add_option("--host", serve_args.options.host, "Address to listen on")
+      ->capture_default_str();
+  serve->add_option("--port", serve_args.options.port, "Port to listen on")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  serve->add_option("--threads", serve_args.options.threads, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-symbols", serve_args.options.limits.max_symbols,
+                   "Most symbols the service holds")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-k", serve_args.options.limits.max_k,
+                   "Largest window 10^k; each symbol keeps the last 10^max_k values")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  auto* journal_opt = serve->add_option("--journal", serve_args.journal_dir,
+                                        "Directory of the journal (replayed at start)");
+  serve->add_option("--fsync", serve_args.fsync, "Journal sync: always, interval (1 s) or never")
+      ->check(CLI::IsMember({"always", "interval", "never"}))
+      ->needs(journal_opt)
+      ->capture_default_str();
+
   std::vector<std::string> plugin_paths;
-  for (auto* command : {run, check, explain, eps}) {
+  for (auto* command : {run, check, explain, eps, serve}) {
     command->add_option("--plugin", plugin_paths, "Load EPs from this shared library (repeatable)");
   }
 
@@ -125,6 +154,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return cli::check_command(registry, check_graphs);
   if (explain->parsed()) return cli::explain_command(registry, explain_graph, explain_dot);
   if (eps->parsed()) return cli::eps_command(registry, eps_name, eps_format);
+  if (serve->parsed()) return cli::serve_command(registry, serve_args);
   if (version->parsed()) {
     std::cout << "tickflow " << TICKFLOW_VERSION << " (query format 1)\n";
     return 0;

@@ -8,9 +8,11 @@ PACKAGES=(
   libtbb-dev libfmt-dev libyaml-cpp-dev doctest-dev
   libcli11-dev libfast-float-dev nlohmann-json3-dev
   python3 clang-format git
+  librestinio-dev libasio-dev libsimdjson-dev zlib1g-dev
+  chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  PACKAGES+=(python3-pandas python3-numpy libbenchmark-dev hyperfine)
+  PACKAGES+=(python3-pandas python3-numpy libbenchmark-dev hyperfine wrk python3-fastapi python3-uvicorn)
 fi
 
 missing=()

@@ -1,0 +1,61 @@
+#include "app.hpp"
+
+#include <fmt/format.h>
+
+#include "docs_routes.hpp"
+
+namespace tickflow::server {
+
+App::App(asio::io_context& io, const ServeOptions& options, std::function<void(std::string)> log)
+    : log_(std::move(log)) {
+  if (options.journal_dir) {
+    // The service needs the journal and replay needs the service: replay into a service
+    // created without a journal reference, then hand it the journal.
+    auto replaying = std::make_unique<StatsService>(io, options.limits, nullptr, metrics_);
+    journal_ = std::make_unique<Journal>(
+        *options.journal_dir, options.fsync,
+        [&](const std::string& symbol, std::span<const double> values) {
+          replaying->replay(symbol, values);
+        },
+        log_);
+    stats_ = std::move(replaying);
+    stats_->attach_journal(journal_.get());
+  } else {
+    stats_ = std::make_unique<StatsService>(io, options.limits, nullptr, metrics_);
+  }
+
+  stats_->add_routes(router_);
+  router_.add("GET", "/health", [](auto, Responder respond) {
+    respond(HttpResponse::json(200, R"({"status": "ok"})"));
+  });
+  router_.add("GET", "/metrics", [this](auto, Responder respond) {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics_.render({
+        {"tickflow_symbols Symbols holding values.", double(stats_->symbol_count())},
+        {"tickflow_values_held Values held over all symbols.", double(stats_->values_held())},
+        {"tickflow_memory_bytes Bytes held by the symbols' power trees.",
+         double(stats_->memory_bytes())},
+    });
+    respond(std::move(response));
+  });
+  add_docs_routes(router_);
+
+  router_.on_response([this](const HttpRequest& request, std::string_view route,
+                             const HttpResponse& response, auto elapsed) {
+    metrics_.record_response(route, response.status, elapsed);
+    if (response.status >= 400) {
+      log_(fmt::format("{} {} {} -> {} {}", request.method, request.path,
+                       request.body.empty() ? "" : fmt::format("({} bytes)", request.body.size()),
+                       response.status, response.body));
+    }
+  });
+}
+
+App::~App() = default;
+
+void App::flush() {
+  if (journal_) journal_->sync_all();
+}
+
+}  // namespace tickflow::server
