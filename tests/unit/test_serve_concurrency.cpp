@@ -56,7 +56,7 @@ std::string body_of(const std::string& symbol, const std::vector<double>& values
 }  // namespace
 
 TEST_CASE("serve concurrency: reads equal the stats of a batch-boundary prefix") {
-  constexpr int kSymbols = 4, kBatches = 60, kReadersPerSymbol = 2, kMaxK = 4;
+  constexpr int kSymbols = 4, kBatches = 150, kReadersPerSymbol = 2, kMaxK = 4;
   asio::io_context io;
   auto guard = asio::make_work_guard(io);
   ServeOptions options;
