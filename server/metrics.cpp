@@ -12,7 +12,10 @@ void Metrics::record_response(std::string_view route, int status,
   size_t bucket = 0;
   while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
   std::lock_guard lock(mutex_);
-  ++requests_[{std::string(route), status}];
+  auto found = requests_.find(route);
+  if (found == requests_.end())
+    found = requests_.emplace(std::string(route), std::map<int, uint64_t>{}).first;
+  ++found->second[status];
   ++histogram_[bucket];
   latency_sum_ += seconds;
   ++latency_count_;
@@ -25,9 +28,11 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
   out +=
       "# HELP tickflow_http_requests_total HTTP requests answered, by route and status.\n"
       "# TYPE tickflow_http_requests_total counter\n";
-  for (const auto& [key, count] : requests_) {
-    fmt::format_to(to, "tickflow_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", key.first,
-                   key.second, count);
+  for (const auto& [route, by_status] : requests_) {
+    for (const auto& [status, count] : by_status) {
+      fmt::format_to(to, "tickflow_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", route,
+                     status, count);
+    }
   }
   out +=
       "# HELP tickflow_http_request_duration_seconds Time from request to response.\n"

@@ -32,7 +32,8 @@ class Metrics {
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  // route -> status -> count; looked up by string_view, so counting allocates nothing.
+  std::map<std::string, std::map<int, uint64_t>, std::less<>> requests_;
   std::array<uint64_t, kBuckets.size() + 1> histogram_{};  // last: +Inf
   double latency_sum_ = 0.0;
   uint64_t latency_count_ = 0;

@@ -48,6 +48,7 @@ StatsService::Symbol* StatsService::find_or_create(const std::string& symbol) {
 
 void StatsService::apply(Symbol& symbol, std::span<const double> values) {
   symbol.series.append(values);
+  for (auto& response : symbol.responses) response.clear();
   symbol.held.store(symbol.series.held(), std::memory_order_relaxed);
   symbol.memory.store(symbol.series.memory_bytes(), std::memory_order_relaxed);
 }
@@ -104,8 +105,10 @@ void StatsService::stats(std::shared_ptr<HttpRequest> request, Responder respond
   if (!symbol) return respond(never_pushed(query.symbol));
   asio::post(symbol->strand, [symbol, query, respond = std::move(respond)] {
     if (symbol->series.held() == 0) return respond(never_pushed(query.symbol));
-    respond(
-        HttpResponse::json(200, stats_json(query.symbol, query.k, symbol->series.stats(query.k))));
+    // The JSON is kept until the next push: repeated reads cost a copy, not a formatting.
+    auto& body = symbol->responses[static_cast<size_t>(query.k - 1)];
+    if (body.empty()) body = stats_json(query.symbol, query.k, symbol->series.stats(query.k));
+    respond(HttpResponse::json(200, body));
   });
 }
 

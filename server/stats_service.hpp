@@ -18,6 +18,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "api.hpp"
 #include "journal.hpp"
@@ -46,9 +47,12 @@ class StatsService {
 
  private:
   struct Symbol {
-    Symbol(asio::io_context& io, int max_k) : strand(asio::make_strand(io)), series(max_k) {}
+    Symbol(asio::io_context& io, int max_k)
+        : strand(asio::make_strand(io)), series(max_k), responses(static_cast<size_t>(max_k)) {}
     asio::strand<asio::io_context::executor_type> strand;
     Series series;  // touched only on `strand`
+    // The response body per k (index k - 1), written on the first read after a push.
+    std::vector<std::string> responses;
     // Read by /metrics from other threads.
     std::atomic<uint64_t> held{0};
     std::atomic<int64_t> memory{0};

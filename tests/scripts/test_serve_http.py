@@ -140,6 +140,28 @@ def test_limits(server):
               "Allow" in server.last_headers, f"{status} {got}")
 
 
+def test_slow_clients(server):
+    """A client that sends half a request, and one that never reads its responses, hold
+    nothing: other clients push to and read the same symbol meanwhile."""
+    import socket
+    push(server, "SLOW", [1.0])
+    half = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    half.sendall(b"POST /add_batch/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n{\"symbol\": \"SLOW\", \"values\": [2")
+    deaf = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    request = b"GET /stats/?symbol=SLOW&k=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    deaf.sendall(request * 2000)  # about 100 KB of answers it never reads
+    ok = True
+    for i in range(20):
+        ok = ok and push(server, "SLOW", [float(i)])[0] == 200
+        status, got = call(server, "GET", "/stats/?symbol=SLOW&k=2")
+        ok = ok and status == 200 and got["count"] == i + 2
+    check("slow and deaf clients hold no lock", ok)
+    half.close()
+    deaf.close()
+
+
 def test_max_symbols(tickflow):
     with Server(tickflow, ["--max-symbols", "2", "--max-k", "3", "--threads", "2"]) as server:
         check("first symbol", push(server, "A", [1.0])[0] == 200)
@@ -255,6 +277,7 @@ def main():
         with Server(opts.tickflow, ["--threads", "2"]) as server:
             test_exactness(server)
             test_limits(server)
+            test_slow_clients(server)
             test_operations(server, opts.tickflow, source_dir)
             code = server.stop(signal.SIGINT)
             check("SIGINT: graceful exit 0", code == 0 and "stopped" in server.stderr,
