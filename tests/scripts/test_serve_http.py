@@ -162,6 +162,74 @@ def test_slow_clients(server):
     deaf.close()
 
 
+def test_concurrent_clients(tickflow):
+    """Writers and readers on their own connections, several symbols at once: every read is
+    the statistics of a prefix of that symbol's pushes that ends on a batch boundary, and no
+    request fails."""
+    import math
+    import threading
+    symbols, batches, readers_per_symbol = 3, 25, 2
+
+    def batch(s, b):
+        return [s * 100.0 + b + (i % 13) * 0.5 for i in range(1 + (b * 37 + s * 11) % 150)]
+
+    prefixes = {}  # (symbol, count) -> the values pushed up to that batch boundary
+    for s in range(symbols):
+        history = []
+        for b in range(batches):
+            history += batch(s, b)
+            prefixes[(s, len(history))] = list(history)
+    problems = []
+    done = threading.Event()
+    with Server(tickflow, ["--threads", "2", "--max-k", "3"]) as base:
+        def writer(s):
+            client = Server.__new__(Server)
+            client.port, client.connection = base.port, None
+            for b in range(batches):
+                status, got = client.json("POST", "/add_batch/", {"symbol": f"C{s}", "values": batch(s, b)})
+                if status != 200:
+                    problems.append(f"push {s}/{b}: {status} {got}")
+
+        def reader(s, r):
+            client = Server.__new__(Server)
+            client.port, client.connection = base.port, None
+            k = 1 + r
+            while True:
+                last_round = done.is_set()
+                status, got = client.json("GET", f"/stats/?symbol=C{s}&k={k}")
+                if status == 200:
+                    window = None
+                    for (symbol, _), history in prefixes.items():
+                        if symbol == s and history[-1] == got["last"] and len(history[-10 ** k:]) == got["count"]:
+                            candidate = history[-10 ** k:]
+                            mean = math.fsum(candidate) / len(candidate)
+                            if (min(candidate) == got["min"] and max(candidate) == got["max"] and
+                                    abs(got["avg"] - mean) <= 1e-9 * abs(mean)):
+                                window = candidate
+                                break
+                    if window is None:
+                        problems.append(f"read {s} k={k}: {got} is no batch-boundary prefix")
+                elif status != 404:
+                    problems.append(f"read {s}: {status} {got}")
+                k = k % 3 + 1
+                if last_round:
+                    return
+
+        writers = [threading.Thread(target=writer, args=(s,)) for s in range(symbols)]
+        readers = [threading.Thread(target=reader, args=(s, r)) for s in range(symbols)
+                   for r in range(readers_per_symbol)]
+        for t in writers + readers:
+            t.start()
+        for t in writers:
+            t.join(timeout=120)
+        done.set()
+        for t in readers:
+            t.join(timeout=120)
+        check("concurrent clients: every read a batch-boundary prefix, no errors", not problems,
+              "\n".join(problems[:10]))
+        base.stop()
+
+
 def test_max_symbols(tickflow):
     with Server(tickflow, ["--max-symbols", "2", "--max-k", "3", "--threads", "2"]) as server:
         check("first symbol", push(server, "A", [1.0])[0] == 200)
@@ -284,6 +352,7 @@ def main():
                   server.stderr[-2000:])
             check("access errors logged on stderr", "-> 422" in server.stderr and
                   "-> 400" in server.stderr, server.stderr[-2000:])
+        test_concurrent_clients(opts.tickflow)
         test_max_symbols(opts.tickflow)
         test_journal_failure(opts.tickflow, tmp)
     check_documented_statuses(source_dir)
