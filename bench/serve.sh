@@ -14,8 +14,8 @@
 #   ROUNDS=5 DURATION=10 bench/serve.sh
 #
 # Environment: BUILD_DIR (Release build, default build/), SKIP_BUILD=1, ROUNDS, DURATION (s),
-# THREADS (server threads, default nproc), MEMORY_VALUES (default 10^7), PY_MEMORY_VALUES
-# (default 10^6), IN_PROCESS_HELD (default "1000000 100000000").
+# THREADS (server threads, default nproc), WRK_THREADS (default 2), MEMORY_VALUES (default
+# 10^7), PY_MEMORY_VALUES (default 10^6), IN_PROCESS_HELD (default "1000000 100000000").
 # Needs: wrk, python3-fastapi, python3-uvicorn (scripts/setup.sh --bench).
 set -euo pipefail
 
@@ -27,6 +27,7 @@ PYTHON=/usr/bin/python3
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 THREADS=${THREADS:-$(nproc)}
+WRK_THREADS=${WRK_THREADS:-2}
 MEMORY_VALUES=${MEMORY_VALUES:-10000000}
 PY_MEMORY_VALUES=${PY_MEMORY_VALUES:-1000000}
 IN_PROCESS_HELD=${IN_PROCESS_HELD:-"1000000 100000000"}
@@ -81,9 +82,9 @@ for round in $(seq "$ROUNDS"); do
     log "round $round: $impl on port $port"
     start_server "$impl" "$port"
     "$PYTHON" "$BENCH/serve_fill.py" "$port" "$SERVER_PID" 10 20000 >/dev/null
-    wrk -t2 -c8 -d"${DURATION}s" --timeout 10s -s "$BENCH/serve_ingest.lua" \
+    wrk -t"$WRK_THREADS" -c8 -d"${DURATION}s" --timeout 10s -s "$BENCH/serve_ingest.lua" \
       "http://127.0.0.1:$port" >"$OUT/$impl.ingest.$round"
-    wrk -t2 -c64 -d"${DURATION}s" --timeout 10s --latency -s "$BENCH/serve_stats.lua" \
+    wrk -t"$WRK_THREADS" -c64 -d"${DURATION}s" --timeout 10s --latency -s "$BENCH/serve_stats.lua" \
       "http://127.0.0.1:$port" >"$OUT/$impl.stats.$round"
     stop_server
   done
@@ -151,4 +152,4 @@ echo
 echo "in process (bench/serve_bench $IN_PROCESS_HELD):"
 cat "$OUT/in_process.md"
 grep -E "Maximum resident" "$OUT/in_process.time"
-echo "cores: $(nproc); load average before: $load_before; server threads: $THREADS"
+echo "cores: $(nproc); load average before: $load_before; server threads: $THREADS; wrk threads: $WRK_THREADS"

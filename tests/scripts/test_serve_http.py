@@ -290,6 +290,16 @@ def test_operations(server, tickflow, source_dir):
     code, err = run_to_exit(tickflow, ["--port", str(server.port)])
     check("port taken: exit 1 with a clear error", code == 1 and "cannot listen" in err and
           str(server.port) in err, f"{code} {err}")
+    # An address that cannot be listened on (never a real remote address).
+    import subprocess
+    r = subprocess.run([tickflow, "serve", "--host", "999.1.1.1", "--port", "1"],
+                       capture_output=True, timeout=20)
+    check("bad --host: exit 1 naming the address", r.returncode == 1 and
+          b"999.1.1.1" in r.stderr, r.stderr)
+    for flags in (["--port", "0"], ["--port", "70000"], ["--max-k", "10"], ["--max-symbols", "0"],
+                  ["--threads", "0"], ["--fsync", "sometimes", "--journal", "x"]):
+        r = subprocess.run([tickflow, "serve", *flags], capture_output=True, timeout=20)
+        check(f"usage error for {flags}", r.returncode == 2 and b"error" in r.stderr, r.stderr)
     # Standing queries are not served yet: a clear usage error.
     code, err = run_to_exit(tickflow, ["--port", "1", "query.yaml"])
     check("query files: usage error", code == 2 and "query.yaml" in err, f"{code} {err}")
