@@ -5,8 +5,10 @@
 // request may fail. Built into the unit tests so that a ThreadSanitizer build runs it too.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <asio/io_context.hpp>
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <set>
@@ -53,14 +55,12 @@ std::string body_of(const std::string& symbol, const std::vector<double>& values
   return body + "]}";
 }
 
-}  // namespace
+constexpr int kSymbols = 4, kBatches = 150, kReadersPerSymbol = 2, kMaxK = 4;
 
-TEST_CASE("serve concurrency: reads equal the stats of a batch-boundary prefix") {
-  constexpr int kSymbols = 4, kBatches = 150, kReadersPerSymbol = 2, kMaxK = 4;
+// Runs the writers and readers against an App made with `options`.
+void run_clients(const ServeOptions& options) {
   asio::io_context io;
   auto guard = asio::make_work_guard(io);
-  ServeOptions options;
-  options.limits.max_k = kMaxK;
   App app(io, options, [](std::string) {});
   std::vector<std::thread> pool;
   for (int i = 0; i < 4; ++i) pool.emplace_back([&io] { io.run(); });
@@ -123,4 +123,53 @@ TEST_CASE("serve concurrency: reads equal the stats of a batch-boundary prefix")
   CHECK(failures.load() == 0);
   CHECK(reads_checked.load() > 0);
   CHECK(app.stats().symbol_count() == kSymbols);
+}
+
+// The stats JSON of every symbol and k, read through a fresh App (a replay when journaled).
+std::vector<std::string> final_stats(const ServeOptions& options) {
+  asio::io_context io;
+  App app(io, options, [](std::string) {});
+  std::vector<std::string> out;
+  for (int s = 0; s < kSymbols; ++s) {
+    for (int k = 1; k <= kMaxK; ++k) {
+      auto request = std::make_shared<HttpRequest>();
+      request->method = "GET";
+      request->path = "/stats/";
+      request->query = {{"symbol", "S" + std::to_string(s)}, {"k", std::to_string(k)}};
+      app.router().dispatch(request, [&](HttpResponse response) { out.push_back(response.body); });
+      io.run();
+      io.restart();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("serve concurrency: reads equal the stats of a batch-boundary prefix") {
+  ServeOptions options;
+  options.limits.max_k = kMaxK;
+  run_clients(options);
+}
+
+TEST_CASE("serve concurrency: the same with a journal, then a replay gives the same stats") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("tickflow_concurrency_journal_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ServeOptions options;
+  options.limits.max_k = kMaxK;
+  options.journal_dir = dir.string();
+  options.fsync = FsyncPolicy::interval;  // the flusher thread runs beside the appends
+  run_clients(options);
+  // Expected: the stats after every batch of every symbol, without any server.
+  std::vector<std::string> expected;
+  for (int s = 0; s < kSymbols; ++s) {
+    Series series(kMaxK);
+    for (int b = 0; b < kBatches; ++b) series.append(batch_values(s, b));
+    for (int k = 1; k <= kMaxK; ++k) {
+      expected.push_back(stats_json("S" + std::to_string(s), k, series.stats(k)));
+    }
+  }
+  CHECK(final_stats(options) == expected);
+  std::filesystem::remove_all(dir);
 }
