@@ -8,9 +8,20 @@
 #include <vector>
 
 #include "serve.hpp"
+#include "tickflow/query.hpp"
 #include "tickflow/registry.hpp"
 
 namespace tickflow::cli {
+
+// Where `tickflow load` and `tickflow run --db` put ticks (docs/archive.md).
+struct ArchiveTarget {
+  std::string db;
+  std::string table;
+  std::string symbol_field = "SYMBOL";
+  std::optional<std::string> symbol;  // every tick's symbol, for input without a symbol field
+  bool replace = false;
+  size_t chunk_rows = 65536;
+};
 
 struct RunArgs {
   std::string graph;
@@ -27,6 +38,23 @@ struct RunArgs {
   bool merge_symbols = false;
   bool keep_going = false;
   bool progress = true;
+  ArchiveTarget archive;  // --db: store the output in an archive table instead of printing it
+};
+
+struct LoadArgs {
+  std::string input;
+  ArchiveTarget target;
+  std::vector<std::string> fields;  // NAME:type
+  std::string time_field, time_format, delimiter;
+  size_t threads = 0;
+  size_t batch_size = 4096;
+};
+
+struct DbArgs {
+  std::string db;
+  std::string table;  // "" = every table
+  bool info = false;  // schema, days and symbols as well
+  std::string format = "text";
 };
 
 struct ServeArgs {
@@ -40,6 +68,11 @@ int run_command(const Registry& registry, const RunArgs& args);
 int check_command(const Registry& registry, const std::vector<std::string>& graphs);
 int explain_command(const Registry& registry, const std::string& graph, bool dot);
 int eps_command(const Registry& registry, const std::string& name, const std::string& format);
+int load_command(const Registry& registry, const LoadArgs& args);
+int db_command(const DbArgs& args);
+
+// `tickflow run --db`: the query's single output stream goes into an archive table.
+int run_into_archive(const Query& query, const RunArgs& args);
 int serve_command(const Registry& registry, ServeArgs args);
 
 }  // namespace tickflow::cli

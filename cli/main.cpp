@@ -63,6 +63,57 @@ int main(int argc, char** argv) {
   bool no_progress = false;
   run->add_flag("--no-progress", no_progress, "Never show the progress line");
 
+  auto add_archive_target = [](CLI::App* command, cli::ArchiveTarget& target) {
+    command
+        ->add_option("--symbol-field", target.symbol_field,
+                     "Field whose value is each tick's symbol (partition)")
+        ->capture_default_str();
+    command->add_option("--symbol", target.symbol,
+                        "Symbol of every tick, for data without a symbol field");
+    command->add_flag("--replace", target.replace,
+                      "Overwrite partitions (day, symbol) that are already in the table");
+    command
+        ->add_option("--chunk-rows", target.chunk_rows,
+                     "Ticks per compressed chunk (the unit of the time index)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+        ->capture_default_str();
+  };
+  auto* run_db = run->add_option("--db", run_args.archive.db,
+                                 "Store the output in this tick archive instead of printing it");
+  run->add_option("--table", run_args.archive.table, "Archive table for --db")->needs(run_db);
+  add_archive_target(run, run_args.archive);
+
+  cli::LoadArgs load_args;
+  auto* load = app.add_subcommand("load", "Load a CSV file into a table of a tick archive");
+  load->add_option("input", load_args.input, "CSV file (.gz/.zst, or - for standard input)")
+      ->required();
+  load->add_option("--db", load_args.target.db, "Archive directory (created when missing)")
+      ->required();
+  load->add_option("--table", load_args.target.table, "Table name")->required();
+  add_archive_target(load, load_args.target);
+  load->add_option("--fields", load_args.fields, "Field types NAME:type (others are inferred)")
+      ->delimiter(',');
+  load->add_option("--time-field", load_args.time_field, "Time column (default TIMESTAMP)");
+  load->add_option("--time-format", load_args.time_format, "auto, iso, ns, us, ms or s");
+  load->add_option("--delimiter", load_args.delimiter, "Field delimiter (default ,)");
+  load->add_option("--threads", load_args.threads, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  load->add_option("--batch-size", load_args.batch_size, "Ticks per batch while reading")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+
+  cli::DbArgs db_args;
+  auto* db = app.add_subcommand("db", "Show what a tick archive holds");
+  db->require_subcommand(1);
+  auto* db_list = db->add_subcommand("list", "Tables with days, symbols, ticks and bytes");
+  auto* db_info =
+      db->add_subcommand("info", "Schema, days and symbols of a table (or of every table)");
+  for (auto* command : {db_list, db_info}) {
+    command->add_option("db", db_args.db, "Archive directory")->required();
+    command->add_option("--table", db_args.table, "Only this table");
+    command->add_option("--format", db_args.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+  }
+
   std::vector<std::string> check_graphs;
   auto* check = app.add_subcommand("check", "Validate query files without running them");
   check->add_option("graphs", check_graphs, "Query files")->required();
@@ -111,7 +162,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   std::vector<std::string> plugin_paths;
-  for (auto* command : {run, check, explain, eps, serve}) {
+  for (auto* command : {run, check, explain, eps, serve, load}) {
     command->add_option("--plugin", plugin_paths, "Load EPs from this shared library (repeatable)");
   }
 
@@ -138,6 +189,10 @@ int main(int argc, char** argv) {
   }
 
   if (run->parsed()) {
+    if (!run_args.archive.db.empty() && run_args.archive.table.empty()) {
+      std::cerr << "tickflow: error: --db needs --table\n";
+      return 2;
+    }
     if (stats_opt->count() > 0) {
       if (stats_format.empty()) stats_format = "text";
       if (stats_format != "text" && stats_format != "json") {
@@ -150,6 +205,11 @@ int main(int argc, char** argv) {
     if (max_acc_opt->count() > 0) run_args.max_accumulated_ticks = max_accumulated;
     run_args.progress = !no_progress;
     return cli::run_command(registry, run_args);
+  }
+  if (load->parsed()) return cli::load_command(registry, load_args);
+  if (db->parsed()) {
+    db_args.info = db_info->parsed();
+    return cli::db_command(db_args);
   }
   if (check->parsed()) return cli::check_command(registry, check_graphs);
   if (explain->parsed()) return cli::explain_command(registry, explain_graph, explain_dot);

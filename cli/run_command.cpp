@@ -196,6 +196,8 @@ int run_command(const Registry& registry, const RunArgs& args) {
     return diags.exit_status() ? diags.exit_status() : 2;
   }
 
+  if (!args.archive.db.empty()) return run_into_archive(*query, args);
+
   // Decide where each output stream goes.
   std::string format_name = args.format;
   if (format_name.empty()) {

@@ -9,6 +9,7 @@ namespace tickflow::eps {
 void register_ticks(Registry& registry);          // ticks.cpp
 void register_generate(Registry& registry);       // generate.cpp
 void register_csv(Registry& registry);            // csv_source.cpp
+void register_db(Registry& registry);             // db.cpp: the tick archive
 void register_fields(Registry& registry);         // fields.cpp: keep, drop, rename
 void register_head_tail(Registry& registry);      // head_tail.cpp: head, tail
 void register_writers(Registry& registry);        // writers.cpp: write_csv, write_jsonl

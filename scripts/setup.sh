@@ -9,6 +9,7 @@ PACKAGES=(
   libcli11-dev libfast-float-dev nlohmann-json3-dev
   python3 clang-format git
   librestinio-dev libasio-dev libsimdjson-dev zlib1g-dev
+  libzstd-dev libxxhash-dev
   chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then

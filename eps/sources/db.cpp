@@ -1,0 +1,295 @@
+// The `db` source EP (SPEC §16): ticks of one table of a tick archive.
+//
+// In a run with symbols each symbol's run reads that symbol's partitions, day by day; the
+// symbol field is then the run's SYMBOL and not a column. In a run without symbols every
+// partition of a day is read and merged by time, equal times in load order (then symbol
+// order), with the symbol field as an ordinary column. Only the days overlapping the range,
+// the chunks whose time index overlaps it, and the columns in `fields` are read; a chunk's
+// columns are decompressed in parallel.
+#include <algorithm>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builtin.hpp"
+#include "tickflow/archive.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
+#include "tickflow/util.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+struct DbOptions {
+  std::string db;
+  std::string table;
+  SchemaPtr output;
+  // Output column j: index into `read_fields`, or -1 for the symbol field.
+  std::vector<int> sources;
+  std::vector<Field> read_fields;  // the stored fields to read, in output order
+  bool with_symbols = false;
+};
+
+void parallel_parts(size_t parts, const std::function<void(size_t)>& body) {
+  work_in_parts(parts, body);
+}
+
+// Moves rows [begin, end) of `src` to the end of `dst` (strings are moved, not copied).
+void take_rows(Column& dst, Column& src, size_t begin, size_t end) {
+  with_value_type(src.type(), [&]<class T>() {
+    auto& in = src.values<T>();
+    auto& out = dst.values<T>();
+    out.insert(out.end(), std::make_move_iterator(in.begin() + static_cast<ptrdiff_t>(begin)),
+               std::make_move_iterator(in.begin() + static_cast<ptrdiff_t>(end)));
+  });
+}
+
+// One partition being read: its reader and the decoded chunk it is in.
+struct Cursor {
+  archive::PartitionReader reader;
+  Batch chunk;
+  size_t pos = 0;
+  bool exhausted = false;
+
+  Cursor(archive::PartitionReader r, SchemaPtr schema) : reader(std::move(r)), chunk(schema) {}
+
+  // Makes sure a row is available; false at the end of the partition.
+  bool ready() {
+    while (!exhausted && pos >= chunk.size()) {
+      pos = 0;
+      if (!reader.next_chunk(chunk, parallel_parts)) exhausted = true;
+    }
+    return !exhausted;
+  }
+  int64_t time() const { return chunk.times[pos]; }
+  int64_t sequence() const { return reader.sequence()[pos]; }
+};
+
+class DbOperator : public Operator {
+ public:
+  DbOperator(std::shared_ptr<const DbOptions> options, const RunContext& run)
+      : options_(std::move(options)),
+        batch_size_(std::max<size_t>(1, run.batch_size)),
+        lock_(options_->db, options_->table),
+        read_schema_(make_schema(options_->read_fields)) {
+    if (run.query) {
+      start_ = run.query->range_start;
+      end_ = run.query->range_end;
+    }
+    catalog_ = archive::read_catalog(options_->db, options_->table);
+    for (const auto& p : catalog_.partitions) {
+      if (options_->with_symbols && p.symbol != run.symbol) continue;
+      if (start_ && p.max_time < *start_) continue;
+      if (end_ && p.min_time >= *end_) continue;
+      if (days_.empty() || days_.back().front()->day != p.day) days_.emplace_back();
+      days_.back().push_back(&p);
+    }
+  }
+
+  bool produce(OutputSink& out) override {
+    while (true) {
+      if (cursors_.empty() && !open_next_day()) return false;
+      Batch batch(options_->output);
+      if (cursors_.size() == 1) {
+        Cursor& c = cursors_.front();
+        if (!c.ready()) {
+          if (!open_next_day()) return false;
+          continue;
+        }
+        const size_t n = std::min(batch_size_, c.chunk.size() - c.pos);
+        append_run(batch, c, n);
+      } else {
+        merge_into(batch);
+        if (batch.empty()) {
+          if (!open_next_day()) return false;
+          continue;
+        }
+      }
+      out.emit(0, std::move(batch));
+      return true;
+    }
+  }
+
+  std::vector<std::pair<std::string, int64_t>> counters() const override {
+    int64_t chunks = chunks_read_;
+    for (const Cursor& c : cursors_) chunks += c.reader.chunks_read();
+    return {{"partitions_read", partitions_read_}, {"chunks_read", chunks}};
+  }
+
+ private:
+  bool open_next_day() {
+    for (const Cursor& c : cursors_) chunks_read_ += c.reader.chunks_read();
+    cursors_.clear();
+    if (next_day_ >= days_.size()) return false;
+    const bool merging = days_[next_day_].size() > 1;
+    for (const archive::PartitionInfo* p : days_[next_day_]) {
+      cursors_.emplace_back(
+          archive::PartitionReader(catalog_, *p, options_->read_fields, merging, start_, end_),
+          read_schema_);
+      ++partitions_read_;
+    }
+    ++next_day_;
+    return true;
+  }
+
+  // Appends the next n rows of cursor `c` to `batch`.
+  void append_run(Batch& batch, Cursor& c, size_t n) {
+    const size_t begin = c.pos, end = c.pos + n;
+    batch.times.insert(batch.times.end(), c.chunk.times.begin() + static_cast<ptrdiff_t>(begin),
+                       c.chunk.times.begin() + static_cast<ptrdiff_t>(end));
+    for (size_t j = 0; j < options_->sources.size(); ++j) {
+      const int source = options_->sources[j];
+      if (source < 0) {
+        auto& symbols = batch.columns[j].strings();
+        symbols.insert(symbols.end(), n, c.reader.partition().symbol);
+      } else {
+        take_rows(batch.columns[j], c.chunk.columns[static_cast<size_t>(source)], begin, end);
+      }
+    }
+    c.pos = end;
+  }
+
+  // Fills `batch` with up to batch_size ticks of the day's partitions in (time, load
+  // sequence, partition) order, taking runs from one partition at a time.
+  void merge_into(Batch& batch) {
+    while (batch.size() < batch_size_) {
+      Cursor* best = nullptr;
+      Cursor* second = nullptr;
+      for (Cursor& c : cursors_) {
+        if (!c.ready()) continue;
+        if (!best || before(c, *best)) {
+          second = best;
+          best = &c;
+        } else if (!second || before(c, *second)) {
+          second = &c;
+        }
+      }
+      if (!best) return;
+      size_t n = 1;
+      const size_t limit = std::min(batch_size_ - batch.size(), best->chunk.size() - best->pos);
+      if (!second) {
+        n = limit;
+      } else {
+        const int64_t t2 = second->time(), s2 = second->sequence();
+        const auto& seq = best->reader.sequence();
+        while (n < limit) {
+          const size_t i = best->pos + n;
+          const int64_t t = best->chunk.times[i];
+          if (t > t2 || (t == t2 && seq[i] > s2)) break;
+          ++n;
+        }
+      }
+      append_run(batch, *best, n);
+    }
+  }
+
+  // Partitions of a day are in symbol order, which breaks ties of (time, sequence).
+  bool before(const Cursor& a, const Cursor& b) const {
+    if (a.time() != b.time()) return a.time() < b.time();
+    if (a.sequence() != b.sequence()) return a.sequence() < b.sequence();
+    return &a < &b;
+  }
+
+  std::shared_ptr<const DbOptions> options_;
+  size_t batch_size_;
+  archive::ReaderLock lock_;  // held while this run reads
+  SchemaPtr read_schema_;
+  archive::TableCatalog catalog_;
+  std::optional<int64_t> start_, end_;
+  std::vector<std::vector<const archive::PartitionInfo*>> days_;
+  size_t next_day_ = 0;
+  std::vector<Cursor> cursors_;
+  int64_t partitions_read_ = 0;
+  int64_t chunks_read_ = 0;  // by the partitions already closed
+};
+
+OperatorFactory bind_db(BindContext& ctx) {
+  auto options = std::make_shared<DbOptions>();
+  options->db = ctx.resolve_path(ctx.get_string("path"));
+  options->table = ctx.get_string("table");
+  options->with_symbols = !ctx.query().symbols.empty();
+  archive::TableCatalog catalog;
+  try {
+    catalog = archive::read_catalog(options->db, options->table);
+  } catch (const RuntimeError& e) {
+    std::string message = e.message();
+    if (archive::table_exists(options->db, options->table) || !ctx.has("table")) {
+      ctx.error(ctx.location("path"), message, ErrorKind::Data);
+      return {};
+    }
+    try {
+      message += did_you_mean(options->table, archive::list_tables(options->db));
+      ctx.error(ctx.location("table"), message, ErrorKind::Data);
+    } catch (const RuntimeError&) {
+      ctx.error(ctx.location("path"), message, ErrorKind::Data);
+    }
+    return {};
+  }
+  const Schema& table_schema = catalog.schema;
+  std::vector<std::string> wanted;
+  if (ctx.has("fields")) {
+    const auto items = list_items(ctx.param("fields"));
+    const auto names = ctx.get_list("fields");
+    for (size_t i = 0; i < names.size(); ++i) {
+      const Location where = i < items.size() ? items[i]->location() : ctx.location("fields");
+      if (!table_schema.contains(names[i])) {
+        ctx.error(where, "table '" + options->table + "' has no field '" + names[i] + "'" +
+                             did_you_mean(names[i], table_schema.names()));
+      } else if (std::find(wanted.begin(), wanted.end(), names[i]) != wanted.end()) {
+        ctx.error(where, "field '" + names[i] + "' is listed twice");
+      } else {
+        wanted.push_back(names[i]);
+      }
+    }
+    if (ctx.has_errors()) return {};
+  } else {
+    wanted = table_schema.names();
+  }
+  std::vector<Field> output;
+  for (const auto& name : wanted) {
+    const Field& field = table_schema[*table_schema.index_of(name)];
+    if (name == catalog.symbol_field) {
+      // In a run with symbols, the symbol is the run's SYMBOL, not a column.
+      if (options->with_symbols) continue;
+      options->sources.push_back(-1);
+    } else {
+      options->sources.push_back(static_cast<int>(options->read_fields.size()));
+      options->read_fields.push_back(field);
+    }
+    output.push_back(field);
+  }
+  options->output = make_schema(std::move(output));
+  ctx.set_output(0, options->output, true);
+  return [options = std::shared_ptr<const DbOptions>(options)](const RunContext& run) {
+    return std::unique_ptr<Operator>(std::make_unique<DbOperator>(options, run));
+  };
+}
+
+}  // namespace
+
+void register_db(Registry& registry) {
+  EpDefinition def;
+  def.name = "db";
+  def.doc =
+      "Ticks of a table of a tick archive written by `tickflow load` (docs/archive.md), exactly "
+      "as loaded and in time order (equal times in load order). In a run with symbols each "
+      "symbol reads its own partitions and the table's symbol field is the run's SYMBOL; "
+      "without symbols every symbol is read, merged by time, with the symbol field as a "
+      "column. Only the days and chunks overlapping the query range and the columns in "
+      "`fields` are read. A damaged archive file is an error naming the file and chunk.";
+  def.inputs = {};
+  def.outputs = {"out"};
+  def.params = {
+      {"path", ParamType::String, true, "", "archive directory (relative to the query file)"},
+      {"table", ParamType::String, true, "", "table name"},
+      {"fields", ParamType::FieldList, false, "",
+       "fields to read, in this order (default: every field of the table)"},
+  };
+  def.accumulation = "none";
+  def.bind = bind_db;
+  registry.add(std::move(def));
+}
+
+}  // namespace tickflow::eps
