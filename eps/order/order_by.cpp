@@ -120,7 +120,7 @@ class OrderByOperator : public Operator {
         const Batch& batch = held[b];
         uint64_t* to = bits.get() + starts[b];
         if (first.column) {
-          sort_bits_of_column(batch.columns[*first.column], first.descending, to);
+          sort_bits_of_column(batch.columns[*first.column], first.descending, first.nan_first, to);
           continue;
         }
         for (size_t row = 0; row < batch.size(); ++row) {
@@ -281,6 +281,17 @@ bool read_keys(BindContext& ctx, std::vector<SortKey>& keys) {
 OperatorFactory bind_order_by(BindContext& ctx) {
   std::vector<SortKey> keys;
   if (!read_keys(ctx, keys)) return {};
+  // nan: where NaN goes among the numbers of a double key. `last` (the default, as in
+  // pandas and SQL's NULLS LAST) whatever the direction; `first` whatever the direction;
+  // `smallest` as OneTick: NaN below every number, so first ascending and last descending.
+  const std::string nan = ctx.get_string("nan");
+  if (nan != "last" && nan != "first" && nan != "smallest") {
+    ctx.error(ctx.location("nan"), "nan: expected last, first or smallest, got '" + nan + "'");
+    return {};
+  }
+  for (SortKey& key : keys) {
+    key.nan_first = nan == "first" || (nan == "smallest" && !key.descending);
+  }
   SchemaPtr schema = ctx.input(0).schema;
   ctx.set_output(0, schema, /*time_ordered=*/false);
   ctx.set_accumulation(Accumulation::unbounded());
@@ -298,13 +309,17 @@ void register_order_by(Registry& registry) {
       "Sorts the whole stream by `by` (e.g. [PRICE, -SIZE]: PRICE ascending, then SIZE "
       "descending; TIMESTAMP may be a key). Stable: ticks equal on every key keep their input "
       "order. Numbers compare by value, strings bytewise (UTF-8 code point order), false < true; "
-      "NaN sorts after every number in both directions. The output keeps the original "
+      "NaN sorts after every number in both directions (nan: first puts it before, nan: "
+      "smallest below every number as OneTick does). The output keeps the original "
       "TIMESTAMPs and is not time-ordered: EPs that need time order reject it unless "
       "update_timestamp restores order. Holds every tick until the input ends.";
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"by", ParamType::Any, true, "", "sort keys: field names, '-' in front for descending"}};
+      {"by", ParamType::Any, true, "", "sort keys: field names, '-' in front for descending"},
+      {"nan", ParamType::String, false, "last",
+       "NaN of double keys: last or first in either direction, or smallest (below every "
+       "number: first ascending, last descending, as OneTick)"}};
   def.accumulation = "unbounded";
   def.bind = bind_order_by;
   registry.add(std::move(def));

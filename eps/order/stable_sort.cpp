@@ -19,9 +19,10 @@ uint64_t encode_int(int64_t value, bool descending) {
   return descending ? ~encoded : encoded;
 }
 
-uint64_t encode_double(double value, bool descending) {
-  // NaN last whatever the direction; no finite or infinite value encodes to the maximum.
-  if (std::isnan(value)) return ~uint64_t{0};
+uint64_t encode_double(double value, bool descending, bool nan_first) {
+  // NaN at one end whatever the direction; no finite or infinite value encodes to the
+  // maximum or to zero.
+  if (std::isnan(value)) return nan_first ? 0 : ~uint64_t{0};
   if (value == 0.0) value = 0.0;  // -0.0 == 0.0
   const uint64_t bits = std::bit_cast<uint64_t>(value);
   const uint64_t encoded = (bits & kSignBit) ? ~bits : bits | kSignBit;
@@ -173,7 +174,7 @@ class Sorter {
   static constexpr size_t kSmall = 64;
 
   uint64_t encode(RowIndex row, const SortKey& k) const {
-    return k.column ? sort_bits(store_.columns[*k.column], row, k.descending)
+    return k.column ? sort_bits(store_.columns[*k.column], row, k.descending, k.nan_first)
                     : sort_bits_of_time(store_.times[row], k.descending);
   }
 
@@ -198,10 +199,10 @@ class Sorter {
 
 }  // namespace
 
-uint64_t sort_bits(const Column& column, size_t row, bool descending) {
+uint64_t sort_bits(const Column& column, size_t row, bool descending, bool nan_first) {
   switch (column.type()) {
     case Type::Double:
-      return encode_double(column.doubles()[row], descending);
+      return encode_double(column.doubles()[row], descending, nan_first);
     case Type::Bool:
       return descending ? 1 - column.bools()[row] : column.bools()[row];
     default:
@@ -213,12 +214,12 @@ uint64_t sort_bits_of_time(int64_t time, bool descending) {
   return encode_int(time, descending);
 }
 
-void sort_bits_of_column(const Column& column, bool descending, uint64_t* bits) {
+void sort_bits_of_column(const Column& column, bool descending, bool nan_first, uint64_t* bits) {
   const size_t n = column.size();
   switch (column.type()) {
     case Type::Double:
       for (size_t row = 0; row < n; ++row) {
-        bits[row] = encode_double(column.doubles()[row], descending);
+        bits[row] = encode_double(column.doubles()[row], descending, nan_first);
       }
       break;
     case Type::Bool:

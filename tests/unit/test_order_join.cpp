@@ -92,7 +92,7 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
     store.columns[2].ints().push_back(static_cast<int64_t>(rng() % 7) - 3);
     store.columns[3].bools().push_back(rng() % 2);
   }
-  // NaN after every number in both directions; -0.0 == 0.0.
+  // NaN after every number in both directions (before with nan_first); -0.0 == 0.0.
   auto rank = [](double x, bool descending) {
     if (std::isnan(x)) return std::numeric_limits<double>::infinity();
     return descending ? -x : x;  // infinities never meet NaN's rank: compare NaN first
@@ -106,6 +106,7 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
         const double x = store.columns[0].doubles()[a], y = store.columns[0].doubles()[b];
         if (std::isnan(x) || std::isnan(y)) {
           c = std::isnan(x) == std::isnan(y) ? 0 : (std::isnan(x) ? 1 : -1);
+          if (k.nan_first) c = -c;
           if (c != 0) return c < 0;
           continue;
         }
@@ -128,6 +129,9 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
   const std::vector<std::vector<eps::SortKey>> cases = {
       {{0, true}},
       {{0, false}},
+      {{0, true, true}},
+      {{0, false, true}},
+      {{2, false}, {0, false, true}},
       {{1, false}, {0, true}},
       {{3, true}, {2, false}, {std::nullopt, true}},
       {{2, true}, {1, true}},
@@ -147,12 +151,14 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
       const eps::SortKey& k = keys[0];
       std::vector<uint64_t> bits;
       for (size_t row = 0; row < store.size(); ++row) {
-        bits.push_back(k.column ? eps::sort_bits(store.columns[*k.column], row, k.descending)
-                                : eps::sort_bits_of_time(store.times[row], k.descending));
+        bits.push_back(
+            k.column ? eps::sort_bits(store.columns[*k.column], row, k.descending, k.nan_first)
+                     : eps::sort_bits_of_time(store.times[row], k.descending));
       }
       if (k.column) {  // the whole-column encoder gives the same bits
         std::vector<uint64_t> column_bits(store.size());
-        eps::sort_bits_of_column(store.columns[*k.column], k.descending, column_bits.data());
+        eps::sort_bits_of_column(store.columns[*k.column], k.descending, k.nan_first,
+                                 column_bits.data());
         CHECK(column_bits == bits);
       }
       const auto order = eps::stable_order_of_bits(bits.data(), bits.size());
