@@ -46,7 +46,6 @@ void append_selected(Column& dst, const Column& src, const std::vector<uint32_t>
   with_value_type(src.type(), [&]<class T>() {
     auto& out = dst.values<T>();
     const auto& in = src.values<T>();
-    out.reserve(out.size() + rows.size());
     for (uint32_t r : rows) out.push_back(in[r]);
   });
 }
@@ -104,9 +103,11 @@ class PartitionBuilder {
               const std::vector<uint32_t>& rows, const std::vector<int64_t>& sequence,
               size_t chunk_rows, int level) {
     size_t done = 0;
+    std::vector<uint32_t> part;
     while (done < rows.size()) {
       const size_t take = std::min(rows.size() - done, chunk_rows - buffer_.size());
-      const std::vector<uint32_t> part(rows.begin() + done, rows.begin() + done + take);
+      part.assign(rows.begin() + static_cast<ptrdiff_t>(done),
+                  rows.begin() + static_cast<ptrdiff_t>(done + take));
       for (uint32_t r : part) {
         const int64_t t = batch.times[r];
         if (t < last_time_) {
@@ -423,28 +424,35 @@ void TableWriter::append(const Batch& batch, const std::string& symbol) {
   std::vector<int64_t> sequence(n);
   for (size_t i = 0; i < n; ++i) sequence[i] = s.next_sequence + static_cast<int64_t>(i);
   s.next_sequence += static_cast<int64_t>(n);
-  // Group the rows by partition, keeping their order.
+  // Group the rows by partition, keeping their order. Symbols are looked up once per batch
+  // and day (rows of one symbol often follow each other, so the previous row is checked first).
   std::vector<std::pair<PartitionBuilder*, std::vector<uint32_t>>> groups;
+  std::unordered_map<PartitionBuilder*, size_t> group_of_builder;
+  std::unordered_map<std::string_view, size_t> group_of_symbol;  // for the current day
   const std::vector<std::string>* symbols =
       s.symbol_column ? &batch.columns[*s.symbol_column].strings() : nullptr;
-  PartitionBuilder* last = nullptr;
-  size_t last_group = 0;
-  int64_t last_day_start = 1, last_day_end = 0;
+  int64_t day_start = 1, day_end = 0;
+  std::string_view last_symbol;
+  size_t last_group = SIZE_MAX;
   for (size_t i = 0; i < n; ++i) {
-    const std::string& sym = symbols ? (*symbols)[i] : symbol;
+    const std::string_view sym = symbols ? std::string_view((*symbols)[i]) : symbol;
     const int64_t t = batch.times[i];
-    if (!last || t < last_day_start || t >= last_day_end || sym != last->symbol()) {
-      const int64_t day = day_of(t);
-      last = &s.builder_for(day, sym);
-      last_day_start = day * kNanosPerDay;
-      last_day_end = last_day_start + kNanosPerDay;
-      auto it = std::find_if(groups.begin(), groups.end(),
-                             [&](const auto& g) { return g.first == last; });
-      if (it == groups.end()) {
-        groups.push_back({last, {}});
-        it = groups.end() - 1;
+    if (t < day_start || t >= day_end) {
+      day_start = day_of(t) * kNanosPerDay;
+      day_end = day_start + kNanosPerDay;
+      group_of_symbol.clear();
+      last_group = SIZE_MAX;
+    }
+    if (last_group == SIZE_MAX || sym != last_symbol) {
+      auto found = group_of_symbol.find(sym);
+      if (found == group_of_symbol.end()) {
+        PartitionBuilder* builder = &s.builder_for(day_start / kNanosPerDay, std::string(sym));
+        auto [it, added] = group_of_builder.emplace(builder, groups.size());
+        if (added) groups.push_back({builder, {}});
+        found = group_of_symbol.emplace(sym, it->second).first;
       }
-      last_group = static_cast<size_t>(it - groups.begin());
+      last_group = found->second;
+      last_symbol = sym;
     }
     groups[last_group].second.push_back(static_cast<uint32_t>(i));
   }
