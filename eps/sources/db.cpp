@@ -152,44 +152,56 @@ class DbOperator : public Operator {
   }
 
   // Fills `batch` with up to batch_size ticks of the day's partitions in (time, load
-  // sequence, partition) order, taking runs from one partition at a time.
+  // sequence, partition) order: first the order (which partition, which row) from a heap of
+  // the partitions' next ticks, then each column gathered in one typed loop. Stops where a
+  // partition's chunk ends, so that no chunk is replaced while rows of it are still to come.
   void merge_into(Batch& batch) {
-    while (batch.size() < batch_size_) {
-      Cursor* best = nullptr;
-      Cursor* second = nullptr;
-      for (Cursor& c : cursors_) {
-        if (!c.ready()) continue;
-        if (!best || before(c, *best)) {
-          second = best;
-          best = &c;
-        } else if (!second || before(c, *second)) {
-          second = &c;
+    heap_.clear();
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      if (cursors_[i].ready()) heap_.push_back(i);
+    }
+    const auto later = [this](size_t a, size_t b) { return before(b, a); };
+    std::make_heap(heap_.begin(), heap_.end(), later);
+    picks_.clear();
+    while (!heap_.empty() && picks_.size() < batch_size_) {
+      std::pop_heap(heap_.begin(), heap_.end(), later);
+      const size_t i = heap_.back();
+      Cursor& c = cursors_[i];
+      picks_.push_back({i, c.pos});
+      if (++c.pos == c.chunk.size()) break;
+      std::push_heap(heap_.begin(), heap_.end(), later);
+    }
+    batch.times.reserve(picks_.size());
+    for (const auto& [cursor, row] : picks_)
+      batch.times.push_back(cursors_[cursor].chunk.times[row]);
+    for (size_t j = 0; j < options_->sources.size(); ++j) {
+      const int source = options_->sources[j];
+      if (source < 0) {
+        auto& symbols = batch.columns[j].strings();
+        for (const auto& [cursor, row] : picks_) {
+          symbols.push_back(cursors_[cursor].reader.partition().symbol);
         }
+        continue;
       }
-      if (!best) return;
-      size_t n = 1;
-      const size_t limit = std::min(batch_size_ - batch.size(), best->chunk.size() - best->pos);
-      if (!second) {
-        n = limit;
-      } else {
-        const int64_t t2 = second->time(), s2 = second->sequence();
-        const auto& seq = best->reader.sequence();
-        while (n < limit) {
-          const size_t i = best->pos + n;
-          const int64_t t = best->chunk.times[i];
-          if (t > t2 || (t == t2 && seq[i] > s2)) break;
-          ++n;
+      with_value_type(batch.columns[j].type(), [&]<class T>() {
+        auto& out = batch.columns[j].template values<T>();
+        out.reserve(picks_.size());
+        for (const auto& [cursor, row] : picks_) {
+          out.push_back(std::move(cursors_[cursor]
+                                      .chunk.columns[static_cast<size_t>(source)]
+                                      .template values<T>()[row]));
         }
-      }
-      append_run(batch, *best, n);
+      });
     }
   }
 
   // Partitions of a day are in symbol order, which breaks ties of (time, sequence).
-  bool before(const Cursor& a, const Cursor& b) const {
-    if (a.time() != b.time()) return a.time() < b.time();
-    if (a.sequence() != b.sequence()) return a.sequence() < b.sequence();
-    return &a < &b;
+  bool before(size_t a, size_t b) const {
+    const Cursor& x = cursors_[a];
+    const Cursor& y = cursors_[b];
+    if (x.time() != y.time()) return x.time() < y.time();
+    if (x.sequence() != y.sequence()) return x.sequence() < y.sequence();
+    return a < b;
   }
 
   std::shared_ptr<const DbOptions> options_;
@@ -202,7 +214,9 @@ class DbOperator : public Operator {
   size_t next_day_ = 0;
   std::vector<Cursor> cursors_;
   int64_t partitions_read_ = 0;
-  int64_t chunks_read_ = 0;  // by the partitions already closed
+  int64_t chunks_read_ = 0;                       // by the partitions already closed
+  std::vector<size_t> heap_;                      // merge: cursors with ticks left
+  std::vector<std::pair<size_t, size_t>> picks_;  // merge: (cursor, row) in output order
 };
 
 OperatorFactory bind_db(BindContext& ctx) {

@@ -41,6 +41,9 @@ struct PartitionReader::Impl {
   std::vector<OpenColumn> columns;  // per requested field; fd -1 when the partition lacks it
   size_t next = 0;                  // next chunk to look at
   std::vector<int64_t> chunk_sequence;
+  // Per part of a chunk (time, sequence, fields): buffers kept from chunk to chunk, so that
+  // reading does not allocate (and page-fault in) fresh memory for every chunk.
+  std::vector<std::string> compressed_buffers, raw_buffers;
   int64_t chunks_read = 0;
 
   ~Impl() {
@@ -73,9 +76,10 @@ struct PartitionReader::Impl {
   }
 
   // Reads, checks and decompresses block `chunk` of `column` into `raw`.
-  void load_block(const OpenColumn& column, size_t chunk, std::string& raw) const {
+  void load_block(const OpenColumn& column, size_t chunk, std::string& compressed,
+                  std::string& raw) const {
     const format::Block& block = column.manifest->blocks[chunk];
-    std::string compressed(static_cast<size_t>(block.size), '\0');
+    compressed.resize(static_cast<size_t>(block.size));
     size_t done = 0;
     while (done < compressed.size()) {
       const ssize_t n = ::pread(column.fd, compressed.data() + done, compressed.size() - done,
@@ -167,13 +171,20 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
     const size_t rows = static_cast<size_t>(meta.rows);
     ++s.chunks_read;
     out.times.clear();
-    out.columns.clear();
-    for (const auto& field : s.fields) out.columns.emplace_back(field.type);
+    if (out.columns.size() != s.fields.size()) {
+      out.columns.clear();
+      for (const auto& field : s.fields) out.columns.emplace_back(field.type);
+    }
+    for (auto& column : out.columns) column.clear();
+    const size_t parts = s.fields.size() + 2;
+    s.compressed_buffers.resize(parts);
+    s.raw_buffers.resize(parts);
     // Part 0: time, 1: sequence, 2..: fields.
-    parallel(s.fields.size() + 2, [&](size_t part) {
-      std::string raw;
+    parallel(parts, [&](size_t part) {
+      std::string& compressed = s.compressed_buffers[part];
+      std::string& raw = s.raw_buffers[part];
       if (part == 0) {
-        s.load_block(s.time, chunk, raw);
+        s.load_block(s.time, chunk, compressed, raw);
         if (!format::decode_ints(raw, rows, format::Encoding::Delta, out.times)) {
           throw s.damaged(s.time, chunk, "does not decode");
         }
@@ -181,7 +192,7 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
       }
       if (part == 1) {
         if (!s.with_sequence) return;
-        s.load_block(s.sequence, chunk, raw);
+        s.load_block(s.sequence, chunk, compressed, raw);
         if (!format::decode_ints(raw, rows, format::Encoding::Delta, s.chunk_sequence)) {
           throw s.damaged(s.sequence, chunk, "does not decode");
         }
@@ -193,7 +204,7 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
         target.resize(rows);  // loaded before the field was added: type defaults
         return;
       }
-      s.load_block(column, chunk, raw);
+      s.load_block(column, chunk, compressed, raw);
       if (!format::decode_column(raw, rows, target)) {
         throw s.damaged(column, chunk, "does not decode");
       }
