@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "serve.hpp"
+#include "tickflow/diagnostics.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/registry.hpp"
 
@@ -63,6 +64,10 @@ struct ServeArgs {
   std::string journal_dir;
   std::string fsync = "interval";
 };
+
+// Prints load errors to stderr: the first 100, then how many more there were (a file with
+// the same mistake a million times must not print a million lines).
+void print_load_errors(const Diagnostics& diags);
 
 int run_command(const Registry& registry, const RunArgs& args);
 int check_command(const Registry& registry, const std::vector<std::string>& graphs);

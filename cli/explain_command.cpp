@@ -157,7 +157,7 @@ int check_command(const Registry& registry, const std::vector<std::string>& grap
   for (const auto& graph : graphs) {
     Diagnostics diags;
     auto query = load_query(graph, registry, {}, diags);
-    for (const auto& d : diags.items()) std::cerr << d.to_string() << "\n";
+    print_load_errors(diags);
     if (query) {
       std::cout << graph << ": ok (" << query->nodes.size() << " nodes)\n";
     } else {
@@ -173,7 +173,7 @@ int explain_command(const Registry& registry, const std::string& graph, bool dot
   Diagnostics diags;
   auto query = load_query(graph, registry, {}, diags);
   if (!query) {
-    for (const auto& d : diags.items()) std::cerr << d.to_string() << "\n";
+    print_load_errors(diags);
     return diags.exit_status() ? diags.exit_status() : 2;
   }
   Plan plan = plan_query(*query);

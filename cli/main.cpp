@@ -1,7 +1,10 @@
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <csignal>
+#include <cstdint>
 #include <iostream>
+#include <limits>
 
 #include "tickflow/plugin.hpp"
 #include "tickflow/tick_writer.hpp"
@@ -20,6 +23,36 @@ extern "C" void remove_outputs_and_reraise(int signal_number) {
   tickflow::remove_unfinished_output_files();
   std::signal(signal_number, SIG_DFL);
   std::raise(signal_number);
+}
+
+// A whole number in [low, high], checked on the text itself: CLI11's own range checks
+// print their bounds as doubles ("0.000000 to <309 digits>") and its conversion lets
+// some out-of-range values through.
+CLI::Validator whole_number(uint64_t low, uint64_t high) {
+  std::string range = std::to_string(low) + " to " + std::to_string(high);
+  return CLI::Validator(
+      [low, high, range](std::string& text) -> std::string {
+        uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        auto [p, ec] = std::from_chars(text.data(), end, value);
+        if (text.empty() || p != end || ec == std::errc::invalid_argument)
+          return "expected a whole number from " + range + ", found '" + text + "'";
+        if (ec == std::errc::result_out_of_range || value < low || value > high)
+          return "must be from " + range + ", found " + text;
+        return "";
+      },
+      "INT in [" + range + "]");
+}
+
+// Commands that print to standard output must say so when it could not be written
+// (a full disk, /dev/full, a closed pipe) instead of exiting 0.
+int checked_stdout(int status) {
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "tickflow: error: cannot write to standard output\n";
+    return 1;
+  }
+  return status;
 }
 
 }  // namespace
@@ -44,10 +77,11 @@ int main(int argc, char** argv) {
   run->add_option("--param", run_args.params, "Query parameter NAME=VALUE (repeatable)");
   run->add_option("--start", run_args.start, "Range start (overrides the file's range)");
   run->add_option("--end", run_args.end, "Range end, exclusive (overrides the file's range)");
+  constexpr uint64_t kMaxThreads = 1024;
   run->add_option("--threads", run_args.threads, "Worker threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, kMaxThreads));
   run->add_option("--batch-size", run_args.batch_size, "Ticks per batch between segments")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+      ->check(whole_number(1, uint64_t{1} << 24));
   std::string stats_format;
   auto* stats_opt =
       run->add_option("--stats", stats_format, "Print per-node statistics to stderr (text or json)")
@@ -55,7 +89,7 @@ int main(int argc, char** argv) {
   int64_t max_accumulated = 0;
   auto* max_acc_opt = run->add_option("--max-accumulated-ticks", max_accumulated,
                                       "Fail when a node holds more ticks than this")
-                          ->check(CLI::NonNegativeNumber);
+                          ->check(whole_number(0, std::numeric_limits<int64_t>::max()));
   run->add_flag("--merge-symbols", run_args.merge_symbols,
                 "One time-ordered stream for all symbols");
   run->add_flag("--keep-going", run_args.keep_going,
@@ -75,7 +109,7 @@ int main(int argc, char** argv) {
     command
         ->add_option("--chunk-rows", target.chunk_rows,
                      "Ticks per compressed chunk (the unit of the time index)")
-        ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+        ->check(whole_number(1, uint64_t{1} << 24))
         ->capture_default_str();
   };
   auto* run_db = run->add_option("--db", run_args.archive.db,
@@ -97,9 +131,9 @@ int main(int argc, char** argv) {
   load->add_option("--time-format", load_args.time_format, "auto, iso, ns, us, ms or s");
   load->add_option("--delimiter", load_args.delimiter, "Field delimiter (default ,)");
   load->add_option("--threads", load_args.threads, "Worker threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, kMaxThreads));
   load->add_option("--batch-size", load_args.batch_size, "Ticks per batch while reading")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+      ->check(whole_number(1, uint64_t{1} << 24));
 
   cli::DbArgs db_args;
   auto* db = app.add_subcommand("db", "Show what a tick archive holds");
@@ -140,19 +174,19 @@ int main(int argc, char** argv) {
   serve->add_option("--host", serve_args.options.host, "Address to listen on")
       ->capture_default_str();
   serve->add_option("--port", serve_args.options.port, "Port to listen on")
-      ->check(CLI::Range(1, 65535))
+      ->check(whole_number(1, 65535))
       ->capture_default_str();
   serve->add_option("--threads", serve_args.options.threads, "Worker threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, kMaxThreads));
   serve
       ->add_option("--max-symbols", serve_args.options.limits.max_symbols,
                    "Most symbols the service holds")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->check(whole_number(1, uint64_t{1} << 20))
       ->capture_default_str();
   serve
       ->add_option("--max-k", serve_args.options.limits.max_k,
                    "Largest window 10^k; each symbol keeps the last 10^max_k values")
-      ->check(CLI::Range(1, 9))
+      ->check(whole_number(1, 9))
       ->capture_default_str();
   auto* journal_opt = serve->add_option("--journal", serve_args.journal_dir,
                                         "Directory of the journal (replayed at start)");
@@ -209,15 +243,16 @@ int main(int argc, char** argv) {
   if (load->parsed()) return cli::load_command(registry, load_args);
   if (db->parsed()) {
     db_args.info = db_info->parsed();
-    return cli::db_command(db_args);
+    return checked_stdout(cli::db_command(db_args));
   }
-  if (check->parsed()) return cli::check_command(registry, check_graphs);
-  if (explain->parsed()) return cli::explain_command(registry, explain_graph, explain_dot);
-  if (eps->parsed()) return cli::eps_command(registry, eps_name, eps_format);
+  if (check->parsed()) return checked_stdout(cli::check_command(registry, check_graphs));
+  if (explain->parsed())
+    return checked_stdout(cli::explain_command(registry, explain_graph, explain_dot));
+  if (eps->parsed()) return checked_stdout(cli::eps_command(registry, eps_name, eps_format));
   if (serve->parsed()) return cli::serve_command(registry, serve_args);
   if (version->parsed()) {
     std::cout << "tickflow " << TICKFLOW_VERSION << " (query format 1)\n";
-    return 0;
+    return checked_stdout(0);
   }
   return 2;
 }

@@ -22,7 +22,7 @@ namespace tickflow::cli {
 namespace {
 
 void print_diagnostics(const Diagnostics& diags) {
-  for (const auto& d : diags.items()) std::cerr << d.to_string() << "\n";
+  print_load_errors(diags);
   if (diags.size() > 1) std::cerr << diags.size() << " errors\n";
 }
 
@@ -226,6 +226,15 @@ int run_command(const Registry& registry, const RunArgs& args) {
   } else if (query->outputs.size() == 1) {
     targets.push_back(args.output_path);  // "" = stdout
   }
+  // Writing the output over the query being run would destroy it.
+  for (const auto& target : targets) {
+    std::error_code ec;
+    if (!target.empty() && std::filesystem::equivalent(target, args.graph, ec)) {
+      std::cerr << "tickflow: error: -o " << target << " is the query file being run; "
+                << "refusing to overwrite it\n";
+      return 2;
+    }
+  }
 
   bool with_symbols = !query->info.symbols.empty();
   std::vector<OutputStream> streams;
@@ -305,6 +314,15 @@ int run_command(const Registry& registry, const RunArgs& args) {
     return 1;
   }
   return 0;
+}
+
+void print_load_errors(const Diagnostics& diags) {
+  constexpr size_t kMaxPrinted = 100;
+  const auto& items = diags.items();
+  for (size_t i = 0; i < items.size() && i < kMaxPrinted; ++i)
+    std::cerr << items[i].to_string() << "\n";
+  if (items.size() > kMaxPrinted)
+    std::cerr << "... and " << items.size() - kMaxPrinted << " more errors not shown\n";
 }
 
 }  // namespace tickflow::cli

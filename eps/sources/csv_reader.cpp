@@ -171,13 +171,18 @@ std::optional<int64_t> TimeParser::parse_text(std::string_view s) {
   if (hours > 23 || minutes > 59 || seconds > 60) return std::nullopt;
   if (!has_cached_date_ || !same_date(s.data(), cached_date_)) {
     auto day = parse_time_text(s.substr(0, 10));
-    if (!day) return std::nullopt;
+    if (!day) return parse_time_text(s);  // 1677-09-21: only its midnight is out of range
     std::memcpy(cached_date_, s.data(), 10);
     cached_day_nanos_ = *day;
     has_cached_date_ = true;
   }
-  return cached_day_nanos_ + (int64_t{hours} * 3600 + minutes * 60 + seconds) * kNanosPerSecond +
-         fraction;
+  // 2262-04-11 is representable only until 23:47:16.854775807.
+  int64_t nanos;
+  if (__builtin_add_overflow(
+          cached_day_nanos_,
+          (int64_t{hours} * 3600 + minutes * 60 + seconds) * kNanosPerSecond + fraction, &nanos))
+    return std::nullopt;
+  return nanos;
 }
 
 // An integer count of units with up to `fraction_digits` decimals (digits beyond
@@ -430,7 +435,7 @@ TickReader::Row TickReader::convert_row(Batch& batch) {
     }
     throw RuntimeError("bad time value " + describe_cell(time_text) + " in time column " + name +
                            " (time_format: " + std::string(time_format_name(options_.time_format)) +
-                           ")",
+                           ")" + time_range_hint(trim_spaces(time_text)),
                        reader_.location(time_cell));
   }
   std::optional<int64_t>* previous_time = &previous_time_;

@@ -44,8 +44,9 @@ inline constexpr size_t kDefaultChunkSize = size_t{1} << 20;
 // record may be any length.
 //
 // Malformed input (an unterminated quote, text after a closing quote, a NUL byte) makes
-// next() throw RuntimeError at the offending file:line:column; the reader has then
-// already moved past the bad line, so a caller that skips bad rows may call next() again.
+// next() throw RuntimeError at the offending byte's file:line:column, at once (without
+// reading on); a caller that skips bad rows may call next() again, which resumes at the
+// next line.
 class RecordReader {
  public:
   RecordReader(std::unique_ptr<ByteSource> source, std::string file_name, char delimiter,
@@ -87,6 +88,7 @@ class RecordReader {
   void unescape_cells();
   Location locate(size_t record_start, int record_line, size_t offset) const;
   [[noreturn]] void fail_and_resync();
+  void resync();  // skips the rest of the line an error was raised in
 
   std::unique_ptr<ByteSource> source_;
   std::string file_;
@@ -108,6 +110,7 @@ class RecordReader {
   size_t error_offset_ = 0;
   std::string error_;
   bool error_swallows_rest_ = false;  // an unterminated quote runs to the end of the input
+  bool resync_pending_ = false;       // an error was raised; the next record is on the next line
   std::vector<Span> spans_;           // [0, span_count_) are in use; kept allocated across records
   size_t span_count_ = 0;
   uint8_t unquoted_stop_[256];  // bytes that end an unquoted run

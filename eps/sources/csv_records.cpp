@@ -93,6 +93,7 @@ RecordReader::RecordReader(std::unique_ptr<ByteSource> source, std::string file_
 }
 
 bool RecordReader::next() {
+  if (resync_pending_) resync();
   for (;;) {
     switch (scan()) {
       case Scan::Complete:
@@ -304,6 +305,15 @@ void RecordReader::fail_and_resync() {
   }
   line_ = where.line;
   record_start_ = error_offset_;
+  // The error is raised at once; skipping to the next line waits for the next record a
+  // caller asks for, so that `on_error: fail` stops at the bad byte rather than after
+  // reading on to a line break that may never come (a NUL in /dev/zero).
+  resync_pending_ = true;
+  throw RuntimeError(std::move(message), where);
+}
+
+void RecordReader::resync() {
+  resync_pending_ = false;
   for (;;) {  // resume at the next line
     const char* b = buffer_.get();
     size_t p = record_start_;
@@ -323,7 +333,6 @@ void RecordReader::fail_and_resync() {
     ++line_;
     break;
   }
-  throw RuntimeError(std::move(message), where);
 }
 
 }  // namespace tickflow::csv

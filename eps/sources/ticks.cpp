@@ -266,7 +266,8 @@ OperatorFactory bind_ticks(BindContext& ctx) {
         if (!parsed) {
           fail(value.location(), row_name + ": TIMESTAMP '" + text +
                                      "' is not a time (use \"YYYY-MM-DD HH:MM:SS[.fraction]\", "
-                                     "ISO-8601 or integer nanoseconds)");
+                                     "ISO-8601 or integer nanoseconds)" +
+                                     time_range_hint(text));
           continue;
         }
         time = *parsed;

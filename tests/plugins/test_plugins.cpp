@@ -42,7 +42,9 @@ EpDefinition pass_through(std::string name, bool throw_at_bind) {
 
 }  // namespace
 
-#if PLUGIN_KIND != 2  // kind 2: no entry point at all
+#if PLUGIN_KIND == 4  // kind 4: the entry point's name is a variable, not a function
+extern "C" TICKFLOW_PLUGIN_EXPORT const char tickflow_plugin_info[] = "not code";
+#elif PLUGIN_KIND != 2  // kind 2: no entry point at all
 extern "C" TICKFLOW_PLUGIN_EXPORT const PluginInfo* tickflow_plugin_info() {
 #if PLUGIN_KIND == 1
   static const PluginInfo info{kPluginAbiVersion + 41, "wrong_abi", "1.0", &register_eps};

@@ -27,7 +27,7 @@ def main():
     tickflow = str(pathlib.Path(opts.tickflow).resolve())
     src = pathlib.Path(opts.source_dir).resolve()
     build = pathlib.Path(opts.build_dir).resolve()
-    plugin = {k: str(build / "tests" / f"libtest_plugin_{k}.so") for k in range(4)}
+    plugin = {k: str(build / "tests" / f"libtest_plugin_{k}.so") for k in range(5)}
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -42,6 +42,10 @@ def main():
 
         code, out, err = run([tickflow, "eps", "--plugin", plugin[2]])
         check("missing entry point", code == 2 and "no entry point 'tickflow_plugin_info'" in err, err)
+
+        code, out, err = run([tickflow, "eps", "--plugin", plugin[4]])
+        check("entry point that is data, not a function", code == 2 and
+              "its entry point 'tickflow_plugin_info' is not a function" in err, err)
 
         code, out, err = run([tickflow, "eps", "--plugin", plugin[1]])
         check("ABI version mismatch names both versions", code == 2 and

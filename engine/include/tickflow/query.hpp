@@ -72,6 +72,10 @@ class Query {
   const BoundNode* find(std::string_view id) const;
 };
 
+// A query file larger than this is refused (it is surely not a query: a data file, or a
+// device such as /dev/zero).
+constexpr size_t kMaxQueryFileBytes = size_t{16} << 20;
+
 // Loads, validates and binds a query file. Every problem found goes to `diags` (all of
 // them, in one pass); returns nullptr when there was any.
 std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,

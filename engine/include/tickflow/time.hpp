@@ -16,6 +16,11 @@ constexpr int64_t kNanosPerSecond = 1'000'000'000;
 // Returns nanoseconds since the epoch (UTC) or nullopt.
 std::optional<int64_t> parse_time_text(std::string_view text);
 
+// For an error message about `text`, which did not parse as a time: " (times must lie
+// between 1677-09-21 and 2262-04-11 ...)" when it is a date outside what int64
+// nanoseconds can hold, else "".
+std::string time_range_hint(std::string_view text);
+
 // Like parse_time_text, but also accepts a plain integer of nanoseconds (YAML form, SPEC §2).
 std::optional<int64_t> parse_time_or_nanos(std::string_view text);
 

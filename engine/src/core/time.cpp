@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 namespace tickflow {
 
@@ -100,9 +101,18 @@ std::optional<int64_t> parse_time_text(std::string_view s) {
     return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
-  int64_t nanos = days_from_civil(year, month, day) * 86400 * kNanosPerSecond;
+  // Computed in 128 bits; a time outside int64 nanoseconds (1677-09-21 00:12:43.145224192
+  // to 2262-04-11 23:47:16.854775807) does not parse, instead of wrapping around to a date
+  // in another century.
+  __int128 nanos =
+      static_cast<__int128>(days_from_civil(year, month, day)) * 86400 * kNanosPerSecond;
+  auto fit = [](__int128 v) -> std::optional<int64_t> {
+    if (v < std::numeric_limits<int64_t>::min() || v > std::numeric_limits<int64_t>::max())
+      return std::nullopt;
+    return static_cast<int64_t>(v);
+  };
   size_t pos = 10;
-  if (pos == s.size()) return nanos;
+  if (pos == s.size()) return fit(nanos);
   if (s[pos] != ' ' && s[pos] != 'T') return std::nullopt;
   ++pos;
   unsigned hh, mm, ss = 0;
@@ -130,8 +140,8 @@ std::optional<int64_t> parse_time_text(std::string_view s) {
     for (size_t i = n; i < 9; ++i) frac *= 10;
     nanos += frac;
   }
-  if (pos == s.size()) return nanos;
-  if (s[pos] == 'Z' && pos + 1 == s.size()) return nanos;
+  if (pos == s.size()) return fit(nanos);
+  if (s[pos] == 'Z' && pos + 1 == s.size()) return fit(nanos);
   if (s[pos] == '+' || s[pos] == '-') {
     int sign = s[pos] == '+' ? 1 : -1;
     unsigned oh, om = 0;
@@ -143,9 +153,17 @@ std::optional<int64_t> parse_time_text(std::string_view s) {
       p += 2;
     }
     if (p != s.size() || oh > 23 || om > 59) return std::nullopt;
-    return nanos - sign * (static_cast<int64_t>(oh) * 3600 + om * 60) * kNanosPerSecond;
+    return fit(nanos - sign * (static_cast<int64_t>(oh) * 3600 + om * 60) * kNanosPerSecond);
   }
   return std::nullopt;
+}
+
+std::string time_range_hint(std::string_view text) {
+  unsigned year;
+  if (!digits(text, 0, 4, year) || text.size() < 5 || text[4] != '-') return "";
+  if (year > 1677 && year < 2262) return "";
+  return " (times must lie between 1677-09-21 00:12:43.145224192 and 2262-04-11 "
+         "23:47:16.854775807, the range of int64 nanoseconds)";
 }
 
 std::optional<int64_t> parse_time_or_nanos(std::string_view text) {
@@ -162,6 +180,7 @@ std::optional<int64_t> parse_duration(std::string_view s) {
   if (!s.empty() && s[0] == '-') {
     negative = true;
     s.remove_prefix(1);
+    if (!s.empty() && (s[0] == '-' || s[0] == '+')) return std::nullopt;  // "--5s"
   }
   int64_t v = 0;
   const char* end = s.data() + s.size();
@@ -187,6 +206,7 @@ std::optional<int64_t> parse_duration(std::string_view s) {
     return std::nullopt;
   int64_t result;
   if (__builtin_mul_overflow(v, scale, &result)) return std::nullopt;
+  if (negative && result == std::numeric_limits<int64_t>::min()) return std::nullopt;
   return negative ? -result : result;
 }
 

@@ -28,7 +28,18 @@ enum class AstKind {
   Shift,            // children[0][int_value]: negative = lag, positive = lead
 };
 
+// How deeply an expression may nest (parentheses, calls, unary operators, the right
+// operand of a looser operator); beyond it the parser reports a located error instead
+// of exhausting the stack. Flat chains (a + b + c ..., X[-1][-1]...) do not nest.
+constexpr size_t kMaxExpressionNesting = 256;
+
 struct Ast {
+  Ast() = default;
+  // Frees a long left-deep chain (a + b + c ...) without recursing once per term.
+  ~Ast();
+  Ast(const Ast&) = delete;
+  Ast& operator=(const Ast&) = delete;
+
   AstKind kind = AstKind::IntLiteral;
   std::string text;
   int64_t int_value = 0;

@@ -29,17 +29,20 @@ namespace {
 class SourceMap {
  public:
   SourceMap(std::string_view text, Location where, bool quoted)
-      : text_(text), where_(std::move(where)), quoted_(quoted) {}
+      : text_(text), where_(std::move(where)), quoted_(quoted) {
+    for (size_t i = 0; i < text_.size(); ++i) {
+      if (text_[i] == '\n') line_starts_.push_back(i + 1);
+    }
+  }
 
+  // Every node gets a location: a binary search, so that long expressions compile in
+  // linear-logarithmic rather than quadratic time.
   Diagnostic diagnostic(size_t offset, size_t length, std::string message) const {
     offset = std::min(offset, text_.size());
-    size_t line_start = 0, line_index = 0;
-    for (size_t i = 0; i < offset; ++i) {
-      if (text_[i] == '\n') {
-        line_start = i + 1;
-        ++line_index;
-      }
-    }
+    const size_t line_index =
+        static_cast<size_t>(std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) -
+                            line_starts_.begin() - 1);
+    const size_t line_start = line_starts_[line_index];
     size_t line_end = text_.find('\n', line_start);
     if (line_end == std::string_view::npos) line_end = text_.size();
     const size_t column_in_line = offset - line_start;
@@ -69,6 +72,7 @@ class SourceMap {
   std::string_view text_;
   Location where_;
   bool quoted_;
+  std::vector<size_t> line_starts_{0};
 };
 
 // Evaluates a subtree with constant children once, at compile time.
@@ -167,15 +171,34 @@ class Checker final : public TypeErrors {
     return nullptr;
   }
 
-  NodePtr binary(const Ast& ast) {
-    NodePtr left = check(*ast.children[0]);
-    // The right side of and/or only matters where the left side did not decide.
-    const bool guarded = ast.text == "and" || ast.text == "or";
-    conditional_depth_ += guarded;
-    NodePtr right = check(*ast.children[1]);
-    conditional_depth_ -= guarded;
-    if (!left || !right) return nullptr;
-    return build_binary(ast, std::move(left), std::move(right), *this);
+  // A left-deep chain (a + b - c ...) is checked in a loop from its innermost operand up,
+  // so that its length costs no stack.
+  NodePtr binary(const Ast& top) {
+    std::vector<const Ast*> chain{&top};
+    while (chain.back()->children[0]->kind == AstKind::Binary)
+      chain.push_back(chain.back()->children[0].get());
+    NodePtr left = check(*chain.back()->children[0]);
+    bool ok = left != nullptr;
+    for (size_t i = chain.size(); i-- > 0;) {
+      const Ast& ast = *chain[i];
+      // The right side of and/or only matters where the left side did not decide.
+      const bool guarded = ast.text == "and" || ast.text == "or";
+      conditional_depth_ += guarded;
+      NodePtr right = check(*ast.children[1]);
+      conditional_depth_ -= guarded;
+      ok &= right != nullptr;
+      if (!ok) continue;
+      left = build_binary(ast, std::move(left), std::move(right), *this);
+      if (!left) {
+        ok = false;
+        continue;
+      }
+      if (i == 0) break;  // check() finishes the top node
+      if (left->origin.empty()) left->origin = source_.location_text(ast.offset);
+      left = fold(std::move(left), ast);
+      ok = left != nullptr;
+    }
+    return ok ? std::move(left) : nullptr;
   }
 
   NodePtr call(const Ast& ast) {
@@ -296,20 +319,34 @@ class Checker final : public TypeErrors {
   int conditional_depth_ = 0;
 };
 
+// Numbers the nodes, sums lags and leads along each path and links the left chains
+// (see Node::left_chain); a loop, so that a chain of any length costs no stack.
 void finish(CompiledExprImpl& impl) {
-  struct Walk {
-    CompiledExprImpl& impl;
-    void visit(Node& node, size_t lag, size_t lead) {
-      node.slot = impl.node_count++;
-      lag += node.lag();
-      lead += node.lead();
-      impl.max_lag = std::max(impl.max_lag, lag);
-      impl.max_lead = std::max(impl.max_lead, lead);
-      impl.uses_state |= node.reads_state();
-      for (auto& child : node.children) visit(*child, lag, lead);
-    }
+  struct Visit {
+    Node* node;
+    size_t lag, lead;
+    bool chained;  // evaluated by the top of its left chain
   };
-  Walk{impl}.visit(*impl.root, 0, 0);
+  std::vector<Visit> pending{{impl.root.get(), 0, 0, false}};
+  while (!pending.empty()) {
+    Visit v = pending.back();
+    pending.pop_back();
+    Node& node = *v.node;
+    node.slot = impl.node_count++;
+    v.lag += node.lag();
+    v.lead += node.lead();
+    impl.max_lag = std::max(impl.max_lag, v.lag);
+    impl.max_lead = std::max(impl.max_lead, v.lead);
+    impl.uses_state |= node.reads_state();
+    if (node.chains_left() && !v.chained && node.children[0]->chains_left()) {
+      for (Node* n = &node; n->chains_left(); n = n->children[0].get())
+        node.left_chain.push_back(n);
+    }
+    for (size_t i = 0; i < node.children.size(); ++i) {
+      const bool chained = i == 0 && node.chains_left() && node.children[0]->chains_left();
+      pending.push_back({node.children[i].get(), v.lag, v.lead, chained});
+    }
+  }
 }
 
 }  // namespace

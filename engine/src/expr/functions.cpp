@@ -269,7 +269,9 @@ NodePtr build_time(Call& c) {
             return t.has_value();
           },
           [](const std::string& s) {
-            return "time(): " + quoted(s) + " is not a time (expected e.g. '2024-01-02 09:30:00')";
+            const std::string hint = time_range_hint(s);
+            return "time(): " + quoted(s) + " is not a time" +
+                   (hint.empty() ? " (expected e.g. '2024-01-02 09:30:00')" : hint);
           },
           c.take(0));
     default:
@@ -404,8 +406,16 @@ NodePtr time_part(Call& c) {
 
 NodePtr build_date(Call& c) {
   if (!c.want(0, Type::Time)) return nullptr;
-  return map1<int64_t, int64_t>(
-      Type::Time, c.take(0), [](int64_t t) { return floor_div(t, kNanosPerDay) * kNanosPerDay; });
+  // Only the first day before 1677-09-22 has a midnight int64 nanoseconds cannot hold.
+  return try_map<int64_t, int64_t>(
+      Type::Time,
+      [](int64_t& out, int64_t t) {
+        return !__builtin_mul_overflow(floor_div(t, kNanosPerDay), kNanosPerDay, &out);
+      },
+      [](int64_t t) {
+        return "date(" + format_time(t) + "): its midnight is before 1677-09-21, the earliest time";
+      },
+      c.take(0));
 }
 
 NodePtr build_floor_time(Call& c) {
@@ -424,11 +434,13 @@ NodePtr build_floor_time(Call& c) {
   return try_map<int64_t, int64_t, int64_t>(
       Type::Time,
       [](int64_t& out, int64_t t, int64_t d) {
-        if (d <= 0) return false;
-        out = floor_div(t, d) * d;
-        return true;
+        return d > 0 && !__builtin_mul_overflow(floor_div(t, d), d, &out);
       },
-      [](int64_t, int64_t d) {
+      [](int64_t t, int64_t d) {
+        if (d > 0) {
+          return "floor_time(" + format_time(t) + ", " + format_duration_text(d) +
+                 "): the result is before 1677-09-21, the earliest time";
+        }
         return "floor_time(): the duration must be positive, found " + format_duration_text(d);
       },
       c.take(0), c.take(1));
@@ -448,7 +460,8 @@ NodePtr build_nanos(Call& c) {
   return map1<int64_t, int64_t>(Type::Int, c.take(0), [](int64_t v) { return v; });
 }
 
-constexpr size_t kMany = 1000;
+// No upper limit on the argument count (min and max).
+constexpr size_t kMany = std::numeric_limits<size_t>::max();
 
 const std::vector<FunctionSpec>& functions() {
   static const std::vector<FunctionSpec> table = {

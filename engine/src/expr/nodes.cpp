@@ -8,11 +8,33 @@ namespace tickflow::expr {
 // ------------------------------------------------------------ state
 
 namespace {
-void init_tree(const Node& node, std::vector<NodeState>& states) {
-  node.init_state(states[node.slot]);
-  for (const auto& child : node.children) init_tree(*child, states);
+void init_tree(const Node& root, std::vector<NodeState>& states) {
+  std::vector<const Node*> pending{&root};
+  while (!pending.empty()) {
+    const Node* node = pending.back();
+    pending.pop_back();
+    node->init_state(states[node->slot]);
+    for (const auto& child : node->children) pending.push_back(child.get());
+  }
 }
 }  // namespace
+
+Node::~Node() {
+  std::vector<NodePtr> pending = std::move(children);
+  while (!pending.empty()) {
+    NodePtr next = std::move(pending.back());
+    pending.pop_back();
+    for (auto& child : next->children) pending.push_back(std::move(child));
+    next->children.clear();
+  }
+}
+
+Operand Node::eval_left_first(const Frame& frame) const {
+  if (left_chain.empty()) return eval_after_left(frame, children[0]->eval(frame));
+  Operand value = left_chain.back()->children[0]->eval(frame);
+  for (size_t i = left_chain.size(); i-- > 0;) value = left_chain[i]->eval_after_left(frame, value);
+  return value;
+}
 
 StateImpl::StateImpl(const Node* root, size_t node_count) : nodes(node_count), root_(root) {
   reset();
@@ -193,8 +215,9 @@ class LogicNode final : public Node {
  public:
   LogicNode(bool is_and, bool guard_right)
       : Node(Type::Bool), is_and_(is_and), guard_right_(guard_right) {}
-  Operand eval(const Frame& frame) const override {
-    Operand left = children[0]->eval(frame);
+  Operand eval(const Frame& frame) const override { return eval_left_first(frame); }
+  bool chains_left() const override { return true; }
+  Operand eval_after_left(const Frame& frame, Operand left) const override {
     Frame right_frame = frame;
     if (guard_right_)
       right_frame.active = branch_mask(frame, frame.state->nodes[slot].mask, left, is_and_);

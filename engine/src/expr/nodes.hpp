@@ -80,10 +80,26 @@ class TypeErrors;
 class Node {
  public:
   explicit Node(Type type) : type_(type) {}
-  virtual ~Node() = default;
+  // Frees a long left-deep chain (a + b + c ...) without recursing once per term.
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   Type type() const { return type_; }
   virtual Operand eval(const Frame& frame) const = 0;
+
+  // Binary operators and and/or evaluate children[0] first and on its own. Such a node
+  // says so here and implements eval_after_left; a long left-deep chain of them
+  // (a + b + c + ...) is then evaluated in a loop by its top node, not one stack frame
+  // per term.
+  virtual bool chains_left() const { return false; }
+  virtual Operand eval_after_left(const Frame& frame, Operand left) const {
+    (void)frame;
+    return left;
+  }
+  // Set by the compiler on the top node of a chain of two or more such nodes: the chain
+  // from the top down, so that left_chain.back()->children[0] is the innermost operand.
+  std::vector<const Node*> left_chain;
   // A pure function of the children's values: folded when they are all constant.
   virtual bool foldable() const { return true; }
   virtual bool is_constant() const { return false; }
@@ -107,6 +123,9 @@ class Node {
     v.resize(n);
     return v.data();
   }
+  // eval() of a node that chains_left(): children[0], then eval_after_left, in a loop
+  // down a long chain.
+  Operand eval_left_first(const Frame& frame) const;
   [[noreturn]] void raise(const Frame& frame, size_t row, const std::string& message) const;
   // Raises at the first row whose errors count (for a failure of a scalar computation).
   void raise_scalar(const Frame& frame, const std::string& message) const {
@@ -181,8 +200,9 @@ template <class R, class A, class B, class F>
 class Map2Node final : public Node {
  public:
   Map2Node(Type type, F f) : Node(type), f_(std::move(f)) {}
-  Operand eval(const Frame& frame) const override {
-    Operand a = children[0]->eval(frame);
+  Operand eval(const Frame& frame) const override { return eval_left_first(frame); }
+  bool chains_left() const override { return true; }
+  Operand eval_after_left(const Frame& frame, Operand a) const override {
     Operand b = children[1]->eval(frame);
     const A* x = a.as<A>();
     const B* y = b.as<B>();

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "expr/check.hpp"
+#include "tickflow/time.hpp"
 
 namespace tickflow::expr {
 
@@ -52,6 +53,35 @@ NodePtr int64_op(Type result, NodePtr l, NodePtr r, Op op) {
   return map2<int64_t, int64_t, int64_t>(result, std::move(l), std::move(r), op);
 }
 
+// Time and duration arithmetic: a result outside int64 nanoseconds (1677-09-21 to
+// 2262-04-11, about +-292 years) is a run-time error, never a wrapped-around date.
+// `op` is one of the __builtin_*_overflow functions' shape: returns true on overflow.
+template <class Op>
+NodePtr checked_time_op(Type result, const char* symbol, NodePtr l, NodePtr r, Op overflows) {
+  const Type lt = l->type(), rt = r->type();
+  auto f = [overflows](int64_t& out, int64_t a, int64_t b) { return !overflows(a, b, &out); };
+  auto why = [symbol, lt, rt](int64_t a, int64_t b) {
+    auto text = [](Type t, int64_t v) {
+      return t == Type::Time       ? format_time(v)
+             : t == Type::Duration ? format_duration_text(v)
+                                   : std::to_string(v);
+    };
+    return "time arithmetic out of range: " + text(lt, a) + " " + symbol + " " + text(rt, b) +
+           " is outside the times int64 nanoseconds can hold (1677-09-21 to 2262-04-11)";
+  };
+  return try_map<int64_t, int64_t, int64_t>(result, f, why, std::move(l), std::move(r));
+}
+
+bool add_overflows(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_add_overflow(a, b, out);
+}
+bool sub_overflows(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_sub_overflow(a, b, out);
+}
+bool mul_overflows(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_mul_overflow(a, b, out);
+}
+
 NodePtr int_modulo(NodePtr l, NodePtr r) {
   // C++ % truncates, so the result takes the sign of the dividend (SPEC §11).
   auto mod = [](int64_t& out, int64_t a, int64_t b) {
@@ -76,28 +106,28 @@ NodePtr arithmetic(const std::string& op, NodePtr l, NodePtr r) {
           [](const std::string& a, const std::string& b) { return a + b; });
     }
     if ((lt == Type::Time && rt == Type::Duration) || (lt == Type::Duration && rt == Type::Time)) {
-      return int64_op(Type::Time, std::move(l), std::move(r), wrap_add);
+      return checked_time_op(Type::Time, "+", std::move(l), std::move(r), add_overflows);
     }
     if (lt == Type::Duration && rt == Type::Duration) {
-      return int64_op(Type::Duration, std::move(l), std::move(r), wrap_add);
+      return checked_time_op(Type::Duration, "+", std::move(l), std::move(r), add_overflows);
     }
   } else if (op == "-") {
     if (ints) return int64_op(Type::Int, std::move(l), std::move(r), wrap_sub);
     if (numbers) return double_op(std::move(l), std::move(r), std::minus<double>());
     if (lt == Type::Time && rt == Type::Time) {
-      return int64_op(Type::Duration, std::move(l), std::move(r), wrap_sub);
+      return checked_time_op(Type::Duration, "-", std::move(l), std::move(r), sub_overflows);
     }
     if (lt == Type::Time && rt == Type::Duration) {
-      return int64_op(Type::Time, std::move(l), std::move(r), wrap_sub);
+      return checked_time_op(Type::Time, "-", std::move(l), std::move(r), sub_overflows);
     }
     if (lt == Type::Duration && rt == Type::Duration) {
-      return int64_op(Type::Duration, std::move(l), std::move(r), wrap_sub);
+      return checked_time_op(Type::Duration, "-", std::move(l), std::move(r), sub_overflows);
     }
   } else if (op == "*") {
     if (ints) return int64_op(Type::Int, std::move(l), std::move(r), wrap_mul);
     if (numbers) return double_op(std::move(l), std::move(r), std::multiplies<double>());
     if ((lt == Type::Duration && rt == Type::Int) || (lt == Type::Int && rt == Type::Duration)) {
-      return int64_op(Type::Duration, std::move(l), std::move(r), wrap_mul);
+      return checked_time_op(Type::Duration, "*", std::move(l), std::move(r), mul_overflows);
     }
   } else if (op == "/") {
     if (numbers) return double_op(std::move(l), std::move(r), std::divides<double>());

@@ -1,6 +1,7 @@
 // Precedence-climbing parser. Binding powers, loosest first (SPEC §3):
 //   1 or ||   2 and &&   3 == !=   4 < <= > >=   5 in, not in   6 + -   7 * / %
 // then unary - not !, then postfix calls and [k]. Binary operators are left-associative.
+#include <cstdlib>
 #include <limits>
 
 #include "expr/ast.hpp"
@@ -110,7 +111,28 @@ class Parser {
     return n;
   }
 
+  // Counts one level of nesting (a parenthesis, call, unary operator, right operand) for
+  // the life of the object; beyond kMaxExpressionNesting the parse fails at `at`.
+  class Nesting {
+   public:
+    Nesting(Parser& parser, const Token& at) : parser_(parser) {
+      if (++parser_.depth_ > kMaxExpressionNesting) {
+        parser_.fail(at, "expression nested more than " + std::to_string(kMaxExpressionNesting) +
+                             " levels deep (parentheses, calls, unary operators)");
+      }
+    }
+    ~Nesting() { --parser_.depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    Parser& parser_;
+  };
+
+  // Left-associative chains (a + b + c ...) are built in this loop, so their length costs
+  // no parser stack; only nesting recurses.
   AstPtr expression(int min_power) {
+    Nesting nesting(*this, peek());
     AstPtr left = unary();
     while (true) {
       const Token& op_token = peek();
@@ -174,6 +196,7 @@ class Parser {
         n->int_value = std::numeric_limits<int64_t>::min();
         return postfix(std::move(n));
       }
+      Nesting nesting(*this, t);
       AstPtr operand = unary();
       auto n = node(AstKind::Unary, t, t.offset);
       n->text = t.kind == Tok::Minus ? "-" : "not";
@@ -205,9 +228,22 @@ class Parser {
              "a lag or lead of more than " + std::to_string(kMaxShift) + " ticks is not supported");
       }
       expect(Tok::RBracket, "']'");
+      const int64_t shift = sign * static_cast<int64_t>(count.int_value);
+      // X[-1][-2] is X[-3] (likewise for leads): one node for a chain of any length.
+      // Opposite signs do not cancel (X[-1][+1] is the default value at the last tick).
+      if (operand->kind == AstKind::Shift && shift != 0 &&
+          (operand->int_value < 0) == (shift < 0) && operand->int_value != 0) {
+        if (std::abs(operand->int_value + shift) > kMaxShift) {
+          fail(count, "a lag or lead of more than " + std::to_string(kMaxShift) +
+                          " ticks in all is not supported");
+        }
+        operand->int_value += shift;
+        operand->length = count.offset + count.length - operand->offset + 1;
+        continue;
+      }
       auto n = node(AstKind::Shift, open, operand->start);
       n->length = count.offset + count.length - open.offset + 1;
-      n->int_value = sign * static_cast<int64_t>(count.int_value);
+      n->int_value = shift;
       n->children.push_back(std::move(operand));
       operand = std::move(n);
     }
@@ -355,9 +391,20 @@ class Parser {
   std::vector<Token> tokens_;
   SyntaxError& error_;
   size_t pos_ = 0;
+  size_t depth_ = 0;
 };
 
 }  // namespace
+
+Ast::~Ast() {
+  std::vector<AstPtr> pending = std::move(children);
+  while (!pending.empty()) {
+    AstPtr next = std::move(pending.back());
+    pending.pop_back();
+    for (auto& child : next->children) pending.push_back(std::move(child));
+    next->children.clear();
+  }
+}
 
 AstPtr parse_expression(std::string_view text, SyntaxError& error) {
   std::vector<Token> tokens;

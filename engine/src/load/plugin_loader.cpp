@@ -1,4 +1,5 @@
 #include <dlfcn.h>
+#include <link.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -25,12 +26,24 @@ void load_plugin(const std::string& path, Registry& registry) {
                       (why ? why : "unknown reason") + ")");
   }
   dlerror();
-  auto entry = reinterpret_cast<PluginEntryPoint>(dlsym(handle, kPluginEntryPoint));
-  if (!entry) {
+  void* symbol = dlsym(handle, kPluginEntryPoint);
+  if (!symbol) {
     throw PluginError("plugin " + path + " has no entry point '" + kPluginEntryPoint +
                       "' (define extern \"C\" const tickflow::PluginInfo* " + kPluginEntryPoint +
                       "(); see docs/plugins.md)");
   }
+  // Calling a symbol that names data (a variable of that name) would jump into it; the
+  // ELF symbol table says what the symbol is.
+  Dl_info symbol_info;
+  void* symbol_entry = nullptr;
+  if (dladdr1(symbol, &symbol_info, &symbol_entry, RTLD_DL_SYMENT) == 0 || !symbol_entry ||
+      (ELF64_ST_TYPE(static_cast<const ElfW(Sym)*>(symbol_entry)->st_info) != STT_FUNC &&
+       ELF64_ST_TYPE(static_cast<const ElfW(Sym)*>(symbol_entry)->st_info) != STT_GNU_IFUNC)) {
+    throw PluginError("plugin " + path + ": its entry point '" + kPluginEntryPoint +
+                      "' is not a function (define extern \"C\" const tickflow::PluginInfo* " +
+                      kPluginEntryPoint + "(); see docs/plugins.md)");
+  }
+  auto entry = reinterpret_cast<PluginEntryPoint>(symbol);
   const PluginInfo* info = nullptr;
   try {
     info = entry();

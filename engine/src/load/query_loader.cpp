@@ -174,7 +174,7 @@ class Loader {
           auto t = e.value.is_scalar() ? parse_time_or_nanos(e.value.text()) : std::nullopt;
           if (!t) {
             error(e.value.location(), "expected a time such as \"2024-01-02 09:30:00\", found '" +
-                                          e.value.text() + "'");
+                                          e.value.text() + "'" + time_range_hint(e.value.text()));
             continue;
           }
           (e.key == "start" ? query_->info.range_start : query_->info.range_end) = t;
@@ -535,14 +535,35 @@ std::unique_ptr<Query> load_query_text(std::string_view text, const std::string&
 
 std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,
                                   const QueryOverrides& overrides, Diagnostics& diags) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    diags.error({path, 0, 0}, "query file '" + path + "' is a directory");
+    return nullptr;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     diags.error({path, 0, 0}, "cannot open query file '" + path + "'");
     return nullptr;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return load_query_text(buffer.str(), path, registry, overrides, diags);
+  // Read at most one byte past the limit, so that /dev/zero or a mistaken data file
+  // gives an error instead of filling memory.
+  std::string text;
+  char chunk[65536];
+  while (in && text.size() <= kMaxQueryFileBytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxQueryFileBytes) {
+    diags.error({path, 0, 0}, "query file '" + path + "' is larger than " +
+                                  std::to_string(kMaxQueryFileBytes >> 20) +
+                                  " MiB (is it a data file?)");
+    return nullptr;
+  }
+  if (in.bad()) {
+    diags.error({path, 0, 0}, "cannot read query file '" + path + "'");
+    return nullptr;
+  }
+  return load_query_text(text, path, registry, overrides, diags);
 }
 
 }  // namespace tickflow

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of tests/fuzz for a bounded time each; exits non-zero on the
+# first crash, leak, sanitizer report or timeout (the failing input is left in
+# BUILD/fuzz/artifacts/). The build dir must be configured with clang, TICKFLOW_FUZZ=ON
+# and TICKFLOW_SANITIZE=address,undefined (scripts/test.sh does this in build-asan).
+#   scripts/fuzz.sh [BUILD_DIR] [SECONDS_PER_TARGET] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-asan}
+seconds=${2:-30}
+shift $(($# > 2 ? 2 : $#))
+targets=("$@")
+if ((${#targets[@]} == 0)); then targets=(query expr csv time http); fi
+
+work="$build/fuzz"
+mkdir -p "$work/artifacts"
+python3 tests/fuzz/make_seeds.py --source-dir . --out "$work/seeds"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/sanitizers/ubsan.supp}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp}"
+for target in "${targets[@]}"; do
+  corpus="$work/corpus/$target"
+  mkdir -p "$corpus"
+  echo "fuzz: $target for ${seconds}s"
+  # New inputs go to the first directory (the corpus kept between runs in the build dir);
+  # seeds and the regression inputs are read only.
+  "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/artifacts/$target-" \
+    "$corpus" "$work/seeds/$target" "tests/fuzz/regressions/$target" 2>"$work/$target.log" || {
+    tail -n 60 "$work/$target.log"
+    echo "fuzz: $target FAILED; the input is in $work/artifacts/" >&2
+    exit 1
+  }
+  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$work/$target.log" | tr '\n' ' '
+  echo
+done
+echo "fuzz: all targets ran without a failure"
