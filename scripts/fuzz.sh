@@ -10,11 +10,15 @@ build=${1:-build-asan}
 seconds=${2:-30}
 shift $(($# > 2 ? 2 : $#))
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(query expr csv time http); fi
+if ((${#targets[@]} == 0)); then targets=(query expr csv time http archive); fi
 
 work="$build/fuzz"
 mkdir -p "$work/artifacts"
-python3 tests/fuzz/make_seeds.py --source-dir . --out "$work/seeds"
+# A small archive loaded from a test CSV seeds the archive target.
+rm -rf "$work/archive"
+"$build/tickflow" load tests/golden/expr_csv_path_range/trades-20240102.csv --db "$work/archive" \
+  --table trades --symbol AAPL >/dev/null
+python3 tests/fuzz/make_seeds.py --source-dir . --out "$work/seeds" --archive "$work/archive"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/sanitizers/ubsan.supp}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp}"

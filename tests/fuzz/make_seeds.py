@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Builds the fuzzers' seed corpora from the project's own inputs: the query files of
 graphs/, examples/ and tests/golden/ (query target), the expressions and times written in
-them (expr, time), the CSV files of tests/ and examples/ (csv) and a few requests for
-`tickflow serve` (http). Seeds are files named by their content hash, so re-running is
+them (expr, time), the CSV files of tests/ and examples/ (csv), a few requests for
+`tickflow serve` (http) and the files of a small tick archive (archive). Seeds are files named by their content hash, so re-running is
 idempotent."""
 import argparse
 import hashlib
@@ -35,10 +35,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--source-dir", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--archive", help="a tick archive whose files seed the archive target")
     opts = parser.parse_args()
     src = pathlib.Path(opts.source_dir)
     out = pathlib.Path(opts.out)
-    for target in ("query", "expr", "csv", "time", "http"):
+    for target in ("query", "expr", "csv", "time", "http", "archive"):
         (out / target).mkdir(parents=True, exist_ok=True)
 
     yaml_files = [p for d in ("graphs", "examples", "tests") for p in sorted((src / d).rglob("*.yaml"))]
@@ -64,6 +65,17 @@ def main():
             write(out / "csv", bytes([flags]) + data)
     for request in HTTP_SEEDS:
         write(out / "http", request.encode())
+    # Archive files, in fuzz_archive.cpp's framing: JSON without its checksum line, column
+    # files as zstd frames and as decoded chunks.
+    if opts.archive:
+        for path in sorted(pathlib.Path(opts.archive).rglob("*")):
+            if path.name in ("manifest.json", "catalog.json"):
+                doc = path.read_bytes().rsplit(b"\n", 2)[0]
+                write(out / "archive", bytes([0 if path.name == "manifest.json" else 1, 0, 0]) + doc)
+            elif path.suffix == ".col":
+                data = path.read_bytes()[:65536]
+                write(out / "archive", bytes([2, 0, 10]) + data)
+                write(out / "archive", bytes([3, 0, 10]) + data)
 
 
 if __name__ == "__main__":
