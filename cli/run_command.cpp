@@ -203,6 +203,18 @@ int run_command(const Registry& registry, const RunArgs& args) {
   if (format_name.empty()) {
     std::string ext = std::filesystem::path(args.output_path).extension().string();
     format_name = ext == ".jsonl" ? "jsonl" : ext == ".txt" ? "table" : "csv";
+    // One output file named .parquet (or a typo like .cvs) must not silently get CSV.
+    // (-o naming the query file itself gets the more useful message below.)
+    std::error_code ec;
+    const bool names_a_directory =
+        query->outputs.size() > 1 || std::filesystem::is_directory(args.output_path);
+    const bool names_the_query = std::filesystem::equivalent(args.output_path, args.graph, ec);
+    if (!ext.empty() && ext != ".csv" && ext != ".jsonl" && ext != ".txt" && !names_a_directory &&
+        !names_the_query) {
+      std::cerr << "tickflow: error: -o " << args.output_path << ": unknown output extension '"
+                << ext << "'; use .csv, .jsonl or .txt, or give --format csv|jsonl|table\n";
+      return 2;
+    }
   }
   OutputFormat format = *parse_output_format(format_name);
   std::vector<std::string> targets;

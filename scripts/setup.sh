@@ -9,7 +9,7 @@ PACKAGES=(
   libcli11-dev libfast-float-dev nlohmann-json3-dev
   python3 clang-format git
   librestinio-dev libasio-dev libsimdjson-dev zlib1g-dev
-  libzstd-dev libxxhash-dev
+  libzstd-dev libxxhash-dev zstd
   chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -77,7 +77,8 @@ class SharedSymbolFile {
   void load() {
     loaded_ = true;
     try {
-      csv::RecordReader reader(csv::open_file(config_->path), config_->path, config_->delimiter);
+      csv::RecordReader reader(csv::open_input(config_->path, csv::InputUse::Ticks),
+                               csv::input_name(config_->path), config_->delimiter);
       const auto header = csv::read_header(reader);
       if (header != config_->layout.header) {
         throw RuntimeError("the header of " + config_->path + " changed since load time",
@@ -200,7 +201,8 @@ class CsvSourceOperator : public Operator {
     const std::string path = config_->path_per_symbol
                                  ? replace_all(config_->path, kSymbolPlaceholder, run_.symbol)
                                  : config_->path;
-    reader_ = std::make_unique<csv::RecordReader>(csv::open_file(path), path, config_->delimiter);
+    reader_ = std::make_unique<csv::RecordReader>(csv::open_input(path, csv::InputUse::Ticks),
+                                                  csv::input_name(path), config_->delimiter);
     const auto header = csv::read_header(*reader_);
     if (header != config_->layout.header) {
       throw RuntimeError("the header of " + path + " (" + join_names(header) +
@@ -308,9 +310,11 @@ std::optional<std::vector<GivenType>> read_given_types(BindContext& ctx) {
 // Reads the header and sample rows of `config.bind_path` into `config.layout`.
 // Throws RuntimeError for unreadable files and bad headers; reports parameter problems.
 bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<GivenType>& given) {
-  csv::RecordReader reader(csv::open_file(config.bind_path), config.bind_path, config.delimiter);
+  csv::RecordReader reader(csv::open_input(config.bind_path, csv::InputUse::Sample),
+                           csv::input_name(config.bind_path), config.delimiter);
   const auto header = csv::read_header(reader);
-  const Location header_location{config.bind_path, reader.line(), 1};
+  const std::string file_name = csv::input_name(config.bind_path);
+  const Location header_location{file_name, reader.line(), 1};
   auto column_of = [&](std::string_view name) -> std::optional<size_t> {
     auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end()) return std::nullopt;
@@ -322,7 +326,7 @@ bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<Gi
   const auto time_column = column_of(time_field);
   if (!time_column) {
     ctx.error(header_location,
-              config.bind_path + " has no time column '" + time_field + "' (set time_field:)" +
+              file_name + " has no time column '" + time_field + "' (set time_field:)" +
                   did_you_mean(time_field, header) + "; its columns are " + join_names(header),
               ErrorKind::Data);
     ok = false;
@@ -343,7 +347,7 @@ bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<Gi
   std::optional<size_t> symbol_column = column_of(symbol_field);
   if (explicit_symbol_field && !symbol_column) {
     ctx.error(ctx.location("symbol_field"),
-              "symbol_field '" + symbol_field + "' is not a column of " + config.bind_path +
+              "symbol_field '" + symbol_field + "' is not a column of " + file_name +
                   did_you_mean(symbol_field, header) + "; its columns are " + join_names(header));
     ok = false;
   }
@@ -362,7 +366,7 @@ bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<Gi
   for (const auto& g : given) {
     const auto column = column_of(g.name);
     if (!column) {
-      ctx.error(g.location, "fields: " + g.name + " is not a column of " + config.bind_path +
+      ctx.error(g.location, "fields: " + g.name + " is not a column of " + file_name +
                                 did_you_mean(g.name, header) + "; its columns are " +
                                 join_names(header));
       ok = false;
@@ -397,7 +401,8 @@ OperatorFactory bind_csv(BindContext& ctx) {
   const auto given = read_given_types(ctx);
   if (!given) ok = false;
 
-  config->path = ctx.resolve_path(ctx.get_string("path"));
+  const std::string given_path = ctx.get_string("path");
+  config->path = given_path == "-" ? given_path : ctx.resolve_path(given_path);
   config->path_per_symbol = config->path.find(kSymbolPlaceholder) != std::string::npos;
   config->bind_path = config->path;
   if (config->path_per_symbol) {
@@ -420,6 +425,12 @@ OperatorFactory bind_csv(BindContext& ctx) {
     return {};
   }
 
+  if (config->path == "-" && ctx.query().symbols.size() > 1 && !config->layout.symbol_column) {
+    ctx.error(ctx.location("path"),
+              "standard input (path: -) is read once, so a run with several symbols needs a "
+              "symbol column in it to split the rows by (set symbol_field: if it is not SYMBOL)");
+    return {};
+  }
   ctx.set_output(0, config->layout.schema, true);
   ctx.set_accumulation(Accumulation::none());
   std::shared_ptr<const CsvSourceConfig> shared = std::move(config);
@@ -450,7 +461,8 @@ void register_csv(Registry& registry) {
   def.outputs = {"out"};
   def.params = {
       {"path", ParamType::String, true, "",
-       "CSV file, relative to the query file; {symbol} is replaced by the run's symbol"},
+       "CSV file, relative to the query file; {symbol} is replaced by the run's symbol; "
+       "- reads standard input; .gz and .zst files are decompressed"},
       {"fields", ParamType::FieldTypes, false, "",
        "types of some columns ({PRICE: double}); the others are inferred"},
       {"time_field", ParamType::String, false, "TIMESTAMP",

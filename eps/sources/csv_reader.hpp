@@ -34,6 +34,21 @@ class ByteSource {
 std::unique_ptr<ByteSource> open_file(const std::string& path);
 std::unique_ptr<ByteSource> memory_source(std::string data);
 
+// Wraps `source` in a gzip or zstd decoder when its first bytes say so; a name ending in
+// .gz or .zst whose bytes are not that format is an error. Truncated or corrupt
+// compressed data throws RuntimeError naming `name` when read.
+std::unique_ptr<ByteSource> decompress(std::unique_ptr<ByteSource> source, const std::string& name);
+
+// What an input is opened for: sampling the header and types at load time, or reading
+// the ticks during the run. Standard input keeps the sampled bytes for the run.
+enum class InputUse { Sample, Ticks };
+inline constexpr std::string_view kStdinName = "<stdin>";
+
+// Opens a csv input: a file ("-" = standard input), decompressed when it is gzip or zstd.
+std::unique_ptr<ByteSource> open_input(const std::string& path, InputUse use);
+// The name errors use for `path`: "<stdin>" for "-".
+std::string input_name(const std::string& path);
+
 // ---------------------------------------------------------------- records
 
 inline constexpr size_t kDefaultChunkSize = size_t{1} << 20;
