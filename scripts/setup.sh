@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency of tickflow from Debian packages.
+# --sanitizers adds clang, its sanitizer and libFuzzer runtimes (libclang-rt-14-dev) and
+# llvm-symbolizer (llvm) for the sanitizer and fuzzing jobs of scripts/test.sh.
 # Idempotent: packages already present are skipped; uses sudo only when not root.
 set -euo pipefail
 
@@ -12,6 +14,9 @@ PACKAGES=(
   libzstd-dev libxxhash-dev zstd
   chromium
 )
+if [[ "${1:-}" == "--sanitizers" ]]; then
+  PACKAGES+=(clang libclang-rt-14-dev llvm)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(python3-pandas python3-numpy libbenchmark-dev hyperfine wrk python3-fastapi python3-uvicorn)
 fi

@@ -1,8 +1,75 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds (Release) and runs the whole test suite with ctest.
+# Installs dependencies, then runs every CI job in turn and prints how long each took
+# (docs/reliability.md lists them with their measured times):
+#   release  Release build (g++) and the whole ctest suite
+#   asan     clang -O1 build with AddressSanitizer + UndefinedBehaviorSanitizer (and libFuzzer
+#            coverage) in build-asan: unit, golden, script and fuzz-regression tests
+#   fuzz     every libFuzzer target of tests/fuzz for TICKFLOW_FUZZ_SECONDS (default 30) s
+#   tsan     clang -O1 build with ThreadSanitizer in build-tsan: the unit tests (executor,
+#            symbol runner, serve concurrency) and the multi-symbol script tests
+# CI runs the release job. The others are run with TICKFLOW_CI_JOBS="release asan fuzz tsan"
+# (docs/reliability.md says why they are not yet on by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build build --parallel "$(nproc)"
-ctest --test-dir build --output-on-failure --parallel "$(nproc)"
+jobs=${TICKFLOW_CI_JOBS:-release}
+if [[ "$jobs" == *asan* || "$jobs" == *fuzz* || "$jobs" == *tsan* ]]; then
+  ./scripts/setup.sh --sanitizers
+else
+  ./scripts/setup.sh
+fi
+cores=$(nproc)
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/sanitizers/ubsan.supp"
+export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp"
+summary=()
+
+# configure_sanitized DIR SANITIZERS [cmake args...]: clang, -O1 with line tables.
+configure_sanitized() {
+  local dir=$1 sanitize=$2
+  shift 2
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DTICKFLOW_SANITIZE="$sanitize" \
+    -DTICKFLOW_BUILD_BENCH=OFF "$@" >/dev/null
+}
+
+run_job() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "=== $name"
+  "$@"
+  summary+=("$name: $((SECONDS - start)) s")
+}
+
+job_release() {
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake --build build --parallel "$cores"
+  ctest --test-dir build --output-on-failure --parallel "$cores"
+}
+
+job_asan() {
+  configure_sanitized build-asan address,undefined -DTICKFLOW_FUZZ=ON
+  cmake --build build-asan --parallel "$cores"
+  # Not here: the formatting check and the browser test, which run no tickflow code of
+  # their own worth instrumenting twice (the release job runs them).
+  ctest --test-dir build-asan --output-on-failure --parallel "$cores" \
+    -E '^script\.(test_formatting|test_serve_docs_browser)$'
+}
+
+job_fuzz() {
+  [[ -x build-asan/tests/fuzz/fuzz_query ]] || job_asan
+  ./scripts/fuzz.sh build-asan "${TICKFLOW_FUZZ_SECONDS:-30}"
+}
+
+job_tsan() {
+  configure_sanitized build-tsan thread
+  cmake --build build-tsan --parallel "$cores" --target tickflow_unit_tests tickflow
+  build-tsan/tests/tickflow_unit_tests
+  ctest --test-dir build-tsan --output-on-failure --parallel "$cores" \
+    -R '^(script\.test_symbols|script\.test_flow_control|golden\.(symbols|state)_.*)$'
+}
+
+for job in $jobs; do
+  run_job "$job" "job_$job"
+done
+printf '%s\n' "${summary[@]}"

@@ -30,8 +30,10 @@ void add_stats(std::vector<NodeStats>& total, const std::vector<NodeStats>& run)
     t.peak_bytes_held = std::max(t.peak_bytes_held, r.peak_bytes_held);
     t.nanos += r.nanos;
     for (const auto& [name, value] : r.counters) {
+      // (a named copy: clang 14 cannot capture a structured binding)
+      const std::string& counter = name;
       auto it = std::find_if(t.counters.begin(), t.counters.end(),
-                             [&](const auto& c) { return c.first == name; });
+                             [&](const auto& c) { return c.first == counter; });
       if (it == t.counters.end()) {
         t.counters.emplace_back(name, value);
       } else {

@@ -91,8 +91,9 @@ void read_params(const ConfigNode& root, const QueryOverrides& overrides, Query&
     }
   }
   for (const auto& [name, value] : overrides.params) {
+    const std::string& wanted = name;  // clang 14 cannot capture a structured binding
     auto it = std::find_if(query.params.begin(), query.params.end(),
-                           [&](const QueryParam& p) { return p.name == name; });
+                           [&](const QueryParam& p) { return p.name == wanted; });
     if (it == query.params.end()) {
       std::vector<std::string> names;
       for (const auto& p : query.params) names.push_back(p.name);
