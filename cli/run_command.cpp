@@ -67,15 +67,19 @@ QueryOverrides make_overrides(const RunArgs& args) {
   return o;
 }
 
-// A progress line on stderr for long runs, only when stderr is a terminal.
+// A progress line on stderr for long runs, only when stderr is a terminal. In a run with
+// several symbols the number of symbols is the known total: the line then shows the
+// symbols finished, the percentage and an estimate of the time left (elapsed time scaled
+// by the symbols still to run, so it assumes symbols of similar size).
 class ProgressLine {
  public:
-  explicit ProgressLine(bool enabled) {
+  ProgressLine(bool enabled, int64_t symbol_count) : symbol_count_(symbol_count) {
     if (!enabled || !isatty(STDERR_FILENO)) return;
     thread_ = std::thread([this] { loop(); });
   }
   ~ProgressLine() { stop(); }
   std::atomic<int64_t>& counter() { return ticks_; }
+  std::atomic<int64_t>& symbols_finished() { return symbols_finished_; }
   void stop() {
     if (!thread_.joinable()) return;
     {
@@ -87,7 +91,29 @@ class ProgressLine {
     if (shown_) std::cerr << "\r\033[K" << std::flush;
   }
 
+  // The text of the line after `secs` seconds; public so that its format can be tested.
+  static std::string describe(int64_t ticks, double secs, int64_t finished, int64_t total) {
+    std::string line = "tickflow: ";
+    if (total > 1) {
+      line += fmt::format("{}/{} symbols ({:.0f}%)", finished, total, 100.0 * finished / total);
+      if (finished > 0 && finished < total) {
+        line += fmt::format(", ETA {}", format_seconds(secs * (total - finished) / finished));
+      }
+      line += ", ";
+    }
+    line += fmt::format("{} ticks from sources, {:.1f} s, {:.2f} M ticks/s", ticks, secs,
+                        secs > 0 ? ticks / secs / 1e6 : 0.0);
+    return line;
+  }
+
  private:
+  static std::string format_seconds(double secs) {
+    const auto whole = static_cast<int64_t>(secs + 0.5);
+    if (whole < 60) return fmt::format("{} s", whole);
+    if (whole < 3600) return fmt::format("{}m{:02d}s", whole / 60, whole % 60);
+    return fmt::format("{}h{:02d}m", whole / 3600, whole / 60 % 60);
+  }
+
   void loop() {
     auto start = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex_);
@@ -95,16 +121,16 @@ class ProgressLine {
     if (wake_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) return;
     while (!done_) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      int64_t ticks = ticks_.load();
-      std::cerr << fmt::format(
-                       "\r\033[Ktickflow: {} ticks from sources, {:.1f} s, {:.2f} M ticks/s", ticks,
-                       secs, ticks / secs / 1e6)
+      std::cerr << "\r\033[K"
+                << describe(ticks_.load(), secs, symbols_finished_.load(), symbol_count_)
                 << std::flush;
       shown_ = true;
       wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; });
     }
   }
 
+  int64_t symbol_count_;
+  std::atomic<int64_t> symbols_finished_{0};
   std::atomic<int64_t> ticks_{0};
   std::thread thread_;
   std::mutex mutex_;
@@ -275,12 +301,13 @@ int run_command(const Registry& registry, const RunArgs& args) {
   // Ticks printed to the same terminal would be garbled by the progress line.
   bool ticks_on_terminal =
       std::find(targets.begin(), targets.end(), "") != targets.end() && isatty(STDOUT_FILENO);
-  ProgressLine progress(args.progress && !ticks_on_terminal);
-  options.ticks_produced = &progress.counter();
-
   std::vector<std::string> run_symbols_list =
       with_symbols ? query->info.symbols : std::vector<std::string>{""};
+  ProgressLine progress(args.progress && !ticks_on_terminal,
+                        static_cast<int64_t>(run_symbols_list.size()));
+  options.ticks_produced = &progress.counter();
   SymbolRunOptions symbol_options;
+  symbol_options.symbols_finished = &progress.symbols_finished();
   symbol_options.keep_going = args.keep_going;
   symbol_options.merge_symbols = args.merge_symbols;
   std::vector<std::string> current_symbol(streams.size());

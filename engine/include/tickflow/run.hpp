@@ -132,6 +132,9 @@ struct SymbolRunOptions {
   // How many symbols may run (or wait with finished output) ahead of the first unfinished
   // one; 0 means 2 x threads. Bounds the output held in memory.
   size_t max_in_flight = 0;
+  // Progress: incremented as each symbol's run ends (successfully or not). Host-side only;
+  // plugins never see this struct.
+  std::atomic<int64_t>* symbols_finished = nullptr;
 };
 
 struct SymbolFailure {
