@@ -255,15 +255,12 @@ class RollingStatsOperator : public Operator {
 
   void serve_time_window(FieldState& field, size_t t, uint64_t first, size_t n,
                          const double* values, double* const* out) {
-    const double reference = field.tree.reference();
     for (size_t i = 0; i < n; ++i) {
       const uint64_t start = time_starts_[t][i];
       const uint64_t end = first + i + 1;
       const BlockAggregate aggregate = field.times[t].advance(field.tree, start, end, values[i]);
-      const uint64_t count = end - start;
-      out[0][i] = reference + aggregate.mean;
-      out[1][i] = count >= 2 ? aggregate.m2 / static_cast<double>(count - 1)
-                             : std::numeric_limits<double>::quiet_NaN();
+      out[0][i] = aggregate.mean();
+      out[1][i] = aggregate.sample_variance();
       out[2][i] = aggregate.min;
       out[3][i] = aggregate.max;
     }

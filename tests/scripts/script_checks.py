@@ -16,6 +16,7 @@ def check(name, condition, detail=""):
     else:
         results["failed"] += 1
         print(f"FAIL {name}\n{detail}")
+    return condition
 
 
 def summary():

@@ -131,8 +131,7 @@ TEST_CASE("power tree: last(W) and range() match the exact reference for many W 
 }
 
 TEST_CASE("power tree: append(span) equals appending one by one") {
-  // Long enough for several rebases (every 65536 values at this capacity), starting with
-  // values that cannot be the reference, in spans of uneven lengths that cross blocks.
+  // Starting with a NaN and an infinity, in spans of uneven lengths that cross blocks.
   auto values = random_stream(200000, 7, 100.0, 1.0);
   values[0] = std::numeric_limits<double>::quiet_NaN();
   values[1] = std::numeric_limits<double>::infinity();
@@ -145,8 +144,6 @@ TEST_CASE("power tree: append(span) equals appending one by one") {
       for (size_t i = done; i < done + n; ++i) one.append(values[i]);
       batch.append(std::span<const double>(values.data() + done, n));
       done += n;
-      CHECK(one.reference_epoch() == batch.reference_epoch());
-      CHECK(one.reference() == batch.reference());
       for (uint64_t w : {1, 10, 333, 1000}) {
         if (w > one.size()) continue;
         const WindowStats a = one.last(w), b = batch.last(w);
@@ -258,9 +255,9 @@ TEST_CASE("accuracy: a spike of 1e12 leaves no trace once it has left the window
   }
 }
 
-TEST_CASE("accuracy: a spike chosen as the reference stops mattering after the next rebase") {
+TEST_CASE("accuracy: a spike as the very first value leaves no trace once it has left") {
   auto values = random_stream(3 * 65536, 13, 1e9, 1.0);
-  values[0] = 1e12;  // the first finite value is the first reference
+  values[0] = 1e12;
   PowerTree tree(1000);
   for (double v : values) tree.append(v);
   check_stats(tree.last(1000), values, tree.size() - 1000, tree.size());
@@ -301,7 +298,7 @@ TEST_CASE("NaN propagates into the windows that hold it and leaves with them") {
   }
 }
 
-TEST_CASE("a stream that starts with NaN takes the first finite value as reference") {
+TEST_CASE("a stream that starts with NaN is exact once the NaN has left") {
   std::vector<double> values = {std::nan(""), std::nan(""), 5.0, 6.0, 7.0, 8.0};
   PowerTree tree(6, 2);
   for (double v : values) tree.append(v);

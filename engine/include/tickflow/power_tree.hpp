@@ -7,18 +7,17 @@
 //   (0-based, never reused). The tree retains the last `capacity()` values.
 // - `last(W)` and `range(begin, end)` return the statistics of the last W values, or of the
 //   positions [begin, end), for any range inside the retained values. count, min, max,
-//   first and last are exact. mean and M2 are merged with the Chan et al. parallel formula
-//   from aggregates of aligned blocks, so their error does not grow with stream length and
-//   does not remember values that left the range: mean is within about 1e-15 * levels of
-//   mean|x| and var within 1e-9 relative of the exact value for any data whose spread is
-//   not below 1e-6 of its distance from the reference (see below). sum = count * mean,
-//   within the same bound relative to the sum of |x|.
-// - Values are accumulated relative to a reference (the first finite value, re-chosen as
-//   the latest finite value every max(capacity(), 65536) values), which keeps the means of
-//   blocks small and their rounding errors proportional to the spread of the data, not its
-//   level. Values appended while the reference was far from them (a 1e12 spike chosen as
-//   reference) cost accuracy only until the next re-choice and until they have left the
-//   range.
+//   first and last are exact. sum, mean and M2 are exact up to rounding errors that depend
+//   only on the values inside the range, never on what came before them (a level shift, a
+//   spike that has left, the stream's length): every block aggregate keeps its mean relative
+//   to its own pivot (its minimum, a value of the block), and aggregates are merged with the
+//   Chan et al. formula, whose terms are all non-negative; no path subtracts one sum from
+//   another. Bounds, with n values in the range, R their range and eps = 2^-53: mean within
+//   about eps * (|mean| + 4 * levels * R), sum within n times that, M2 within about
+//   eps * (4 * levels + sqrt(n)) relative of the exact M2. In practice (tests against exact
+//   rational arithmetic, levels from 1e-6 to 1e12 with sign changes, spikes and constant
+//   stretches) mean and sum are within 1e-12 of mean|x| (sum|x|) and var within 1e-9
+//   relative of exact.
 // - NaN propagates: a range that holds a NaN has NaN sum, mean, var, min and max (count,
 //   first and last are still exact); once the NaN has left the range, results are as if it
 //   had never been there. An infinity gives mean ±inf or NaN and var NaN; min/max stay exact.
@@ -46,6 +45,7 @@
 // Not thread-safe; one tree per stream.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -69,30 +69,24 @@ struct WindowStats {
   double stddev() const;
 };
 
-// Count, mean, M2, min and max of a set of values, with the mean relative to the tree's
-// reference. `merge` is the Chan et al. combination of two disjoint sets: every term it
-// adds is non-negative, so M2 never goes below 0 and never carries error from values
-// that are not in the set.
+// Count, mean, M2, min and max of a set of values. The mean is held as `offset` above the
+// set's own minimum (its pivot: a value of the set), so that the offset, M2 and every
+// rounding error in them are proportional to the set's range, not to its level or to the
+// values that came before it. `merge` is the Chan et al. combination of two disjoint sets:
+// the difference of their means comes from the pivots (exact when they are within a
+// factor 2 of each other, else rounded relative to their distance) and the offsets; every
+// term added to M2 is non-negative, so M2 never goes below 0 and never carries error from
+// values that are not in the set. An empty aggregate has count 0 and min +inf.
 struct BlockAggregate {
   double count = 0.0;
-  double mean = 0.0;
+  double offset = 0.0;  // mean - min
   double m2 = 0.0;
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
 
-  // Adds one value (already shifted by the reference; `raw` is the value itself, for
-  // min and max).
-  void add(double shifted, double raw) {
-    count += 1.0;
-    // The reciprocal depends only on the count, so the division runs beside the chain of
-    // means instead of inside it (a backward pass over a chunk is one long such chain).
-    const double inverse_count = 1.0 / count;
-    const double delta = shifted - mean;
-    mean += delta * inverse_count;
-    m2 += delta * (shifted - mean);
-    min = min_propagating_nan(min, raw);
-    max = max_propagating_nan(max, raw);
-  }
+  static BlockAggregate of(double value) { return {1.0, 0.0, 0.0, value, value}; }
+
+  void add(double value) { merge(of(value)); }
 
   void merge(const BlockAggregate& other) {
     if (other.count == 0.0) return;
@@ -101,18 +95,48 @@ struct BlockAggregate {
       return;
     }
     const double total = count + other.count;
-    const double delta = other.mean - mean;
+    const double delta = (other.min - min) + (other.offset - offset);
     const double other_share = other.count / total;
-    mean += delta * other_share;
     m2 += other.m2 + delta * delta * count * other_share;
-    count = total;
-    min = min_propagating_nan(min, other.min);
+    if (other.min < min) {
+      // The lower minimum becomes the pivot; the offset moves from that side (a NaN minimum
+      // never compares lower, and is taken below).
+      offset = other.offset - delta * (count / total);
+      min = other.min;
+    } else {
+      offset += delta * other_share;
+      min = min_propagating_nan(min, other.min);
+    }
     max = max_propagating_nan(max, other.max);
+    count = total;
   }
 
   static BlockAggregate merged(BlockAggregate a, const BlockAggregate& b) {
     a.merge(b);
     return a;
+  }
+
+  // The mean; with an infinite value in the set, +inf, -inf or NaN (both signs, or a NaN)
+  // as the exact sum would give. NaN for an empty set.
+  double mean() const {
+    if (std::isfinite(min) && std::isfinite(max)) [[likely]]
+      return min + offset;
+    return mean_of_infinite(min, max);
+  }
+  // Sample variance (n - 1): NaN below 2 values or with an infinite or NaN value.
+  double sample_variance() const {
+    if (count < 2.0 || !std::isfinite(min) || !std::isfinite(max))
+      return std::numeric_limits<double>::quiet_NaN();
+    return m2 / (count - 1.0);
+  }
+  static double mean_of_infinite(double min, double max) {
+    if (min == -std::numeric_limits<double>::infinity() &&
+        max != std::numeric_limits<double>::infinity())
+      return min;
+    if (max == std::numeric_limits<double>::infinity() &&
+        min != -std::numeric_limits<double>::infinity())
+      return max;
+    return std::numeric_limits<double>::quiet_NaN();
   }
 
   static double min_propagating_nan(double a, double b) { return (a < b || a != a) ? a : b; }
@@ -159,11 +183,8 @@ class PowerTree {
 
   // ---- for SlidingWindow and other exact consumers of the aggregates
 
-  // The aggregate of [begin, end), mean relative to reference().
+  // The aggregate of [begin, end).
   BlockAggregate aggregate(uint64_t begin, uint64_t end) const;
-  double reference() const { return reference_; }
-  // Changes whenever the reference changes (aggregates held outside the tree are then stale).
-  uint64_t reference_epoch() const { return epoch_; }
   // The value at position p (oldest() <= p < size()).
   double value(uint64_t position) const { return values_.at(position); }
   // WindowStats of an aggregate of positions [begin, end).
@@ -196,7 +217,6 @@ class PowerTree {
   };
 
   void on_block_complete();
-  void rebase(double new_reference);
   void layout_levels();
 
   uint64_t capacity_;
@@ -204,10 +224,6 @@ class PowerTree {
   uint64_t size_ = 0;
   uint32_t in_block_ = 0;       // size_ % base_
   uint64_t retained_from_ = 0;  // values before it were dropped before a grow()
-  double reference_ = 0.0;
-  bool has_reference_ = false;
-  uint64_t epoch_ = 0;
-  uint64_t since_rebase_ = 0;
 
   Ring<double> values_;  // max(capacity_, base_) slots
   // block_size_[k] = base^k; levels_[k] for k >= 1 holds complete level-k blocks by index.
@@ -234,19 +250,19 @@ class SlidingWindow {
  public:
   explicit SlidingWindow(uint64_t chunk);
 
-  // The aggregate of [start, end), mean relative to tree.reference(); `end` is one past the
-  // value just appended to the window (the tree may already hold values after it), `newest`
-  // that value (passing it saves a lookup in the tree's ring).
+  // The aggregate of [start, end); `end` is one past the value just appended to the window
+  // (the tree may already hold values after it), `newest` that value (passing it saves a
+  // lookup in the tree's ring).
   BlockAggregate advance(const PowerTree& tree, uint64_t start, uint64_t end, double newest) {
-    if (!started_ || epoch_ != tree.reference_epoch() || start > split_) [[unlikely]] {
-      // The back would hold values that left the window (or aggregates relative to an old
-      // reference): everything in the window becomes front, served from chunks.
-      restart(tree, end);
+    if (!started_ || start > split_) [[unlikely]] {
+      // The back would hold values that left the window: everything in the window becomes
+      // front, served from chunks.
+      restart(end);
     } else {
       // Updated in a local: reading the member right after its field-by-field store would
       // stall on store forwarding when the compiler loads two fields at once.
       BlockAggregate back = back_;
-      back.add(newest - tree.reference(), newest);
+      back.add(newest);
       back_ = back;
       if (start == split_) return back;
       if (start < chunk_end_) [[likely]] {
@@ -266,7 +282,7 @@ class SlidingWindow {
   }
 
  private:
-  void restart(const PowerTree& tree, uint64_t end);
+  void restart(uint64_t end);
   void build_chunk(const PowerTree& tree, uint64_t start);
 
   uint64_t chunk_;
@@ -275,7 +291,6 @@ class SlidingWindow {
   uint64_t chunk_begin_ = 0;
   uint64_t chunk_end_ = 0;                // chunk_begin_ == chunk_end_: no chunk
   std::vector<BlockAggregate> suffixes_;  // suffixes_[i] = [chunk_begin_ + i, split_)
-  uint64_t epoch_ = 0;
   bool started_ = false;
 };
 
@@ -290,6 +305,9 @@ class SlidingWindow {
 //   terms ((x - mean_before) * (x - mean_after), Welford's, non-negative) come off it;
 // - the back is never empty: after a restart the split is the newest value, so the merge
 //   uses the back as its base and an empty front is a suffix of weight 0 (no branch);
+// - values are shifted by one pivot, the value at the split: every window the back and the
+//   chunk serve contains it, so each shifted value, and its rounding, is bounded by the
+//   range of the window it is used in, whatever the stream held before;
 // - a run is cut only where the chunk or the split changes, so the inner loop is straight.
 // Memory: `chunk + 1` suffixes of 32 bytes.
 class TickWindow {
@@ -297,10 +315,9 @@ class TickWindow {
   explicit TickWindow(uint64_t window);
 
   // For i < n, the statistics of the window that ends with position first + i (the
-  // min(W, first + i + 1) positions up to and including it): mean (the reference added
-  // back), sample variance (NaN below 2 values), min and max. `values` are the values at
-  // those positions. The tree must already hold position first + n - 1 and still retain
-  // first + i + 1 - W for every i (capacity >= W + n).
+  // min(W, first + i + 1) positions up to and including it): mean, sample variance (NaN below 2
+  // values), min and max. `values` are the values at those positions. The tree must already hold
+  // position first + n - 1 and still retain first + i + 1 - W for every i (capacity >= W + n).
   void run(const PowerTree& tree, uint64_t first, size_t n, const double* values, double* mean,
            double* var, double* min, double* max);
 
@@ -311,22 +328,22 @@ class TickWindow {
 
  private:
   struct Suffix {
-    double mean;  // relative to the reference
+    double mean;  // relative to the pivot
     double m2;
     double min;
     double max;
   };
 
-  void restart(uint64_t position);
+  void restart(uint64_t position, double value);
   void build_chunk(const PowerTree& tree, uint64_t start);
   template <bool kNaN>
   double fill_chunk(const PowerTree& tree);
   template <bool kFull>
-  void serve_any(uint64_t end, size_t n, double reference, const double* values, double* mean,
-                 double* var, double* min, double* max);
+  void serve_any(uint64_t end, size_t n, const double* values, double* mean, double* var,
+                 double* min, double* max);
   template <bool kFull, bool kNaN>
-  void serve(uint64_t end, size_t n, double reference, const double* values, double* mean,
-             double* var, double* min, double* max);
+  void serve(uint64_t end, size_t n, const double* values, double* mean, double* var, double* min,
+             double* max);
   double reciprocal(uint64_t k) const { return k < table_size_ ? table_[k] : 1.0 / k; }
 
   uint64_t window_;
@@ -334,8 +351,8 @@ class TickWindow {
   const double* table_;  // table_[k] = 1/k (table_[0] = NaN), shared by all windows
   uint64_t table_size_;
   bool valid_ = false;
-  uint64_t epoch_ = 0;
   uint64_t split_ = 0;
+  double pivot_ = 0.0;  // the value at split_
   // The back [split_, next position): count, sum of shifted values, M2, min, max.
   uint64_t back_count_ = 0;
   double back_sum_ = 0.0;

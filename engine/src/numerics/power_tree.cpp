@@ -9,11 +9,6 @@ namespace tickflow {
 
 namespace {
 
-// A rebase costs one pass over the stored aggregates (about capacity / (base - 1) of them),
-// so rebasing no more often than this keeps its cost per value far below one merge even
-// for small capacities.
-constexpr uint64_t kMinRebaseInterval = 65536;
-
 // Block sizes stop below this so that base^k never overflows.
 constexpr uint64_t kMaxBlockSize = uint64_t{1} << 62;
 
@@ -105,36 +100,21 @@ void PowerTree::grow(uint64_t capacity) {
 }
 
 void PowerTree::append(double value) {
-  if (!has_reference_ && std::isfinite(value)) {
-    has_reference_ = true;
-    rebase(value);
-  }
   values_.push(value);
   ++size_;
   if (++in_block_ == base_) {
     in_block_ = 0;
     on_block_complete();
   }
-  if (++since_rebase_ >= std::max(capacity_, kMinRebaseInterval) && std::isfinite(value)) {
-    rebase(value);
-  }
 }
 
 void PowerTree::append(std::span<const double> values) {
-  // In bulk up to each block boundary, one value at a time only where a value may start the
-  // reference or a rebase (the same effect as appending them one by one).
-  const uint64_t rebase_interval = std::max(capacity_, kMinRebaseInterval);
+  // In bulk up to each block boundary (the same effect as appending them one by one).
   size_t i = 0;
   while (i < values.size()) {
-    if (!has_reference_ || since_rebase_ + 1 >= rebase_interval) {
-      append(values[i++]);
-      continue;
-    }
-    const size_t take = std::min<uint64_t>(
-        {values.size() - i, rebase_interval - 1 - since_rebase_, uint64_t{base_} - in_block_});
+    const size_t take = std::min<uint64_t>(values.size() - i, uint64_t{base_} - in_block_);
     values_.push(values.data() + i, take);
     size_ += take;
-    since_rebase_ += take;
     i += take;
     in_block_ += static_cast<uint32_t>(take);
     if (in_block_ == base_) {
@@ -145,9 +125,12 @@ void PowerTree::append(std::span<const double> values) {
 }
 
 void PowerTree::on_block_complete() {
-  // Level 1 from the raw values in two passes: more accurate than adding them one by one,
-  // and without a division per value.
+  // Level 1 from the raw values in two passes, relative to the block's newest value (a
+  // pivot inside the block, so that x - pivot is exact for values within a factor 2 of it
+  // and otherwise rounded relative to the block's range): more accurate than adding them
+  // one by one, and without a division per value.
   const uint64_t begin = size_ - base_;
+  const double pivot = values_.at(size_ - 1);
   double sum = 0.0;
   BlockAggregate block;
   block.count = static_cast<double>(base_);
@@ -155,7 +138,7 @@ void PowerTree::on_block_complete() {
   // branch that random data mispredicts every few values. A NaN (or +inf and -inf together)
   // makes the sum NaN, and only then are min and max taken again the NaN-aware way.
   values_.visit_backward(begin, size_, [&](double raw) {
-    sum += raw - reference_;
+    sum += raw - pivot;
     block.min = BlockAggregate::min_ignoring_nan(block.min, raw);
     block.max = BlockAggregate::max_ignoring_nan(block.max, raw);
   });
@@ -167,11 +150,14 @@ void PowerTree::on_block_complete() {
       block.max = BlockAggregate::max_propagating_nan(block.max, raw);
     });
   }
-  block.mean = sum / block.count;
+  const double mean = sum / block.count;  // relative to the pivot
   values_.visit_backward(begin, size_, [&](double raw) {
-    const double deviation = (raw - reference_) - block.mean;
+    const double deviation = (raw - pivot) - mean;
     block.m2 += deviation * deviation;
   });
+  // The pivot and the minimum are both values of the block: their distance is within its
+  // range.
+  block.offset = (pivot - block.min) + mean;
   levels_[1].push(block);
 
   // Roll complete blocks up: a level-k block completes when size_ reaches a multiple of base^k.
@@ -183,20 +169,6 @@ void PowerTree::on_block_complete() {
     block = open_[k];
     open_[k] = BlockAggregate{};
     levels_[k].push(block);
-  }
-}
-
-void PowerTree::rebase(double new_reference) {
-  // Means are relative to the reference; M2, min and max are not, so only means move.
-  const double shift = reference_ - new_reference;
-  reference_ = new_reference;
-  since_rebase_ = 0;
-  ++epoch_;
-  if (shift == 0.0) return;
-  // Empty aggregates keep mean 0: merge replaces them wholesale, so they must stay clean.
-  for (size_t k = 1; k < levels_.size(); ++k) {
-    for (auto& block : levels_[k].items) block.mean += shift;
-    if (open_[k].count > 0) open_[k].mean += shift;
   }
 }
 
@@ -222,8 +194,7 @@ BlockAggregate PowerTree::aggregate(uint64_t begin, uint64_t end) const {
       continue;
     }
     if (k == 0) {
-      const double raw = values_.at(begin);
-      result.add(raw - reference_, raw);
+      result.add(values_.at(begin));
       begin += 1;
     } else {
       result.merge(levels_[k].at(begin / block_size_[k]));
@@ -238,10 +209,11 @@ WindowStats PowerTree::stats(const BlockAggregate& aggregate, uint64_t begin, ui
   if (end <= begin) return stats;
   stats.count = static_cast<int64_t>(end - begin);
   const double count = static_cast<double>(stats.count);
-  // Both products round once; their sum is within a few ulps of sum|x| (the contract).
-  stats.sum = reference_ * count + aggregate.mean * count;
-  stats.mean = reference_ + aggregate.mean;
-  stats.m2 = aggregate.m2;
+  stats.mean = aggregate.mean();
+  stats.sum = stats.mean * count;
+  stats.m2 = std::isfinite(aggregate.min) && std::isfinite(aggregate.max)
+                 ? aggregate.m2
+                 : std::numeric_limits<double>::quiet_NaN();
   stats.min = aggregate.min;
   stats.max = aggregate.max;
   stats.first = value(begin);
@@ -279,12 +251,11 @@ uint64_t sliding_chunk_for(uint64_t window) {
 
 SlidingWindow::SlidingWindow(uint64_t chunk) : chunk_(std::max<uint64_t>(chunk, 1)) {}
 
-void SlidingWindow::restart(const PowerTree& tree, uint64_t end) {
+void SlidingWindow::restart(uint64_t end) {
   started_ = true;
   split_ = end;
   back_ = BlockAggregate{};
   chunk_begin_ = chunk_end_ = 0;
-  epoch_ = tree.reference_epoch();
 }
 
 void SlidingWindow::build_chunk(const PowerTree& tree, uint64_t start) {
@@ -294,10 +265,9 @@ void SlidingWindow::build_chunk(const PowerTree& tree, uint64_t start) {
   if (suffixes_.size() < length) suffixes_.resize(length);
   // One backward pass from the aggregate of everything after the chunk up to the split.
   BlockAggregate suffix = tree.aggregate(chunk_end_, split_);
-  const double reference = tree.reference();
   uint64_t i = length;
   tree.values_.visit_backward(chunk_begin_, chunk_end_, [&](double raw) {
-    suffix.add(raw - reference, raw);
+    suffix.add(raw);
     suffixes_[--i] = suffix;
   });
 }

@@ -54,9 +54,13 @@ TickWindow::TickWindow(uint64_t window)
   table_size_ = uint64_t{1} << used;
 }
 
-void TickWindow::restart(uint64_t position) {
+void TickWindow::restart(uint64_t position, double value) {
   valid_ = true;
   split_ = position;
+  // Inside every window the back and the chunks serve until the next restart. A NaN or an
+  // infinite pivot would make every shifted value NaN; such a value shows in min and max
+  // (and in the sums wherever it is in the window), so 0 serves instead.
+  pivot_ = std::isfinite(value) ? value : 0.0;
   back_count_ = 0;
   back_sum_ = back_m2_ = 0.0;
   back_min_ = kInf;
@@ -84,14 +88,20 @@ void TickWindow::build_chunk(const PowerTree& tree, uint64_t start) {
 template <bool kNaN>
 double TickWindow::fill_chunk(const PowerTree& tree) {
   const BlockAggregate after = tree.aggregate(chunk_end_, split_);
-  const double reference = tree.reference();
+  const double pivot = pivot_;
   uint64_t count = split_ - chunk_end_;
-  double mean = count > 0 ? after.mean : 0.0;
+  // The aggregate's mean relative to the pivot: the pivot and the aggregate's minimum are
+  // both in the window, so their distance is within its range.
+  double mean = 0.0;
+  if (count > 0) {
+    mean = std::isfinite(after.min) && std::isfinite(after.max) ? (after.min - pivot) + after.offset
+                                                                : after.mean() - pivot;
+  }
   double sum = mean * static_cast<double>(count);
   double m2 = after.m2, lo = after.min, hi = after.max;
   uint64_t i = chunk_end_ - chunk_begin_;
   tree.values_.visit_backward(chunk_begin_, chunk_end_, [&](double raw) {
-    const double shifted = raw - reference;
+    const double shifted = raw - pivot;
     sum += shifted;
     const double next_mean = sum * reciprocal(++count);
     m2 += (shifted - mean) * (shifted - next_mean);
@@ -104,14 +114,14 @@ double TickWindow::fill_chunk(const PowerTree& tree) {
 }
 
 template <bool kFull>
-void TickWindow::serve_any(uint64_t end, size_t n, double reference, const double* values,
-                           double* mean, double* var, double* min, double* max) {
+void TickWindow::serve_any(uint64_t end, size_t n, const double* values, double* mean, double* var,
+                           double* min, double* max) {
   // As in build_chunk: branch-free min and max unless the back holds a NaN; a NaN met on
   // the way shows in the sum, and the rows are then served again NaN-aware.
   if (!std::isnan(back_sum_)) {
     const uint64_t count = back_count_;
     const double sum = back_sum_, m2 = back_m2_, lo = back_min_, hi = back_max_;
-    serve<kFull, false>(end, n, reference, values, mean, var, min, max);
+    serve<kFull, false>(end, n, values, mean, var, min, max);
     if (!std::isnan(back_sum_)) [[likely]]
       return;
     back_count_ = count;
@@ -120,15 +130,16 @@ void TickWindow::serve_any(uint64_t end, size_t n, double reference, const doubl
     back_min_ = lo;
     back_max_ = hi;
   }
-  serve<kFull, true>(end, n, reference, values, mean, var, min, max);
+  serve<kFull, true>(end, n, values, mean, var, min, max);
 }
 
 // Rows whose windows all start at the same kind of place: kFull, the window holds W values
 // and its start moves with the row; otherwise (the first W - 1 values of the stream) it
 // starts at 0 and grows. The front suffix for every row is in the current chunk.
 template <bool kFull, bool kNaN>
-void TickWindow::serve(uint64_t end, size_t n, double reference, const double* values,
-                       double* mean_out, double* var_out, double* min_out, double* max_out) {
+void TickWindow::serve(uint64_t end, size_t n, const double* values, double* mean_out,
+                       double* var_out, double* min_out, double* max_out) {
+  const double pivot = pivot_;
   const uint64_t start = kFull ? end - window_ : 0;
   const Suffix* front = &suffixes_[start - chunk_begin_];
   const double inverse_window = reciprocal(window_);
@@ -138,7 +149,7 @@ void TickWindow::serve(uint64_t end, size_t n, double reference, const double* v
   double mean = count > 0 ? sum * reciprocal(count) : 0.0;
   for (size_t i = 0; i < n; ++i) {
     const double raw = values[i];
-    const double shifted = raw - reference;
+    const double shifted = raw - pivot;
     sum += shifted;
     ++count;
     const double next_mean = sum * reciprocal(count);
@@ -156,7 +167,7 @@ void TickWindow::serve(uint64_t end, size_t n, double reference, const double* v
     const double delta = f.mean - mean;
     const double merged_mean = mean + delta * front_weight;
     const double merged_m2 = m2 + f.m2 + delta * delta * back_count * front_weight;
-    mean_out[i] = reference + merged_mean;
+    mean_out[i] = pivot + merged_mean;
     var_out[i] = merged_m2 * (kFull ? inverse_window_1 : reciprocal(total - 1));
     // A NaN in the front stays (first argument); the back has none unless kNaN.
     min_out[i] = kNaN ? min_nan(f.min, lo) : BlockAggregate::min_ignoring_nan(f.min, lo);
@@ -171,26 +182,23 @@ void TickWindow::serve(uint64_t end, size_t n, double reference, const double* v
 
 void TickWindow::run(const PowerTree& tree, uint64_t first, size_t n, const double* values,
                      double* mean, double* var, double* min, double* max) {
-  if (valid_ && epoch_ != tree.reference_epoch()) valid_ = false;
-  epoch_ = tree.reference_epoch();
-  const double reference = tree.reference();
   size_t i = 0;
   while (i < n) {
     const uint64_t end = first + i + 1;  // one past the row's position
     const uint64_t start = end > window_ ? end - window_ : 0;
-    // The back would hold values that left the window (or sums relative to an old
-    // reference): the newest value starts a new back, the rest of the window is front.
-    if (!valid_ || start > split_) restart(end - 1);
+    // The back would hold values that left the window: the newest value starts a new back
+    // (and is the new pivot), the rest of the window is front.
+    if (!valid_ || start > split_) restart(end - 1, values[i]);
     if (start < split_ && (start < chunk_begin_ || start >= chunk_end_)) build_chunk(tree, start);
     size_t rows;
     if (end < window_) {
       rows = std::min<uint64_t>(n - i, window_ - end);
-      serve_any<false>(end, rows, reference, values + i, mean + i, var + i, min + i, max + i);
+      serve_any<false>(end, rows, values + i, mean + i, var + i, min + i, max + i);
     } else {
       // Up to the chunk's end, or through start == split_ when the chunk reaches the split.
       const uint64_t limit = chunk_end_ == split_ ? split_ + 1 : chunk_end_;
       rows = std::min<uint64_t>(n - i, limit - start);
-      serve_any<true>(end, rows, reference, values + i, mean + i, var + i, min + i, max + i);
+      serve_any<true>(end, rows, values + i, mean + i, var + i, min + i, max + i);
     }
     i += rows;
   }
