@@ -13,6 +13,7 @@ PACKAGES=(
   librestinio-dev libasio-dev libsimdjson-dev zlib1g-dev
   libzstd-dev libxxhash-dev zstd
   chromium
+  python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pandas python3-pytest
 )
 if [[ "${1:-}" == "--sanitizers" ]]; then
   PACKAGES+=(clang libclang-rt-14-dev llvm)

@@ -44,6 +44,7 @@ run_job() {
 job_release() {
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
   cmake --build build --parallel "$cores"
+  ./scripts/link_python_package.sh
   ctest --test-dir build --output-on-failure --parallel "$cores"
 }
 

@@ -86,4 +86,12 @@ std::unique_ptr<Query> load_query_text(std::string_view text, const std::string&
                                        const Registry& registry, const QueryOverrides& overrides,
                                        Diagnostics& diags);
 
+// Same, from a tree built in memory (for example from a Python dict): `file_name` is used
+// in locations and `base_dir` is the directory relative paths in the query start from.
+// Locations are whatever the tree's nodes carry, so a builder can map them back to its
+// own notion of place (a key path).
+std::unique_ptr<Query> load_query_tree(ConfigNode root, const std::string& file_name,
+                                       const std::string& base_dir, const Registry& registry,
+                                       const QueryOverrides& overrides, Diagnostics& diags);
+
 }  // namespace tickflow

@@ -55,6 +55,9 @@ struct OutputTap {
   std::function<void()> on_end;
 };
 
+// The message of the RuntimeError a run stopped by RunOptions::interrupt fails with.
+inline constexpr const char* kInterruptedMessage = "interrupted";
+
 struct RunOptions {
   size_t threads = 1;
   size_t batch_size = 4096;
@@ -66,6 +69,10 @@ struct RunOptions {
   bool use_current_arena = false;
   // When set and true, sources stop and the run ends with a "cancelled" error.
   const std::atomic<bool>* cancel = nullptr;
+  // The caller's stop request (Ctrl-C in the Python package): like `cancel`, but kept by
+  // run_symbols for every symbol's run (it uses `cancel` itself), and the run fails with
+  // the error kInterruptedMessage.
+  const std::atomic<bool>* interrupt = nullptr;
   // Do not commit at the end of a successful run: hand the operators that need it over in
   // RunResult::uncommitted instead (the caller commits or aborts them later).
   bool defer_commit = false;

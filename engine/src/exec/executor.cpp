@@ -191,6 +191,10 @@ void Execution::run_segment_body(size_t s, std::deque<Message>& messages) {
       record_failure(RuntimeError("cancelled"));
       return;
     }
+    if (options_.interrupt && options_.interrupt->load()) {
+      record_failure(RuntimeError(kInterruptedMessage));
+      return;
+    }
     if (plan_.segments[s].is_source && !segment.exhausted && !failed_) {
       if (!downstream_has_room(s)) return;  // a consumer will wake us
       bool more = produce(head);

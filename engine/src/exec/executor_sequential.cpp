@@ -107,6 +107,7 @@ void Execution::run_sequential() {
   auto finish = [&](size_t node) { finish_node(node); };
   while (!failed_) {
     if (options_.cancel && options_.cancel->load()) throw RuntimeError("cancelled");
+    if (options_.interrupt && options_.interrupt->load()) throw RuntimeError(kInterruptedMessage);
     auto run = interleave.next(produce, finish);
     if (!run) break;
     route_batch(run->node, run->port, std::move(run->ticks));

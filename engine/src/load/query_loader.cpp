@@ -44,13 +44,18 @@ class Loader {
       : file_(file), registry_(registry), overrides_(overrides), diags_(diags) {}
 
   std::unique_ptr<Query> load(std::string_view text) {
-    root_ = parse_yaml(text, file_, diags_);
+    ConfigNode root = parse_yaml(text, file_, diags_);
     // Duplicate keys still leave a usable tree: go on to find the file's other errors.
-    if (root_.is_null() && diags_.has_errors()) return nullptr;
+    if (root.is_null() && diags_.has_errors()) return nullptr;
+    std::filesystem::path dir = std::filesystem::path(file_).parent_path();
+    return load_tree(std::move(root), dir.empty() ? "." : dir.string());
+  }
+
+  std::unique_ptr<Query> load_tree(ConfigNode root, const std::string& base_dir) {
+    root_ = std::move(root);
     query_ = std::make_unique<Query>();
     query_->info.file = file_;
-    std::filesystem::path dir = std::filesystem::path(file_).parent_path();
-    query_->info.base_dir = dir.empty() ? "." : dir.string();
+    query_->info.base_dir = base_dir.empty() ? "." : base_dir;
     if (!root_.is_mapping()) {
       diags_.error(root_.location().known() ? root_.location() : Location{file_, 1, 1},
                    "a query file must be a YAML mapping with 'tickflow: 1' and 'nodes:'");
@@ -529,6 +534,15 @@ std::unique_ptr<Query> load_query_text(std::string_view text, const std::string&
                                        Diagnostics& diags) {
   Loader loader(file_name, registry, overrides, diags);
   auto query = loader.load(text);
+  diags.sort();
+  return query;
+}
+
+std::unique_ptr<Query> load_query_tree(ConfigNode root, const std::string& file_name,
+                                       const std::string& base_dir, const Registry& registry,
+                                       const QueryOverrides& overrides, Diagnostics& diags) {
+  Loader loader(file_name, registry, overrides, diags);
+  auto query = loader.load_tree(std::move(root), base_dir);
   diags.sort();
   return query;
 }

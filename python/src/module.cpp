@@ -1,0 +1,100 @@
+// tickflow._tickflow: the compiled half of the Python package (python/tickflow/ is the
+// other). The package's public API is defined in Python; this module gives it the engine.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "frames.hpp"
+#include "query_object.hpp"
+#include "tickflow/time.hpp"
+
+#ifndef TICKFLOW_VERSION
+#define TICKFLOW_VERSION "dev"
+#endif
+
+namespace py = pybind11;
+using namespace tickflow;
+using namespace tickflow::python;
+
+namespace {
+
+py::list ep_list() {
+  py::list out;
+  for (const EpDefinition* d : python_registry().all()) {
+    py::list params;
+    for (const auto& p : d->params) {
+      py::dict param;
+      param["name"] = p.name;
+      param["type"] = std::string(param_type_name(p.type));
+      param["required"] = p.required;
+      param["default"] =
+          p.default_value.empty() ? py::object(py::none()) : py::str(p.default_value);
+      param["doc"] = p.doc;
+      params.append(param);
+    }
+    py::dict ep;
+    ep["name"] = d->name;
+    ep["doc"] = d->doc;
+    ep["inputs"] = d->inputs;
+    ep["variadic_inputs"] = d->variadic_inputs;
+    ep["outputs"] = d->outputs;
+    ep["params"] = params;
+    ep["accumulation"] = d->accumulation;
+    ep["origin"] = d->origin;
+    out.append(ep);
+  }
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_tickflow, m) {
+  m.doc() = "tickflow engine bindings (use the tickflow package, not this module)";
+  m.attr("version") = TICKFLOW_VERSION;
+
+  py::class_<TableHandle>(m, "_Table")
+      .def_property_readonly("handle", [](const TableHandle& t) { return t.handle; })
+      .def_property_readonly("rows", [](const TableHandle& t) { return t.table->size(); });
+
+  m.def(
+      "_make_table",
+      [](const std::string& name, const py::array& times, const py::list& columns) {
+        TableHandle t;
+        t.table = make_table(name, times, columns);
+        t.handle = register_table(t.table);
+        return t;
+      },
+      py::arg("name"), py::arg("times"), py::arg("columns"));
+
+  m.def("_parse_time", [](const std::string& text) { return parse_time_or_nanos(text); });
+  m.def("_eps", &ep_list);
+
+  py::class_<QueryObject>(m, "_Query")
+      .def_static("load", &QueryObject::load, py::arg("path"), py::arg("params"))
+      .def_static("from_dict", &QueryObject::from_dict, py::arg("dict"), py::arg("base_dir"),
+                  py::arg("params"), py::arg("other"))
+      .def("explain", &QueryObject::explain, py::arg("dot"))
+      .def("outputs", &QueryObject::outputs)
+      .def("source_nodes", &QueryObject::source_nodes)
+      .def_property_readonly("name", &QueryObject::name)
+      .def(
+          "run",
+          [](QueryObject& q, std::optional<std::vector<std::string>> symbols,
+             std::optional<int64_t> start, std::optional<int64_t> end, size_t threads,
+             size_t batch_size, bool merge_symbols, const py::list& sources) {
+            RunRequest request;
+            request.symbols = std::move(symbols);
+            request.start = start;
+            request.end = end;
+            request.threads = threads;
+            request.batch_size = batch_size;
+            request.merge_symbols = merge_symbols;
+            for (auto item : sources) {
+              auto pair = item.cast<py::tuple>();
+              request.sources.emplace_back(pair[0].cast<std::string>(),
+                                           pair[1].cast<const TableHandle&>().table);
+            }
+            return q.run(request);
+          },
+          py::arg("symbols"), py::arg("start"), py::arg("end"), py::arg("threads"),
+          py::arg("batch_size"), py::arg("merge_symbols"), py::arg("sources"));
+}
