@@ -4,7 +4,6 @@
 
 #include <condition_variable>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -86,14 +85,9 @@ std::unique_ptr<QueryObject> QueryObject::load(
   q->base_dir_ = dir.empty() ? "." : dir.string();
   q->overrides_.params = std::move(params);
   Diagnostics diags;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error({path, 0, 0}, "cannot open query file '" + path + "'");
-    q->raise_query_error(diags);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  q->root_ = parse_yaml(text.str(), path, diags);
+  std::optional<std::string> text = read_query_file(path, diags);
+  if (!text) q->raise_query_error(diags);
+  q->root_ = parse_yaml(*text, path, diags);
   if (q->root_.is_null() && diags.has_errors()) q->raise_query_error(diags);
   q->bound_ = q->bind(q->overrides_, {}, "");
   return q;

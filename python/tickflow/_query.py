@@ -215,15 +215,17 @@ def _frame(columns):
 class Query:
     """A loaded and checked query (SPEC §14). Make one with Query.load or Query.from_dict."""
 
-    def __init__(self, impl):
+    def __init__(self, impl, origin=None):
         if not isinstance(impl, _tickflow._Query):
             raise TypeError("use Query.load(path) or Query.from_dict(d)")
         self._impl = impl
+        self._origin = origin  # how to make it again: what pickling sends to other processes
 
     @classmethod
     def load(cls, path, params=None):
         """Loads a query file. ``params``: {NAME: value} overriding ``params:`` defaults."""
-        return cls(_tickflow._Query.load(os.fspath(path), _param_pairs(params)))
+        path = os.path.abspath(os.fspath(path))
+        return cls(_tickflow._Query.load(path, _param_pairs(params)), ("load", path, params))
 
     @classmethod
     def from_dict(cls, query, params=None, base_dir=None):
@@ -232,7 +234,8 @@ class Query:
         durations. Relative paths start at ``base_dir`` (default: the working directory).
         Errors point at the offending key path (``Diagnostic.path``)."""
         base = os.fspath(base_dir) if base_dir is not None else os.getcwd()
-        return cls(_tickflow._Query.from_dict(query, base, _param_pairs(params), _convert_other))
+        return cls(_tickflow._Query.from_dict(query, base, _param_pairs(params), _convert_other),
+                   ("from_dict", query, params, base))
 
     @property
     def name(self):
@@ -289,8 +292,19 @@ class Query:
             return next(iter(frames.values()))
         return frames
 
+    def __reduce__(self):
+        # Pickled as the recipe (file path or dict, params, base directory), so a query can be
+        # sent to worker processes (Dask, multiprocessing), where it is loaded again.
+        return (_rebuild, self._origin)
+
     def __repr__(self):
         return "<tickflow.Query %s, outputs %s>" % (self.name or "(unnamed)", ", ".join(self.outputs))
+
+
+def _rebuild(kind, query, params, base_dir=None):
+    if kind == "load":
+        return Query.load(query, params=params)
+    return Query.from_dict(query, params=params, base_dir=base_dir)
 
 
 def eps():

@@ -76,6 +76,10 @@ class Query {
 // device such as /dev/zero).
 constexpr size_t kMaxQueryFileBytes = size_t{16} << 20;
 
+// The text of a query file; a directory, an unreadable file or one over kMaxQueryFileBytes
+// is an error in `diags` (nullopt).
+std::optional<std::string> read_query_file(const std::string& path, Diagnostics& diags);
+
 // Loads, validates and binds a query file. Every problem found goes to `diags` (all of
 // them, in one pass); returns nullptr when there was any.
 std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,

@@ -547,17 +547,16 @@ std::unique_ptr<Query> load_query_tree(ConfigNode root, const std::string& file_
   return query;
 }
 
-std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,
-                                  const QueryOverrides& overrides, Diagnostics& diags) {
+std::optional<std::string> read_query_file(const std::string& path, Diagnostics& diags) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     diags.error({path, 0, 0}, "query file '" + path + "' is a directory");
-    return nullptr;
+    return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     diags.error({path, 0, 0}, "cannot open query file '" + path + "'");
-    return nullptr;
+    return std::nullopt;
   }
   // Read at most one byte past the limit, so that /dev/zero or a mistaken data file
   // gives an error instead of filling memory.
@@ -571,13 +570,20 @@ std::unique_ptr<Query> load_query(const std::string& path, const Registry& regis
     diags.error({path, 0, 0}, "query file '" + path + "' is larger than " +
                                   std::to_string(kMaxQueryFileBytes >> 20) +
                                   " MiB (is it a data file?)");
-    return nullptr;
+    return std::nullopt;
   }
   if (in.bad()) {
     diags.error({path, 0, 0}, "cannot read query file '" + path + "'");
-    return nullptr;
+    return std::nullopt;
   }
-  return load_query_text(text, path, registry, overrides, diags);
+  return text;
+}
+
+std::unique_ptr<Query> load_query(const std::string& path, const Registry& registry,
+                                  const QueryOverrides& overrides, Diagnostics& diags) {
+  std::optional<std::string> text = read_query_file(path, diags);
+  if (!text) return nullptr;
+  return load_query_text(*text, path, registry, overrides, diags);
 }
 
 }  // namespace tickflow
