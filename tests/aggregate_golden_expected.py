@@ -47,7 +47,7 @@ def cell(value, kind):
 
 # ---------------------------------------------------------------- the aggregation functions
 
-def welford_var(xs):
+def welford_var(xs, ddof):
     """Guard for the test data: the value Welford's update gives in doubles must be the
     exactly rounded variance, or the case would test rounding luck."""
     n, mean, m2 = 0, 0.0, 0.0
@@ -56,14 +56,15 @@ def welford_var(xs):
         d = x - mean
         mean += d / n
         m2 += d * (x - mean)
-    return m2 / (n - 1)
+    return m2 / (n - ddof)
 
 
-def exact_var(xs):
+def exact_var(xs, ddof=1):
+    """The variance dividing by n - ddof: 1 the sample variance, 0 the population one."""
     fs = [Fraction(x) for x in xs]
     mean = sum(fs) / len(fs)
-    var = sum((x - mean) ** 2 for x in fs) / (len(fs) - 1)
-    assert float(var) == welford_var(xs), f"choose other data: {xs}"
+    var = sum((x - mean) ** 2 for x in fs) / (len(fs) - ddof)
+    assert float(var) == welford_var(xs, ddof), f"choose other data: {xs}"
     return var
 
 
@@ -92,6 +93,11 @@ def apply(fn, args, ticks, kinds):
             return NAN
         var = exact_var(values)
         return float(var) if fn == "var" else math.sqrt(float(var))
+    if fn in ("var_pop", "std_pop"):
+        if n < 1:
+            return NAN
+        var = exact_var(values, ddof=0)
+        return float(var) if fn == "var_pop" else math.sqrt(float(var))
     if fn in ("min", "max"):
         return (min if fn == "min" else max)(values) if n else DEFAULTS[kinds[args[0]]]
     if fn in ("first", "last"):
@@ -411,6 +417,29 @@ Buckets are stamped with their last tick's time.""",
                    blocks, bkinds, {"bucket": {"when": lambda tk: tk["QTY"] >= 500, "boundary": policy},
                                     "aggs": caggs},
                    f'bucket: {{when: "QTY >= 500", boundary_tick: {policy}}}\n' + cyaml)
+
+    spread = [("N", "count", []), ("VAR", "var", ["X"]), ("VARP", "var_pop", ["X"]),
+              ("SD", "std", ["X"]), ("SDP", "std_pop", ["X"])]
+    spread_yaml = ("aggs:\n  N: count()\n  VAR: var(X)\n  VARP: var_pop(X)\n  SD: std(X)\n"
+                   "  SDP: std_pop(X)")
+    spread_x = make_ticks(DAY, [("09:30:00", 1.0), ("09:30:01", 3.0), ("09:30:01", 5.0),
+                                ("09:30:02", 2.0), ("09:30:04", 2.0), ("09:30:04", 8.0),
+                                ("09:30:05", 4.0), ("09:30:07", 10.0), ("09:30:08", 7.0),
+                                ("09:30:09", 6.0)], ["X"])
+    write_case("agg_population_var_std", """
+Sample (var, std: divide by n - 1) and population (var_pop, std_pop: divide by n, OneTick's
+default biased STDDEV) statistics over buckets of 3 ticks; the last bucket has one tick:
+its sample statistics are NaN, its population ones 0.""",
+               spread_x, {"X": "double"}, {"bucket": {"ticks": 3}, "aggs": spread},
+               "bucket: {ticks: 3}\n" + spread_yaml)
+    # Every 3 consecutive values sum to a multiple of 3: the window means are exact.
+    rolling_x = [dict(tk, X=x) for tk, x in zip(spread_x, [3.0, 1.0, 5.0, 6.0, 4.0, 2.0, 9.0,
+                                                             7.0, 8.0, 3.0])]
+    write_case("agg_population_sliding", """
+Population and sample statistics over a sliding window of the last 3 ticks (the first tick
+alone: population 0, sample NaN).""",
+               rolling_x, {"X": "double"}, {"running": True, "window": {"ticks": 3}, "aggs": spread},
+               "running: true\nwindow: {ticks: 3}\n" + spread_yaml)
 
     write_case("agg_running_cumulative", """
 running: true without a window: after every tick, its group's aggregates over all its ticks

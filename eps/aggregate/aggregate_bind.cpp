@@ -44,6 +44,8 @@ const std::vector<FunctionInfo>& functions() {
       {"last", Fn::Last, {Arg::AnyField}},
       {"var", Fn::Var, {Arg::Numeric}},
       {"std", Fn::Std, {Arg::Numeric}},
+      {"var_pop", Fn::VarPop, {Arg::Numeric}},
+      {"std_pop", Fn::StdPop, {Arg::Numeric}},
       {"vwap", Fn::Vwap, {Arg::Numeric, Arg::Numeric}},
       {"median", Fn::Median, {Arg::Numeric}},
       {"percentile", Fn::Percentile, {Arg::Numeric, Arg::Fraction}},
@@ -172,10 +174,11 @@ std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entr
     if (f.name == name.text) info = &f;
   }
   if (!info) {
-    ctx.error(inside(value, name.offset),
-              "unknown aggregation '" + name.text + "'" + did_you_mean(name.text, names) +
-                  "; aggregations are count sum mean min max first last var std vwap median "
-                  "percentile distinct_count first_time last_time");
+    ctx.error(inside(value, name.offset), "unknown aggregation '" + name.text + "'" +
+                                              did_you_mean(name.text, names) +
+                                              "; aggregations are count sum mean min max first "
+                                              "last var std var_pop std_pop vwap median "
+                                              "percentile distinct_count first_time last_time");
     return std::nullopt;
   }
   if (args.size() != info->args.size()) {
@@ -507,7 +510,8 @@ void register_aggregate(Registry& registry) {
   def.name = "aggregate";
   def.doc =
       "Aggregations per bucket and group: aggs: {OUT: \"fn(args)\"} with count() sum mean min "
-      "max first last var std (sample) vwap(PRICE, SIZE) median percentile(X, P) "
+      "max first last var std (sample) var_pop std_pop (population) vwap(PRICE, SIZE) median "
+      "percentile(X, P) "
       "distinct_count first_time() last_time(). Buckets: a duration (time buckets [start, end) "
       "aligned to the range start, or to midnight UTC of the first tick's day), {ticks: N}, "
       "{when: CONDITION, boundary_tick: new|previous}, or none (one bucket for the whole run). "

@@ -101,7 +101,8 @@ class MomentsState final : public AggState {
   MomentsState(Fn fn, size_t column) : fn_(fn), column_(column) {}
   void resize(size_t groups) override { moments_.resize(groups); }
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
-    const bool variance = fn_ == Fn::Var || fn_ == Fn::Std;
+    const bool variance =
+        fn_ == Fn::Var || fn_ == Fn::Std || fn_ == Fn::VarPop || fn_ == Fn::StdPop;
     for_numeric(batch.columns[column_], begin, end, [&](size_t r, double x) {
       Moments& m = moments_[groups[r]];
       ++m.count;
@@ -126,6 +127,12 @@ class MomentsState final : public AggState {
         break;
       case Fn::Var:
         if (m.count > 1) result = m.m2 / (n - 1.0);
+        break;
+      case Fn::VarPop:
+        if (m.count > 0) result = m.m2 / n;
+        break;
+      case Fn::StdPop:
+        if (m.count > 0) result = std::sqrt(m.m2 / n);
         break;
       default:
         if (m.count > 1) result = std::sqrt(m.m2 / (n - 1.0));
@@ -205,6 +212,12 @@ class SlidingMomentsState final : public AggState {
         break;
       case Fn::Var:
         result = stats.variance();
+        break;
+      case Fn::VarPop:
+        result = stats.population_variance();
+        break;
+      case Fn::StdPop:
+        result = std::sqrt(stats.population_variance());
         break;
       default:
         result = stats.stddev();
@@ -434,6 +447,8 @@ std::unique_ptr<AggState> make_agg_state(const AggSpec& spec, Feed feed, uint64_
     case Fn::Mean:
     case Fn::Var:
     case Fn::Std:
+    case Fn::VarPop:
+    case Fn::StdPop:
       if (sliding)
         return std::make_unique<SlidingMomentsState>(spec.fn, spec.columns, window_ticks);
       return std::make_unique<MomentsState>(spec.fn, column);

@@ -44,6 +44,8 @@ enum class Fn {
   Last,
   Var,
   Std,
+  VarPop,  // population variance (divides by n; OneTick's default "biased" stddev)
+  StdPop,
   Vwap,
   Median,
   Percentile,

@@ -5,7 +5,9 @@
 // emitted only once every other input has passed t (include: a tick later than t, exclude:
 // a tick at or after t) or has ended, so the "latest tick at or before t" is settled
 // before it is read. Ticks of another input at the same time t are applied in their
-// arrival order, so the last of them wins; input position plays no other part.
+// arrival order, so the last of them wins. Input position matters only with
+// same_time: input_order (OneTick's rule), which includes same-time ticks of an input that
+// comes before the leading one in `in:` and excludes those of one after it.
 //
 // Memory: for each other input only the latest tick per key is kept, plus the ticks that
 // arrived ahead of the leading input (they cannot be applied before the leading input
@@ -14,6 +16,7 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -32,7 +35,10 @@ namespace {
 struct Options {
   size_t leading = 0;
   bool inner = false;
-  bool include_same_time = true;
+  // Per input: whether a tick at exactly the leading tick's time counts.
+  std::vector<bool> include_same_time;
+  // A match older than this (leading time - matched tick's time > max_age) gives defaults.
+  std::optional<int64_t> max_age;
   std::vector<std::vector<size_t>> key_columns;  // per input: the `on` fields' columns
   // Per input: the columns that go to the output, in output order (leading: all of them).
   std::vector<std::vector<size_t>> output_columns;
@@ -185,8 +191,9 @@ class JoinByTimeOperator : public Operator {
     while (!pending.empty()) {
       const Batch& batch = pending.front();
       // exclude: ticks before t, i.e. at or before t - 1 (times are integers).
-      if (!options_->include_same_time && t == std::numeric_limits<int64_t>::min()) return;
-      const int64_t limit = options_->include_same_time ? t : t - 1;
+      const bool include = options_->include_same_time[j];
+      if (!include && t == std::numeric_limits<int64_t>::min()) return;
+      const int64_t limit = include ? t : t - 1;
       const size_t n = end_of_run(batch.times, pending.front_row, limit) - pending.front_row;
       if (n == 0) return;
       apply_rows(j, batch, pending.front_row, pending.front_row + n);
@@ -308,6 +315,10 @@ class JoinByTimeOperator : public Operator {
     for (size_t j = 0; j < pending_.size(); ++j) {
       if (j == options_->leading) continue;
       slots_[j] = slot_of(j, lead, row, /*add=*/false);
+      if (slots_[j] >= 0 && options_->max_age) {
+        auto [batch, at] = slot_tick(j, slots_[j]);
+        if (lead.times[row] - batch->times[at] > *options_->max_age) slots_[j] = -1;  // stale
+      }
       if (slots_[j] < 0 && options_->inner) return;
     }
     builder_.times.push_back(lead.times[row]);
@@ -375,12 +386,22 @@ OperatorFactory bind_join_by_time(BindContext& ctx) {
     ok = false;
   }
   const std::string same_time = ctx.get_string("same_time");
-  if (same_time == "exclude") {
-    options->include_same_time = false;
-  } else if (same_time != "include") {
+  for (size_t i = 0; i < inputs; ++i) {
+    const bool before_leading = i < options->leading;
+    options->include_same_time.push_back(same_time == "include" ||
+                                         (same_time == "input_order" && before_leading));
+  }
+  if (same_time != "include" && same_time != "exclude" && same_time != "input_order") {
     ctx.error(ctx.location("same_time"),
-              "same_time must be 'include' or 'exclude', found '" + same_time + "'");
+              "same_time must be 'include', 'exclude' or 'input_order', found '" + same_time + "'");
     ok = false;
+  }
+  if (ctx.has("max_age")) {
+    options->max_age = ctx.get_duration("max_age");
+    if (*options->max_age < 0) {
+      ctx.error(ctx.location("max_age"), "max_age must not be negative");
+      ok = false;
+    }
   }
   std::vector<size_t> order;  // leading first, then the others in input order
   order.push_back(options->leading);
@@ -415,8 +436,10 @@ void register_join_by_time(Registry& registry) {
       "As-of join: each tick of the leading input is emitted at its own time with the fields "
       "of the latest tick of every other input at that time (with `on`, the latest tick with "
       "the same key values). same_time: include (default) lets a tick at exactly the leading "
-      "tick's time count, exclude only earlier ones; among several ticks of one input at one "
-      "time the last to arrive wins. how: outer (default) gives defaults where an input has no "
+      "tick's time count, exclude only earlier ones, input_order (OneTick's rule) counts them "
+      "only from inputs listed before the leading one; among several ticks of one input at one "
+      "time the last to arrive wins. max_age: a match older than this (leading time minus its "
+      "time) counts as no match. how: outer (default) gives defaults where an input has no "
       "tick yet, inner drops such leading ticks. Columns: the leading input's fields, then each "
       "other input's in input order, the `on` fields once; prefix: {input: P_} renames an "
       "input's fields except the keys, and name clashes are load errors. Every input must be "
@@ -435,7 +458,10 @@ void register_join_by_time(Registry& registry) {
       {"how", ParamType::String, false, "outer",
        "outer: defaults when unmatched; inner: drop unmatched"},
       {"same_time", ParamType::String, false, "include",
-       "include: ticks at the leading tick's exact time count; exclude: only earlier ones"},
+       "include: ticks at the leading tick's exact time count; exclude: only earlier ones; "
+       "input_order: count only for inputs listed before the leading one"},
+      {"max_age", ParamType::Duration, false, "",
+       "a match older than this gives defaults (inner: drops the tick); absent: no bound"},
   };
   def.accumulation = "bounded";
   def.bind = bind_join_by_time;

@@ -25,6 +25,13 @@
 namespace tickflow::eps {
 namespace {
 
+// The population variance (divides by n) of a window of n ticks from its sample variance
+// (n - 1). When the sample variance is exact the result is correctly rounded.
+double population_variance(double sample_variance, uint64_t n) {
+  if (n == 1) return 0.0;
+  return sample_variance * static_cast<double>(n - 1) / static_cast<double>(n);
+}
+
 using namespace rolling;
 
 std::string upper(std::string text) {
@@ -317,6 +324,13 @@ class RollingStatsOperator : public Operator {
         break;
       case Stat::Std:
         fill(doubles, [&](size_t i) { return std::sqrt(core[1][i]); });
+        break;
+      case Stat::VarPop:
+        fill(doubles, [&](size_t i) { return population_variance(core[1][i], count_at(i)); });
+        break;
+      case Stat::StdPop:
+        fill(doubles,
+             [&](size_t i) { return std::sqrt(population_variance(core[1][i], count_at(i))); });
         break;
       case Stat::First:
         fill(doubles, [&](size_t i) { return tree.value(window_start(w, first, i)); });

@@ -10,7 +10,7 @@
 
 namespace tickflow::eps::rolling {
 
-enum class Stat { Count, Sum, Mean, Var, Std, Min, Max, First, Last };
+enum class Stat { Count, Sum, Mean, Var, Std, Min, Max, First, Last, VarPop, StdPop };
 
 // Lower-case names, indexed by Stat.
 const std::vector<std::string>& stat_names();

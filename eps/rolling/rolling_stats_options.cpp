@@ -15,8 +15,8 @@
 namespace tickflow::eps::rolling {
 
 const std::vector<std::string>& stat_names() {
-  static const std::vector<std::string> names = {"count", "sum", "mean",  "var", "std",
-                                                 "min",   "max", "first", "last"};
+  static const std::vector<std::string> names = {
+      "count", "sum", "mean", "var", "std", "min", "max", "first", "last", "var_pop", "std_pop"};
   return names;
 }
 
@@ -127,8 +127,9 @@ bool read_stats(BindContext& ctx, Options& options) {
     const std::string& name = item->text();
     auto it = std::find(names.begin(), names.end(), name);
     if (it == names.end()) {
-      ctx.error(item->location(), "unknown stat '" + name + "'" + did_you_mean(name, names) +
-                                      "; stats are count sum mean var std min max first last");
+      ctx.error(item->location(),
+                "unknown stat '" + name + "'" + did_you_mean(name, names) +
+                    "; stats are count sum mean var std var_pop std_pop min max first last");
       ok = false;
     } else if (!seen.insert(name).second) {
       ctx.error(item->location(), "stat " + name + " is listed twice");

@@ -44,6 +44,9 @@ def stat(values, name):
     if name == "std":
         # sqrt of the correctly rounded variance, correctly rounded (what IEEE sqrt gives)
         return NAN if var is None else math.sqrt(float(var))
+    if name in ("var_pop", "std_pop"):
+        population = sum((x - mean) ** 2 for x in exact) / n
+        return float(population) if name == "var_pop" else math.sqrt(float(population))
     if name == "min":
         return float(min(exact))
     if name == "max":
@@ -108,6 +111,17 @@ def main():
     write_case("rolling_stats_group_by",
                "rolling_stats with group_by: windows of 2 and 3 ticks per SYM, every stat.",
                rows, "PX", "SYM", [2, 3], [], ALL_STATS)
+
+    # Every 3 consecutive values of a SYM sum to a multiple of 3 (exact means), so the
+    # sample variances of windows of 2 and 3 ticks are exact and the population ones
+    # derived from them are correctly rounded.
+    symbols = ["A", "B", "A", "A", "B", "B", "A", "A", "B", "A"]
+    values = [60, 120, 180, 360, 240, 60, 120, 0, 180, 480]
+    rows = [(1000 * (i + 1), s, v) for i, (s, v) in enumerate(zip(symbols, values))]
+    write_case("rolling_stats_population",
+               "rolling_stats population var_pop and std_pop (divide by n; 0 for one tick) "
+               "beside the sample var and std, windows of 2 and 3 ticks per SYM.",
+               rows, "PX", "SYM", [2, 3], [], ["count", "var", "var_pop", "std", "std_pop"])
 
     times = [0, 400, 900, 1000, 1500, 2500, 2600, 2600, 4000, 7000, 7100, 7900]
     prices = [120.0, 180.0, 60.0, 240.0, 300.0, 120.0, 60.0, 720.0, 600.0, 0.0, 60.0, 180.0]

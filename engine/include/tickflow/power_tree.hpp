@@ -67,6 +67,8 @@ struct WindowStats {
   // Sample variance (n - 1); NaN below 2 values.
   double variance() const;
   double stddev() const;
+  // Population variance (n); NaN for no values, 0 for one.
+  double population_variance() const;
 };
 
 // Count, mean, M2, min and max of a set of values. The mean is held as `offset` above the

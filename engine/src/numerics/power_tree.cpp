@@ -19,6 +19,11 @@ double WindowStats::variance() const {
   return m2 / static_cast<double>(count - 1);
 }
 
+double WindowStats::population_variance() const {
+  if (count < 1) return std::numeric_limits<double>::quiet_NaN();
+  return m2 / static_cast<double>(count);
+}
+
 double WindowStats::stddev() const {
   return std::sqrt(variance());
 }
