@@ -9,6 +9,7 @@ void register_builtins(Registry& registry) {
   register_db(registry);
   register_fields(registry);
   register_head_tail(registry);
+  register_fill_forward(registry);
   register_writers(registry);
   register_merge(registry);
   register_field_exprs(registry);
@@ -18,6 +19,7 @@ void register_builtins(Registry& registry) {
   register_join_by_time(registry);
   register_join(registry);
   register_aggregate(registry);
+  register_select_ticks(registry);
   register_set_state(registry);
   register_state_insert_erase(registry);
   register_state_dump(registry);

@@ -12,6 +12,7 @@ void register_csv(Registry& registry);            // csv_source.cpp
 void register_db(Registry& registry);             // db.cpp: the tick archive
 void register_fields(Registry& registry);         // fields.cpp: keep, drop, rename
 void register_head_tail(Registry& registry);      // head_tail.cpp: head, tail
+void register_fill_forward(Registry& registry);   // fill_forward.cpp
 void register_writers(Registry& registry);        // writers.cpp: write_csv, write_jsonl
 void register_merge(Registry& registry);          // merge.cpp
 void register_field_exprs(Registry& registry);    // field_exprs.cpp: add_field, update_field, where
@@ -21,6 +22,8 @@ void register_update_timestamp(Registry& registry);  // update_timestamp.cpp
 void register_join_by_time(Registry& registry);      // join_by_time.cpp
 void register_join(Registry& registry);              // join.cpp
 void register_aggregate(Registry& registry);         // aggregate_bind.cpp
+void register_select_ticks(
+    Registry& registry);  // select_ticks.cpp: first_tick, last_tick, high_tick, low_tick
 // State variables (SPEC §6): set_state.cpp, state_insert_erase.cpp (state_insert and
 // state_erase), state_dump.cpp.
 void register_set_state(Registry& registry);

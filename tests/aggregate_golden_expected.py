@@ -190,8 +190,23 @@ def bucket_rows(ticks, spec, kinds):
                 if hit:
                     chunks.append(current)
                     current = []
+    closed = len(chunks)  # chunks[closed:] is the bucket still open at the end
     if current:
         chunks.append(current)
+    if spec.get("bucket_time") == "close":
+        # OneTick's stamps: a condition bucket closed by the tick starting the next one
+        # (boundary new) takes that tick's time; the bucket still open at the end (or a
+        # partial ticks bucket) takes the range end.
+        out = []
+        for k, c in enumerate(chunks):
+            if k >= closed:
+                stamp = rng[1] if rng else ticks[c[-1]]["T"]
+            elif "when" in bucket and bucket["boundary"] == "new":
+                stamp = ticks[chunks[k + 1][0]]["T"]
+            else:
+                stamp = ticks[c[-1]]["T"]
+            out.append((stamp, c))
+        return out
     return [(ticks[c[0]]["T"] if start_stamp else ticks[c[-1]]["T"], c) for c in chunks]
 
 
@@ -440,6 +455,23 @@ Population and sample statistics over a sliding window of the last 3 ticks (the 
 alone: population 0, sample NaN).""",
                rolling_x, {"X": "double"}, {"running": True, "window": {"ticks": 3}, "aggs": spread},
                "running: true\nwindow: {ticks: 3}\n" + spread_yaml)
+
+    close_range = (t(f"{DAY} 09:30:00"), t(f"{DAY} 09:31:00"))
+    write_case("agg_condition_close_stamps", """
+bucket_time: close (OneTick's stamps) on condition buckets, boundary_tick: new: a bucket is
+stamped with the tick that closed it (the QTY >= 500 tick starting the next bucket), and the
+bucket still open when the input ends with the range end (09:31:00).""",
+               blocks, bkinds, {"bucket": {"when": lambda tk: tk["QTY"] >= 500, "boundary": "new"},
+                                "bucket_time": "close", "range": close_range, "aggs": caggs},
+               'bucket: {when: "QTY >= 500"}\nbucket_time: close\n' + cyaml,
+               ("2024-01-02 09:30:00", "2024-01-02 09:31:00"))
+    write_case("agg_ticks_close_stamps", """
+bucket_time: close on buckets of 3 ticks: a full bucket is stamped with its last tick, the
+partial last one (2 ticks) with the range end (09:31:00), as OneTick does.""",
+               syms, ykinds, {"bucket": {"ticks": 3}, "bucket_time": "close", "range": close_range,
+                              "aggs": [("N", "count", []), ("TOTAL", "sum", ["QTY"])]},
+               "bucket: {ticks: 3}\nbucket_time: close\naggs:\n  N: count()\n  TOTAL: sum(QTY)",
+               ("2024-01-02 09:30:00", "2024-01-02 09:31:00"))
 
     write_case("agg_running_cumulative", """
 running: true without a window: after every tick, its group's aggregates over all its ticks

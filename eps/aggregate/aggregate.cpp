@@ -151,7 +151,11 @@ class AggregateOperator : public Operator {
     } else if (o.bucket == Options::Bucket::Whole) {
       finish_whole_run();
     } else if (bucket_ticks_ > 0) {
-      close_bucket(o.stamp_start ? bucket_first_time_ : bucket_last_time_);
+      // The bucket still open: a condition bucket, or a ticks bucket not yet full.
+      const bool at_range_end = o.stamp_close && o.range_end;
+      close_bucket(o.stamp_start  ? bucket_first_time_
+                   : at_range_end ? *o.range_end
+                                  : bucket_last_time_);
     }
     flush();
   }
@@ -341,7 +345,14 @@ class AggregateOperator : public Operator {
       if (!boundary[r]) continue;
       if (boundary_new) {
         add_segment(batch, begin, r);
-        if (bucket_ticks_ > 0) close();
+        if (bucket_ticks_ > 0) {
+          // bucket_time: close stamps it with the tick that closes it (starts the next).
+          if (options_->stamp_close) {
+            close_bucket(batch.times[r]);
+          } else {
+            close();
+          }
+        }
         begin = r;
       } else {
         add_segment(batch, begin, r + 1);

@@ -25,6 +25,10 @@ struct Options {
   bool boundary_new = true;     // Condition: the tick where it holds starts the next bucket
 
   bool stamp_start = false;  // bucket_time: start
+  // bucket_time: close (OneTick's stamps): a condition bucket is stamped with the tick that
+  // closed it, the bucket still open at the end (condition or partial ticks bucket) with
+  // the range end. Otherwise as end.
+  bool stamp_close = false;
   bool emit_empty = true;
 
   bool running = false;
@@ -41,5 +45,9 @@ struct Options {
 };
 
 OperatorFactory make_aggregate_factory(std::shared_ptr<const Options> options);
+
+// Reads the `bucket` parameter (absent: Whole) into options' bucket fields, with located
+// errors; shared by aggregate and the tick-selecting EPs (first_tick, ...).
+bool read_bucket(BindContext& ctx, Options& options);
 
 }  // namespace tickflow::eps::agg

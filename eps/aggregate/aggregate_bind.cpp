@@ -278,7 +278,9 @@ bool check_keys(BindContext& ctx, const ConfigNode& spec, const std::vector<std:
   return ok;
 }
 
-bool read_bucket(BindContext& ctx, Options& options) {
+}  // namespace
+
+bool agg::read_bucket(BindContext& ctx, Options& options) {
   const ConfigNode* bucket = ctx.param("bucket");
   if (!bucket) return true;
   if (bucket->is_scalar()) {
@@ -340,6 +342,8 @@ bool read_bucket(BindContext& ctx, Options& options) {
   }
   return true;
 }
+
+namespace {
 
 bool read_running(BindContext& ctx, Options& options) {
   options.running = ctx.get_bool("running");
@@ -443,7 +447,7 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   auto options = std::make_shared<Options>();
   std::vector<Field> key_fields;
   bool ok = read_group_by(ctx, *options, key_fields);
-  ok = read_bucket(ctx, *options) && ok;
+  ok = agg::read_bucket(ctx, *options) && ok;
   ok = read_running(ctx, *options) && ok;
   if (options->running && ctx.has("bucket")) {
     ctx.error(ctx.location("bucket"),
@@ -452,12 +456,13 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
     ok = false;
   }
   const std::string bucket_time = ctx.get_string("bucket_time");
-  if (bucket_time != "end" && bucket_time != "start") {
+  if (bucket_time != "end" && bucket_time != "start" && bucket_time != "close") {
     ctx.error(ctx.location("bucket_time"),
-              "bucket_time: expected end or start, got '" + bucket_time + "'");
+              "bucket_time: expected end, start or close, got '" + bucket_time + "'");
     ok = false;
   }
   options->stamp_start = bucket_time == "start";
+  options->stamp_close = bucket_time == "close";
   options->emit_empty = ctx.get_bool("emit_empty");
 
   std::vector<Field> fields = key_fields;
@@ -527,7 +532,8 @@ void register_aggregate(Registry& registry) {
        "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: one "
        "bucket for the whole run"},
       {"bucket_time", ParamType::String, false, "end",
-       "output TIMESTAMP of a bucket: end or start"},
+       "output TIMESTAMP of a bucket: end, start, or close (OneTick's: a when: bucket at the "
+       "tick that closed it, the open last when:/ticks bucket at the range end)"},
       {"emit_empty", ParamType::Bool, false, "true",
        "emit every bucket for every group seen so far, with count 0 and defaults when empty"},
       {"running", ParamType::Bool, false, "false", "emit after every input tick"},

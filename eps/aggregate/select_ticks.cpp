@@ -1,0 +1,247 @@
+// `first_tick`, `last_tick`, `high_tick`, `low_tick` (OneTick's FIRST_TICK, LAST_TICK,
+// HIGH_TICK, LOW_TICK): the first / last n ticks of each bucket, or the n with the highest /
+// lowest value of a field, per group. Unlike head and tail they take aggregate's buckets and
+// release the selected ticks when the bucket ends — so a node after them that reads a state
+// variable sees every update the bucket's ticks made upstream. Ticks keep their TIMESTAMP
+// and fields and leave in arrival order. The EP holds the ticks of the open bucket.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "aggregate/aggregate.hpp"
+#include "builtin.hpp"
+#include "rows.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+using agg::Options;
+
+enum class Pick { First, Last, High, Low };
+
+struct SelectOptions {
+  Pick pick = Pick::First;
+  size_t n = 1;
+  std::optional<size_t> field;  // High, Low
+  std::vector<size_t> key_columns;
+  Options bucket;  // only the bucket fields and the range are used
+};
+
+constexpr int64_t kNanosPerDay = 86'400'000'000'000;
+
+int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if (a % b != 0 && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+class SelectTicksOperator : public Operator {
+ public:
+  SelectTicksOperator(std::shared_ptr<const SelectOptions> options, SchemaPtr schema,
+                      const RunContext& run)
+      : options_(std::move(options)), held_(schema), symbol_(run.symbol), state_reader_(run.state) {
+    if (options_->bucket.condition) condition_state_ = options_->bucket.condition->make_state();
+  }
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    if (batch.empty()) return;
+    const Options& b = options_->bucket;
+    const uint8_t* boundary = nullptr;
+    if (b.bucket == Options::Bucket::Condition) {
+      b.condition->evaluate(batch, *condition_state_, condition_values_, {symbol_, state_reader_});
+      boundary = condition_values_.bools().data();
+    }
+    for (size_t row = 0; row < batch.size(); ++row) {
+      const int64_t t = batch.times[row];
+      switch (b.bucket) {
+        case Options::Bucket::Time: {
+          if (!origin_) {
+            origin_ = b.range_start ? *b.range_start : floor_div(t, kNanosPerDay) * kNanosPerDay;
+          }
+          const int64_t index = floor_div(t - *origin_, b.bucket_duration);
+          if (!held_.empty() && index != bucket_index_) close(out);
+          bucket_index_ = index;
+          break;
+        }
+        case Options::Bucket::Condition:
+          if (boundary[row] && b.boundary_new && !held_.empty()) close(out);
+          break;
+        default:
+          break;
+      }
+      add(batch, row);
+      if ((b.bucket == Options::Bucket::Ticks &&
+           held_.size() == static_cast<size_t>(b.bucket_ticks)) ||
+          (b.bucket == Options::Bucket::Condition && boundary[row] && !b.boundary_new)) {
+        close(out);
+      }
+    }
+  }
+
+  void finish(OutputSink& out) override {
+    if (!held_.empty()) close(out);
+  }
+
+  Held held() const override {
+    return {static_cast<int64_t>(held_.size()), static_cast<int64_t>(held_.bytes())};
+  }
+
+ private:
+  void add(const Batch& batch, size_t row) {
+    uint32_t group = 0;
+    if (!options_->key_columns.empty()) {
+      encode_key(batch, options_->key_columns, row, scratch_);
+      group = group_ids_.emplace(scratch_, static_cast<uint32_t>(group_ids_.size())).first->second;
+    }
+    if (group >= rows_of_group_.size()) rows_of_group_.resize(group + 1);
+    rows_of_group_[group].push_back(static_cast<uint32_t>(held_.size()));
+    held_.append_row(batch, row);
+  }
+
+  // The value of the High/Low field at held row r; NaN never wins.
+  double value(uint32_t r) const {
+    const Column& column = held_.columns[*options_->field];
+    return column.type() == Type::Double ? column.doubles()[r]
+                                         : static_cast<double>(column.ints()[r]);
+  }
+
+  // Emits the bucket's selected ticks in arrival order and starts the next bucket.
+  void close(OutputSink& out) {
+    std::vector<uint8_t> selected(held_.size(), 0);
+    const size_t n = options_->n;
+    for (std::vector<uint32_t>& rows : rows_of_group_) {
+      switch (options_->pick) {
+        case Pick::First:
+          for (size_t i = 0; i < std::min(n, rows.size()); ++i) selected[rows[i]] = 1;
+          break;
+        case Pick::Last:
+          for (size_t i = rows.size() - std::min(n, rows.size()); i < rows.size(); ++i) {
+            selected[rows[i]] = 1;
+          }
+          break;
+        default: {
+          const bool high = options_->pick == Pick::High;
+          std::erase_if(rows, [&](uint32_t r) { return std::isnan(value(r)); });
+          // Stable: among equal values the earlier tick wins.
+          std::stable_sort(rows.begin(), rows.end(), [&](uint32_t a, uint32_t b) {
+            return high ? value(a) > value(b) : value(a) < value(b);
+          });
+          for (size_t i = 0; i < std::min(n, rows.size()); ++i) selected[rows[i]] = 1;
+        }
+      }
+      rows.clear();
+    }
+    Batch result(held_.schema);
+    for (size_t r = 0; r < held_.size(); ++r) {
+      if (selected[r]) result.append_row(held_, r);
+    }
+    held_.clear();
+    if (!result.empty()) out.emit(0, std::move(result));
+  }
+
+  std::shared_ptr<const SelectOptions> options_;
+  Batch held_;                                        // the open bucket's ticks
+  std::vector<std::vector<uint32_t>> rows_of_group_;  // held rows per group, in order
+  std::unordered_map<std::string, uint32_t> group_ids_;
+  std::string scratch_;
+  std::optional<int64_t> origin_;  // time buckets: alignment
+  int64_t bucket_index_ = 0;
+  std::string symbol_;
+  const StateReader* state_reader_ = nullptr;
+  std::unique_ptr<ExprState> condition_state_;
+  Column condition_values_{Type::Bool};
+};
+
+OperatorFactory bind_select_ticks(BindContext& ctx, Pick pick) {
+  auto options = std::make_shared<SelectOptions>();
+  options->pick = pick;
+  bool ok = agg::read_bucket(ctx, options->bucket);
+  options->bucket.range_start = ctx.query().range_start;
+  const int64_t n = ctx.get_int("n");
+  if (n < 1) {
+    ctx.error(ctx.location("n"), "n must be at least 1, got " + std::to_string(n));
+    ok = false;
+  }
+  options->n = static_cast<size_t>(std::max<int64_t>(n, 1));
+  for (const ConfigNode* item : list_items(ctx.param("group_by"))) {
+    if (auto index = ctx.require_field(0, item->text(), item->location())) {
+      options->key_columns.push_back(*index);
+    } else {
+      ok = false;
+    }
+  }
+  const Schema& input = *ctx.input(0).schema;
+  if (pick == Pick::High || pick == Pick::Low) {
+    const ConfigNode& field = *ctx.param("field");  // required
+    if (auto index = ctx.require_field(0, field.text(), field.location())) {
+      if (input[*index].type != Type::Double && input[*index].type != Type::Int) {
+        ctx.error(field.location(), "field " + field.text() + " is " +
+                                        std::string(type_name(input[*index].type)) +
+                                        "; high_tick and low_tick compare int or double fields");
+        ok = false;
+      }
+      options->field = *index;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return {};
+  SchemaPtr schema = ctx.input(0).schema;
+  ctx.set_output(0, schema, ctx.input(0).time_ordered);
+  ctx.set_accumulation(Accumulation::bounded("one bucket"));
+  std::shared_ptr<const SelectOptions> shared = options;
+  return [shared, schema](const RunContext& run) {
+    return std::make_unique<SelectTicksOperator>(shared, schema, run);
+  };
+}
+
+void register_one(Registry& registry, const char* name, Pick pick, const char* what) {
+  EpDefinition def;
+  def.name = name;
+  def.doc = std::string(what) + " of each bucket, per group with group_by (OneTick's " +
+            [&] {
+              std::string upper = name;
+              for (char& c : upper) c = static_cast<char>(std::toupper(c));
+              return upper;
+            }() +
+            "). Buckets as aggregate's: a duration, {ticks: N}, {when: CONDITION, boundary_tick: "
+            "new|previous}, or none (the whole run). The selected ticks keep their TIMESTAMP "
+            "and fields and are released when the bucket ends, in arrival order, so a later node "
+            "reading state sees every update of the bucket. Holds the open bucket's ticks.";
+  def.inputs = {"in"};
+  def.outputs = {"out"};
+  def.params = {
+      {"bucket", ParamType::Any, false, "",
+       "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: the "
+       "whole run"},
+      {"n", ParamType::Int, false, "1", "how many ticks per bucket and group"},
+      {"group_by", ParamType::FieldList, false, "", "select per group of these fields' values"},
+  };
+  if (pick == Pick::High || pick == Pick::Low) {
+    def.params.push_back({"field", ParamType::Field, true, "",
+                          "int or double field to rank by (NaN never selected; ties: the "
+                          "earlier tick)"});
+  }
+  def.accumulation = "bounded(one bucket)";
+  def.bind = [pick](BindContext& ctx) { return bind_select_ticks(ctx, pick); };
+  registry.add(std::move(def));
+}
+
+}  // namespace
+
+void register_select_ticks(Registry& registry) {
+  register_one(registry, "first_tick", Pick::First, "The first n ticks");
+  register_one(registry, "last_tick", Pick::Last, "The last n ticks");
+  register_one(registry, "high_tick", Pick::High, "The n ticks with the highest `field`");
+  register_one(registry, "low_tick", Pick::Low, "The n ticks with the lowest `field`");
+}
+
+}  // namespace tickflow::eps

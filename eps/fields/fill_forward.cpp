@@ -1,0 +1,162 @@
+// `fill_forward`: a missing value (NaN in a double field, "" in a string field) is replaced by
+// the field's last present value, per group with group_by. Ticks pass at once; the EP holds
+// one value per field and group.
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "builtin.hpp"
+#include "rows.hpp"
+#include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
+
+namespace tickflow::eps {
+namespace {
+
+struct FillOptions {
+  std::vector<size_t> fields;  // columns to fill, double or string
+  std::vector<size_t> key_columns;
+};
+
+class FillForwardOperator : public Operator {
+ public:
+  explicit FillForwardOperator(std::shared_ptr<const FillOptions> options)
+      : options_(std::move(options)) {}
+
+  void process(size_t, Batch&& batch, OutputSink& out) override {
+    for (size_t row = 0; row < batch.size(); ++row) {
+      Last& last = group_of(batch, row);
+      for (size_t f = 0; f < options_->fields.size(); ++f) {
+        Column& column = batch.columns[options_->fields[f]];
+        if (column.type() == Type::Double) {
+          double& value = column.doubles()[row];
+          if (std::isnan(value)) {
+            value = last.doubles[f];
+          } else {
+            last.doubles[f] = value;
+          }
+        } else {
+          std::string& value = column.strings()[row];
+          if (value.empty()) {
+            value = last.strings[f];
+          } else {
+            last.strings[f] = value;
+          }
+        }
+      }
+    }
+    out.emit(0, std::move(batch));
+  }
+
+  Held held() const override {
+    return {static_cast<int64_t>(groups_.size() + (ungrouped_ ? 1 : 0)), 0};
+  }
+
+ private:
+  // The last present values of one group; NaN and "" until a value is seen.
+  struct Last {
+    std::vector<double> doubles;
+    std::vector<std::string> strings;
+  };
+
+  Last make_last() const {
+    const size_t n = options_->fields.size();
+    return {std::vector<double>(n, std::numeric_limits<double>::quiet_NaN()),
+            std::vector<std::string>(n)};
+  }
+
+  Last& group_of(const Batch& batch, size_t row) {
+    if (options_->key_columns.empty()) {
+      if (!ungrouped_) ungrouped_ = std::make_unique<Last>(make_last());
+      return *ungrouped_;
+    }
+    encode_key(batch, options_->key_columns, row, scratch_);
+    auto it = groups_.find(scratch_);
+    if (it == groups_.end()) it = groups_.emplace(scratch_, make_last()).first;
+    return it->second;
+  }
+
+  std::shared_ptr<const FillOptions> options_;
+  std::unique_ptr<Last> ungrouped_;
+  std::unordered_map<std::string, Last> groups_;
+  std::string scratch_;
+};
+
+OperatorFactory bind_fill_forward(BindContext& ctx) {
+  const Schema& input = *ctx.input(0).schema;
+  auto options = std::make_shared<FillOptions>();
+  bool ok = true;
+  std::vector<bool> is_key(input.size(), false);
+  for (const ConfigNode* item : list_items(ctx.param("group_by"))) {
+    auto index = ctx.require_field(0, item->text(), item->location());
+    if (!index) {
+      ok = false;
+      continue;
+    }
+    options->key_columns.push_back(*index);
+    is_key[*index] = true;
+  }
+  auto fillable = [&](size_t c) {
+    return input[c].type == Type::Double || input[c].type == Type::String;
+  };
+  if (ctx.has("fields")) {
+    std::vector<bool> listed(input.size(), false);
+    for (const ConfigNode* item : list_items(ctx.param("fields"))) {
+      auto index = ctx.require_field(0, item->text(), item->location());
+      if (!index) {
+        ok = false;
+        continue;
+      }
+      if (listed[*index]) {
+        ctx.error(item->location(), "field " + item->text() + " is listed twice");
+        ok = false;
+      } else if (!fillable(*index)) {
+        ctx.error(item->location(),
+                  "field " + item->text() + " is " + std::string(type_name(input[*index].type)) +
+                      ", which has no missing value; fill_forward fills NaN doubles and empty "
+                      "strings");
+        ok = false;
+      } else if (is_key[*index]) {
+        ctx.error(item->location(), "field " + item->text() + " is a group_by field");
+        ok = false;
+      }
+      listed[*index] = true;
+      options->fields.push_back(*index);
+    }
+  } else {
+    for (size_t c = 0; c < input.size(); ++c) {
+      if (fillable(c) && !is_key[c]) options->fields.push_back(c);
+    }
+  }
+  if (!ok) return {};
+  ctx.set_output(0, ctx.input(0).schema, ctx.input(0).time_ordered);
+  std::shared_ptr<const FillOptions> shared = options;
+  return [shared](const RunContext&) { return std::make_unique<FillForwardOperator>(shared); };
+}
+
+}  // namespace
+
+void register_fill_forward(Registry& registry) {
+  EpDefinition def;
+  def.name = "fill_forward";
+  def.doc =
+      "Replaces a missing value — NaN in a double field, the empty string in a string field — "
+      "by the last present value of that field (per group with group_by); before the first "
+      "present value it stays missing. Fields: `fields`, or every double and string field "
+      "except the group_by ones. Ticks pass at once, in order.";
+  def.inputs = {"in"};
+  def.outputs = {"out"};
+  def.params = {
+      {"fields", ParamType::FieldList, false, "",
+       "double or string fields to fill (default: all of them except group_by)"},
+      {"group_by", ParamType::FieldList, false, "", "fill from the last tick of the same group"},
+  };
+  def.accumulation = "none (one value per field and group)";
+  def.bind = bind_fill_forward;
+  registry.add(std::move(def));
+}
+
+}  // namespace tickflow::eps
