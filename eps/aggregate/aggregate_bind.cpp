@@ -527,19 +527,33 @@ void register_aggregate(Registry& registry) {
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"aggs", ParamType::ExprMap, true, "", "OUT: \"fn(args)\", in output order"},
-      {"bucket", ParamType::Any, false, "",
-       "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: one "
-       "bucket for the whole run"},
-      {"bucket_time", ParamType::String, false, "end",
-       "output TIMESTAMP of a bucket: end, start, or close (OneTick's: a when: bucket at the "
-       "tick that closed it, the open last when:/ticks bucket at the range end)"},
-      {"emit_empty", ParamType::Bool, false, "true",
-       "emit every bucket for every group seen so far, with count 0 and defaults when empty"},
-      {"running", ParamType::Bool, false, "false", "emit after every input tick"},
-      {"window", ParamType::Any, false, "",
-       "running only: sliding window, a duration (ticks in (t - d, t]) or {ticks: N}"},
-      {"group_by", ParamType::FieldList, false, "", "fields whose values form groups"},
+      {.name = "aggs",
+       .type = ParamType::ExprMap,
+       .required = true,
+       .doc = "OUT: \"fn(args)\", in output order"},
+      {.name = "bucket",
+       .type = ParamType::Any,
+       .doc = "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: one "
+              "bucket for the whole run"},
+      {.name = "bucket_time",
+       .type = ParamType::String,
+       .default_value = "end",
+       .doc =
+           "output TIMESTAMP of a bucket: end, start, or close (OneTick's: a when: bucket at the "
+           "tick that closed it, the open last when:/ticks bucket at the range end)"},
+      {.name = "emit_empty",
+       .type = ParamType::Bool,
+       .default_value = "true",
+       .doc =
+           "emit every bucket for every group seen so far, with count 0 and defaults when empty"},
+      {.name = "running",
+       .type = ParamType::Bool,
+       .default_value = "false",
+       .doc = "emit after every input tick"},
+      {.name = "window",
+       .type = ParamType::Any,
+       .doc = "running only: sliding window, a duration (ticks in (t - d, t]) or {ticks: N}"},
+      {.name = "group_by", .type = ParamType::FieldList, .doc = "fields whose values form groups"},
   };
   def.accumulation =
       "none (bucketed streaming functions); bounded(window) for sliding windows; median, "

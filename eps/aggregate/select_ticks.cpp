@@ -219,16 +219,24 @@ void register_one(Registry& registry, const char* name, Pick pick, const char* w
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"bucket", ParamType::Any, false, "",
-       "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: the "
-       "whole run"},
-      {"n", ParamType::Int, false, "1", "how many ticks per bucket and group"},
-      {"group_by", ParamType::FieldList, false, "", "select per group of these fields' values"},
+      {.name = "bucket",
+       .type = ParamType::Any,
+       .doc = "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: the "
+              "whole run"},
+      {.name = "n",
+       .type = ParamType::Int,
+       .default_value = "1",
+       .doc = "how many ticks per bucket and group"},
+      {.name = "group_by",
+       .type = ParamType::FieldList,
+       .doc = "select per group of these fields' values"},
   };
   if (pick == Pick::High || pick == Pick::Low) {
-    def.params.push_back({"field", ParamType::Field, true, "",
-                          "int or double field to rank by (NaN never selected; ties: the "
-                          "earlier tick)"});
+    def.params.push_back({.name = "field",
+                          .type = ParamType::Field,
+                          .required = true,
+                          .doc = "int or double field to rank by (NaN never selected; ties: the "
+                                 "earlier tick)"});
   }
   def.accumulation = "bounded(one bucket)";
   def.bind = [pick](BindContext& ctx) { return bind_select_ticks(ctx, pick); };

@@ -357,10 +357,17 @@ void register_join(Registry& registry) {
   def.inputs = {"left", "right"};
   def.outputs = {"out"};
   def.params = {
-      {"keys", ParamType::FieldList, false, "", "fields that must be equal on both sides"},
-      {"on", ParamType::Any, false, "", "join condition over L.F and R.F (instead of keys)"},
-      {"how", ParamType::String, false, "inner", "inner or left_outer"},
-      {"prefix", ParamType::Any, false, "", "prefix for right fields, or {input: P_}"},
+      {.name = "keys",
+       .type = ParamType::FieldList,
+       .doc = "fields that must be equal on both sides"},
+      {.name = "on",
+       .type = ParamType::Any,
+       .doc = "join condition over L.F and R.F (instead of keys)"},
+      {.name = "how",
+       .type = ParamType::String,
+       .default_value = "inner",
+       .doc = "inner or left_outer"},
+      {.name = "prefix", .type = ParamType::Any, .doc = "prefix for right fields, or {input: P_}"},
   };
   def.accumulation = "unbounded (right input)";
   def.bind = bind_join;

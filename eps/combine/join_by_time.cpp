@@ -449,19 +449,28 @@ void register_join_by_time(Registry& registry) {
   def.variadic_inputs = true;
   def.outputs = {"out"};
   def.params = {
-      {"leading", ParamType::String, false, "",
-       "the input whose ticks are emitted (default: the first)"},
-      {"on", ParamType::FieldList, false, "",
-       "key fields: match the latest tick with equal values"},
-      {"prefix", ParamType::Any, false, "",
-       "{input: P_} renames that input's fields except the keys (one prefix: every other input)"},
-      {"how", ParamType::String, false, "outer",
-       "outer: defaults when unmatched; inner: drop unmatched"},
-      {"same_time", ParamType::String, false, "include",
-       "include: ticks at the leading tick's exact time count; exclude: only earlier ones; "
-       "input_order: count only for inputs listed before the leading one"},
-      {"max_age", ParamType::Duration, false, "",
-       "a match older than this gives defaults (inner: drops the tick); absent: no bound"},
+      {.name = "leading",
+       .type = ParamType::String,
+       .doc = "the input whose ticks are emitted (default: the first)"},
+      {.name = "on",
+       .type = ParamType::FieldList,
+       .doc = "key fields: match the latest tick with equal values"},
+      {.name = "prefix",
+       .type = ParamType::Any,
+       .doc = "{input: P_} renames that input's fields except the keys (one prefix: every other "
+              "input)"},
+      {.name = "how",
+       .type = ParamType::String,
+       .default_value = "outer",
+       .doc = "outer: defaults when unmatched; inner: drop unmatched"},
+      {.name = "same_time",
+       .type = ParamType::String,
+       .default_value = "include",
+       .doc = "include: ticks at the leading tick's exact time count; exclude: only earlier ones; "
+              "input_order: count only for inputs listed before the leading one"},
+      {.name = "max_age",
+       .type = ParamType::Duration,
+       .doc = "a match older than this gives defaults (inner: drops the tick); absent: no bound"},
   };
   def.accumulation = "bounded";
   def.bind = bind_join_by_time;

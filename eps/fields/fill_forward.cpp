@@ -150,9 +150,12 @@ void register_fill_forward(Registry& registry) {
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"fields", ParamType::FieldList, false, "",
-       "double or string fields to fill (default: all of them except group_by)"},
-      {"group_by", ParamType::FieldList, false, "", "fill from the last tick of the same group"},
+      {.name = "fields",
+       .type = ParamType::FieldList,
+       .doc = "double or string fields to fill (default: all of them except group_by)"},
+      {.name = "group_by",
+       .type = ParamType::FieldList,
+       .doc = "fill from the last tick of the same group"},
   };
   def.accumulation = "none (one value per field and group)";
   def.bind = bind_fill_forward;

@@ -354,9 +354,11 @@ OperatorFactory bind_tail(BindContext& ctx) {
 }  // namespace
 
 void register_head_tail(Registry& registry) {
-  const ParamSpec n{"n", ParamType::Int, true, "", "number of ticks (>= 0)"};
-  const ParamSpec group_by{"group_by", ParamType::FieldList, false, "",
-                           "fields whose values form groups; n applies per group"};
+  const ParamSpec n{
+      .name = "n", .type = ParamType::Int, .required = true, .doc = "number of ticks (>= 0)"};
+  const ParamSpec group_by{.name = "group_by",
+                           .type = ParamType::FieldList,
+                           .doc = "fields whose values form groups; n applies per group"};
   EpDefinition head;
   head.name = "head";
   head.doc =

@@ -185,21 +185,27 @@ EpDefinition field_ep(std::string name, std::string doc, ParamSpec fields_param,
 }  // namespace
 
 void register_fields(Registry& registry) {
-  registry.add(field_ep(
-      "keep",
-      "Keeps only the listed fields, in the listed order. TIMESTAMP always stays first; "
-      "listing it is allowed and has no effect.",
-      {"fields", ParamType::FieldList, true, "", "fields to keep, in output order"}, bind_keep));
+  registry.add(
+      field_ep("keep",
+               "Keeps only the listed fields, in the listed order. TIMESTAMP always stays first; "
+               "listing it is allowed and has no effect.",
+               {.name = "fields",
+                .type = ParamType::FieldList,
+                .required = true,
+                .doc = "fields to keep, in output order"},
+               bind_keep));
   registry.add(field_ep(
       "drop",
       "Removes the listed fields; the others keep their positions. TIMESTAMP cannot be dropped.",
-      {"fields", ParamType::FieldList, true, "", "fields to remove"}, bind_drop));
+      {.name = "fields", .type = ParamType::FieldList, .required = true, .doc = "fields to remove"},
+      bind_drop));
   registry.add(field_ep(
       "rename",
       "Renames fields (OLD: NEW); every field keeps its position. NEW must be a valid name that "
       "no other field of the result has; renames apply at once, so {A: B, B: A} swaps. "
       "TIMESTAMP cannot be renamed.",
-      {"fields", ParamType::NameMap, true, "", "mapping OLD: NEW"}, bind_rename));
+      {.name = "fields", .type = ParamType::NameMap, .required = true, .doc = "mapping OLD: NEW"},
+      bind_rename));
 }
 
 }  // namespace tickflow::eps

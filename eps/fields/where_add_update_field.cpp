@@ -388,8 +388,10 @@ void register_field_exprs(Registry& registry) {
       lead_note;
   add_field.inputs = {"in"};
   add_field.outputs = {"out"};
-  add_field.params = {{"set", ParamType::ExprMap, true, "",
-                       "{NAME: expression, ...}: the fields to add, in order"}};
+  add_field.params = {{.name = "set",
+                       .type = ParamType::ExprMap,
+                       .required = true,
+                       .doc = "{NAME: expression, ...}: the fields to add, in order"}};
   add_field.accumulation = "none (bounded(k ticks) with leads X[+k])";
   add_field.bind = bind_add_field;
   registry.add(std::move(add_field));
@@ -404,10 +406,13 @@ void register_field_exprs(Registry& registry) {
       lead_note;
   update_field.inputs = {"in"};
   update_field.outputs = {"out"};
-  update_field.params = {
-      {"set", ParamType::ExprMap, true, "", "{NAME: expression, ...}: the fields to set, in order"},
-      {"where", ParamType::Expr, false, "",
-       "bool expression: which ticks to change (default all)"}};
+  update_field.params = {{.name = "set",
+                          .type = ParamType::ExprMap,
+                          .required = true,
+                          .doc = "{NAME: expression, ...}: the fields to set, in order"},
+                         {.name = "where",
+                          .type = ParamType::Expr,
+                          .doc = "bool expression: which ticks to change (default all)"}};
   update_field.accumulation = "none (bounded(k ticks) with leads X[+k])";
   update_field.bind = bind_update_field;
   registry.add(std::move(update_field));
@@ -420,7 +425,8 @@ void register_field_exprs(Registry& registry) {
       "lead X[+k] in the condition makes the node hold k ticks.";
   where.inputs = {"in"};
   where.outputs = {"pass", "fail"};
-  where.params = {{"if", ParamType::Expr, true, "", "bool expression"}};
+  where.params = {
+      {.name = "if", .type = ParamType::Expr, .required = true, .doc = "bool expression"}};
   where.accumulation = "none (bounded(k ticks) with a lead X[+k])";
   where.bind = bind_where;
   registry.add(std::move(where));

@@ -316,10 +316,15 @@ void register_order_by(Registry& registry) {
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"by", ParamType::Any, true, "", "sort keys: field names, '-' in front for descending"},
-      {"nan", ParamType::String, false, "last",
-       "NaN of double keys: last or first in either direction, or smallest (below every "
-       "number: first ascending, last descending, as OneTick)"}};
+      {.name = "by",
+       .type = ParamType::Any,
+       .required = true,
+       .doc = "sort keys: field names, '-' in front for descending"},
+      {.name = "nan",
+       .type = ParamType::String,
+       .default_value = "last",
+       .doc = "NaN of double keys: last or first in either direction, or smallest (below every "
+              "number: first ascending, last descending, as OneTick)"}};
   def.accumulation = "unbounded";
   def.bind = bind_order_by;
   registry.add(std::move(def));

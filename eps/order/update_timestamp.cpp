@@ -255,10 +255,17 @@ void register_update_timestamp(Registry& registry) {
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"to", ParamType::Expr, true, "", "the new TIMESTAMP (a time expression)"},
-      {"max_delay", ParamType::Duration, false, "",
-       "bounds the re-sort: how far a new time may fall behind the latest one"},
-      {"late", ParamType::String, false, "fail", "late ticks (with max_delay): fail or drop"},
+      {.name = "to",
+       .type = ParamType::Expr,
+       .required = true,
+       .doc = "the new TIMESTAMP (a time expression)"},
+      {.name = "max_delay",
+       .type = ParamType::Duration,
+       .doc = "bounds the re-sort: how far a new time may fall behind the latest one"},
+      {.name = "late",
+       .type = ParamType::String,
+       .default_value = "fail",
+       .doc = "late ticks (with max_delay): fail or drop"},
   };
   def.accumulation = "bounded(max_delay) or unbounded";
   def.bind = bind_update_timestamp;

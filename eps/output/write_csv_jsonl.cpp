@@ -203,8 +203,10 @@ EpDefinition writer_definition(std::string name, OutputFormat format, std::strin
   def.inputs = {"in"};
   def.outputs = {};
   def.params = {
-      {"path", ParamType::String, true, "",
-       "output file, relative to the query file; {symbol} is replaced by the run's symbol"},
+      {.name = "path",
+       .type = ParamType::String,
+       .required = true,
+       .doc = "output file, relative to the query file; {symbol} is replaced by the run's symbol"},
   };
   def.accumulation = "none";
   def.bind = make_bind(format);

@@ -449,17 +449,24 @@ void register_rolling_stats(Registry& registry) {
   def.inputs = {"in"};
   def.outputs = {"out"};
   def.params = {
-      {"field", ParamType::Field, false, "", "the int or double field (or use fields)"},
-      {"fields", ParamType::FieldList, false, "", "several int or double fields"},
-      {"windows", ParamType::Any, false, "", "tick counts, e.g. [10, 100, 1000]"},
-      {"time_windows", ParamType::Any, false, "",
-       "durations, e.g. [1s, 5m]; d holds the ticks with TIMESTAMP in (t - d, t]; needs a "
-       "time-ordered input"},
-      {"stats", ParamType::FieldList, false, "[min, max, last, mean, var]",
-       "from count sum mean var std min max first last"},
-      {"group_by", ParamType::FieldList, false, "",
-       "fields whose values form groups; one set of windows per group"},
-      {"base", ParamType::Int, false, "10", "power tree block growth factor (2..65536)"},
+      {.name = "field", .type = ParamType::Field, .doc = "the int or double field (or use fields)"},
+      {.name = "fields", .type = ParamType::FieldList, .doc = "several int or double fields"},
+      {.name = "windows", .type = ParamType::Any, .doc = "tick counts, e.g. [10, 100, 1000]"},
+      {.name = "time_windows",
+       .type = ParamType::Any,
+       .doc = "durations, e.g. [1s, 5m]; d holds the ticks with TIMESTAMP in (t - d, t]; needs a "
+              "time-ordered input"},
+      {.name = "stats",
+       .type = ParamType::FieldList,
+       .default_value = "[min, max, last, mean, var]",
+       .doc = "from count sum mean var std min max first last"},
+      {.name = "group_by",
+       .type = ParamType::FieldList,
+       .doc = "fields whose values form groups; one set of windows per group"},
+      {.name = "base",
+       .type = ParamType::Int,
+       .default_value = "10",
+       .doc = "power tree block growth factor (2..65536)"},
   };
   def.accumulation = "bounded(max window)";
   def.bind = bind_rolling_stats;

@@ -460,20 +460,33 @@ void register_csv(Registry& registry) {
   def.inputs = {};
   def.outputs = {"out"};
   def.params = {
-      {"path", ParamType::String, true, "",
-       "CSV file, relative to the query file; {symbol} is replaced by the run's symbol; "
-       "- reads standard input; .gz and .zst files are decompressed"},
-      {"fields", ParamType::FieldTypes, false, "",
-       "types of some columns ({PRICE: double}); the others are inferred"},
-      {"time_field", ParamType::String, false, "TIMESTAMP",
-       "column holding the tick time; it becomes TIMESTAMP"},
-      {"time_format", ParamType::String, false, "auto",
-       "time column format: auto (time text, else integer ns), iso, ns, us, ms or s"},
-      {"delimiter", ParamType::String, false, "\",\"", "cell separator: one character, or \\t"},
-      {"symbol_field", ParamType::String, false, "",
-       "column that selects each symbol's rows in a run with symbols (default SYMBOL)"},
-      {"on_error", ParamType::String, false, "fail",
-       "bad rows: fail, or skip them and count them in --stats as skipped_rows"},
+      {.name = "path",
+       .type = ParamType::String,
+       .required = true,
+       .doc = "CSV file, relative to the query file; {symbol} is replaced by the run's symbol; "
+              "- reads standard input; .gz and .zst files are decompressed"},
+      {.name = "fields",
+       .type = ParamType::FieldTypes,
+       .doc = "types of some columns ({PRICE: double}); the others are inferred"},
+      {.name = "time_field",
+       .type = ParamType::String,
+       .default_value = "TIMESTAMP",
+       .doc = "column holding the tick time; it becomes TIMESTAMP"},
+      {.name = "time_format",
+       .type = ParamType::String,
+       .default_value = "auto",
+       .doc = "time column format: auto (time text, else integer ns), iso, ns, us, ms or s"},
+      {.name = "delimiter",
+       .type = ParamType::String,
+       .default_value = "\",\"",
+       .doc = "cell separator: one character, or \\t"},
+      {.name = "symbol_field",
+       .type = ParamType::String,
+       .doc = "column that selects each symbol's rows in a run with symbols (default SYMBOL)"},
+      {.name = "on_error",
+       .type = ParamType::String,
+       .default_value = "fail",
+       .doc = "bad rows: fail, or skip them and count them in --stats as skipped_rows"},
   };
   def.accumulation = "none";
   def.bind = bind_csv;

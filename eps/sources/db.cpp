@@ -296,10 +296,14 @@ void register_db(Registry& registry) {
   def.inputs = {};
   def.outputs = {"out"};
   def.params = {
-      {"path", ParamType::String, true, "", "archive directory (relative to the query file)"},
-      {"table", ParamType::String, true, "", "table name"},
-      {"fields", ParamType::FieldList, false, "",
-       "fields to read, in this order (default: every field of the table)"},
+      {.name = "path",
+       .type = ParamType::String,
+       .required = true,
+       .doc = "archive directory (relative to the query file)"},
+      {.name = "table", .type = ParamType::String, .required = true, .doc = "table name"},
+      {.name = "fields",
+       .type = ParamType::FieldList,
+       .doc = "fields to read, in this order (default: every field of the table)"},
   };
   def.accumulation = "none";
   def.bind = bind_db;

@@ -292,12 +292,25 @@ void register_generate(Registry& registry) {
   def.inputs = {};
   def.outputs = {"out"};
   def.params = {
-      {"kind", ParamType::String, false, "trades", "trades or quotes"},
-      {"count", ParamType::Int, false, "1000", "ticks per symbol (before range clipping)"},
-      {"interval", ParamType::Duration, false, "100ms", "mean spacing between ticks"},
-      {"seed", ParamType::Int, false, "1", "random seed; mixed with the symbol"},
-      {"start", ParamType::Time, false, "",
-       "time of the first tick; default: range start, else 2024-01-02 09:30:00"},
+      {.name = "kind",
+       .type = ParamType::String,
+       .default_value = "trades",
+       .doc = "trades or quotes"},
+      {.name = "count",
+       .type = ParamType::Int,
+       .default_value = "1000",
+       .doc = "ticks per symbol (before range clipping)"},
+      {.name = "interval",
+       .type = ParamType::Duration,
+       .default_value = "100ms",
+       .doc = "mean spacing between ticks"},
+      {.name = "seed",
+       .type = ParamType::Int,
+       .default_value = "1",
+       .doc = "random seed; mixed with the symbol"},
+      {.name = "start",
+       .type = ParamType::Time,
+       .doc = "time of the first tick; default: range start, else 2024-01-02 09:30:00"},
   };
   def.accumulation = "none";
   def.bind = bind_generate;

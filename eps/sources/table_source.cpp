@@ -135,7 +135,8 @@ EpDefinition make_table_source(std::string name, std::string doc, std::string da
   def.doc = std::move(doc);
   def.inputs = {};
   def.outputs = {"out"};
-  def.params = {{"data", ParamType::String, true, "", std::move(data_doc)}};
+  def.params = {
+      {.name = "data", .type = ParamType::String, .required = true, .doc = std::move(data_doc)}};
   def.accumulation = "none";
   def.bind = [lookup = std::move(lookup)](BindContext& ctx) -> OperatorFactory {
     const std::string handle = ctx.get_string("data");

@@ -375,8 +375,13 @@ void register_ticks(Registry& registry) {
   def.inputs = {};
   def.outputs = {"out"};
   def.params = {
-      {"rows", ParamType::Rows, true, "", "list of ticks, each a mapping field -> value"},
-      {"fields", ParamType::FieldTypes, false, "", "types of fields, e.g. {PRICE: double}"},
+      {.name = "rows",
+       .type = ParamType::Rows,
+       .required = true,
+       .doc = "list of ticks, each a mapping field -> value"},
+      {.name = "fields",
+       .type = ParamType::FieldTypes,
+       .doc = "types of fields, e.g. {PRICE: double}"},
   };
   def.accumulation = "none";
   def.bind = bind_ticks;

@@ -151,10 +151,13 @@ void register_set_state(Registry& registry) {
       "every tick this node sees) but no leads X[+k].";
   def.inputs = {"in"};
   def.outputs = {"out"};
-  def.params = {
-      {"assign", ParamType::ExprMap, true, "",
-       "{VAR: expression, ...}: the scalar state variables to set, in order"},
-      {"where", ParamType::Expr, false, "", "bool expression: which ticks assign (default all)"}};
+  def.params = {{.name = "assign",
+                 .type = ParamType::ExprMap,
+                 .required = true,
+                 .doc = "{VAR: expression, ...}: the scalar state variables to set, in order"},
+                {.name = "where",
+                 .type = ParamType::Expr,
+                 .doc = "bool expression: which ticks assign (default all)"}};
   def.accumulation = "none";
   def.bind = bind_set_state;
   registry.add(std::move(def));

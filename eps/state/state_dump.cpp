@@ -125,10 +125,14 @@ void register_state_dump(Registry& registry) {
       "gives one tick per trigger with one field named like the variable.";
   def.inputs = {"in"};
   def.outputs = {"out"};
-  def.params = {
-      {"var", ParamType::String, true, "", "the state variable to emit (a container or a scalar)"},
-      {"when", ParamType::String, false, "end",
-       "end (once, after the input ends) or every_tick (for each input tick)"}};
+  def.params = {{.name = "var",
+                 .type = ParamType::String,
+                 .required = true,
+                 .doc = "the state variable to emit (a container or a scalar)"},
+                {.name = "when",
+                 .type = ParamType::String,
+                 .default_value = "end",
+                 .doc = "end (once, after the input ends) or every_tick (for each input tick)"}};
   def.accumulation = "none";
   def.bind = bind_state_dump;
   registry.add(std::move(def));

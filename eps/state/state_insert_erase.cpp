@@ -320,11 +320,17 @@ void register_state_insert_erase(Registry& registry) {
   insert.inputs = {"in"};
   insert.outputs = {"out"};
   insert.params = {
-      {"into", ParamType::String, true, "", "the container state variable"},
-      {"where", ParamType::Expr, false, "", "bool expression: which ticks insert (default all)"},
-      {"fields", ParamType::ExprMap, false, "",
-       "{FIELD: expression, ...}: container field values (default: the same-named input "
-       "fields)"}};
+      {.name = "into",
+       .type = ParamType::String,
+       .required = true,
+       .doc = "the container state variable"},
+      {.name = "where",
+       .type = ParamType::Expr,
+       .doc = "bool expression: which ticks insert (default all)"},
+      {.name = "fields",
+       .type = ParamType::ExprMap,
+       .doc = "{FIELD: expression, ...}: container field values (default: the same-named input "
+              "fields)"}};
   insert.accumulation = "none";
   insert.bind = bind_state_insert;
   registry.add(std::move(insert));
@@ -342,11 +348,17 @@ void register_state_insert_erase(Registry& registry) {
   erase.inputs = {"in"};
   erase.outputs = {"out"};
   erase.params = {
-      {"from", ParamType::String, true, "", "the container state variable"},
-      {"key", ParamType::Any, false, "",
-       "tick_set only: [expression, ...], one per key field (default: the same-named input "
-       "fields)"},
-      {"where", ParamType::Expr, false, "", "bool expression: which ticks erase (default all)"}};
+      {.name = "from",
+       .type = ParamType::String,
+       .required = true,
+       .doc = "the container state variable"},
+      {.name = "key",
+       .type = ParamType::Any,
+       .doc = "tick_set only: [expression, ...], one per key field (default: the same-named input "
+              "fields)"},
+      {.name = "where",
+       .type = ParamType::Expr,
+       .doc = "bool expression: which ticks erase (default all)"}};
   erase.accumulation = "none";
   erase.bind = bind_state_erase;
   registry.add(std::move(erase));

@@ -126,7 +126,7 @@ Registry test_registry() {
          {"in"},
          false,
          {"out"},
-         {{"by", ParamType::Field, true, "", "field"}},
+         {{.name = "by", .type = ParamType::Field, .required = true, .doc = "field"}},
          "unbounded",
          [](BindContext& ctx) -> OperatorFactory {
            auto field = ctx.require_field(0, ctx.get_string("by"), ctx.location("by"));

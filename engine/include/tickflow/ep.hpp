@@ -52,13 +52,16 @@ enum class ParamType {
 };
 std::string_view param_type_name(ParamType type);
 
+// One parameter of an EP. Written with designated initialisers so the definition reads like
+// the table `tickflow eps` prints; omitted fields keep their defaults:
+//   {.name = "n", .type = ParamType::Int, .required = true, .doc = "number of ticks"}
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::String;
   bool required = false;
   // YAML text of the default value ("" = no default). Shown by `tickflow eps`.
-  std::string default_value;
-  std::string doc;  // one line
+  std::string default_value{};
+  std::string doc{};  // one line
 };
 
 // ---------------------------------------------------------------- accumulation

@@ -130,9 +130,15 @@ void register_eps(Registry& registry) {
       "alpha * x + (1 - alpha) * previous, starting at the first value.";
   ewma.inputs = {"in"};
   ewma.params = {
-      {"field", ParamType::Field, true, "", "numeric field to average"},
-      {"alpha", ParamType::Double, false, "0.1", "weight of the newest tick, in (0, 1]"},
-      {"as", ParamType::Field, false, "", "output field (default <FIELD>_EWMA)"},
+      {.name = "field",
+       .type = ParamType::Field,
+       .required = true,
+       .doc = "numeric field to average"},
+      {.name = "alpha",
+       .type = ParamType::Double,
+       .default_value = "0.1",
+       .doc = "weight of the newest tick, in (0, 1]"},
+      {.name = "as", .type = ParamType::Field, .doc = "output field (default <FIELD>_EWMA)"},
   };
   ewma.bind = bind_ewma;
   registry.add(std::move(ewma));
@@ -144,10 +150,13 @@ void register_eps(Registry& registry) {
       "NaN where std is not positive.";
   zscore.inputs = {"in"};
   zscore.params = {
-      {"x", ParamType::Field, true, "", "the value"},
-      {"mean", ParamType::Field, true, "", "field holding the mean"},
-      {"std", ParamType::Field, true, "", "field holding the standard deviation"},
-      {"as", ParamType::Field, false, "ZSCORE", "output field"},
+      {.name = "x", .type = ParamType::Field, .required = true, .doc = "the value"},
+      {.name = "mean", .type = ParamType::Field, .required = true, .doc = "field holding the mean"},
+      {.name = "std",
+       .type = ParamType::Field,
+       .required = true,
+       .doc = "field holding the standard deviation"},
+      {.name = "as", .type = ParamType::Field, .default_value = "ZSCORE", .doc = "output field"},
   };
   zscore.bind = bind_zscore;
   registry.add(std::move(zscore));
