@@ -18,6 +18,7 @@ std::string ports_text(const std::vector<std::string>& ports, bool variadic) {
 
 void print_text(const EpDefinition& d, std::ostream& os) {
   os << d.name << "  [" << d.origin << "]\n  " << d.doc << "\n";
+  os << "  source: " << d.source << "\n";
   os << "  inputs: " << ports_text(d.inputs, d.variadic_inputs)
      << "; outputs: " << ports_text(d.outputs, false) << "; accumulation: " << d.accumulation
      << "\n";
@@ -51,7 +52,13 @@ void print_markdown(const std::vector<const EpDefinition*>& defs, std::ostream& 
     os << "- inputs: " << ports_text(d->inputs, d->variadic_inputs) << "\n";
     os << "- outputs: " << ports_text(d->outputs, false) << "\n";
     os << "- accumulation: " << d->accumulation << "\n";
-    os << "- origin: " << d->origin << "\n\n";
+    os << "- origin: " << d->origin << "\n";
+    // Built-in sources link into the tree (the reference lives in docs/).
+    if (d->origin == "builtin") {
+      os << "- source: [`" << d->source << "`](../" << d->source << ")\n\n";
+    } else {
+      os << "- source: `" << d->source << "`\n\n";
+    }
     if (d->params.empty()) {
       os << "No parameters.\n";
       continue;
@@ -85,7 +92,8 @@ nlohmann::ordered_json to_json(const EpDefinition& d) {
           {"outputs", d.outputs},
           {"params", params},
           {"accumulation", d.accumulation},
-          {"origin", d.origin}};
+          {"origin", d.origin},
+          {"source", d.source}};
 }
 
 }  // namespace

@@ -174,20 +174,24 @@ void print_stats(const Query& query, const std::vector<NodeStats>& stats,
     std::cerr << json.dump() << "\n";
     return;
   }
-  size_t width = 4;
-  for (const auto& n : query.nodes) width = std::max(width, n.id.size());
-  std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10}  {}\n", "node", width,
-                           "ep", "ticks_in", "ticks_out", "peak_ticks", "peak_bytes", "time_ms",
-                           "counters");
+  size_t width = 4, ep_width = 12;
+  for (const auto& n : query.nodes) {
+    width = std::max(width, n.id.size());
+    ep_width = std::max(ep_width, n.ep.size());
+  }
+  std::cerr << fmt::format("{:<{}}  {:<{}} {:>12} {:>12} {:>11} {:>12} {:>10}  {}\n", "node", width,
+                           "ep", ep_width, "ticks_in", "ticks_out", "peak_ticks", "peak_bytes",
+                           "time_ms", "counters");
   for (size_t i = 0; i < query.nodes.size(); ++i) {
     const NodeStats& s = stats[i];
     std::string counters;
     for (const auto& [name, value] : s.counters) {
       counters += (counters.empty() ? "" : " ") + name + "=" + std::to_string(value);
     }
-    std::cerr << fmt::format("{:<{}}  {:<12} {:>12} {:>12} {:>11} {:>12} {:>10.1f}  {}\n",
-                             query.nodes[i].id, width, query.nodes[i].ep, s.ticks_in, s.ticks_out,
-                             s.peak_ticks_held, s.peak_bytes_held, s.nanos / 1e6, counters);
+    std::cerr << fmt::format("{:<{}}  {:<{}} {:>12} {:>12} {:>11} {:>12} {:>10.1f}  {}\n",
+                             query.nodes[i].id, width, query.nodes[i].ep, ep_width, s.ticks_in,
+                             s.ticks_out, s.peak_ticks_held, s.peak_bytes_held, s.nanos / 1e6,
+                             counters);
   }
   if (state.empty()) return;
   width = 8;

@@ -12,7 +12,8 @@ void register_builtins(Registry& registry) {
   register_fill_forward(registry);
   register_writers(registry);
   register_merge(registry);
-  register_field_exprs(registry);
+  register_add_update_field(registry);
+  register_where(registry);
   register_rolling_stats(registry);
   register_order_by(registry);
   register_update_timestamp(registry);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <utility>
 
 #include "tickflow/batch.hpp"
@@ -27,6 +28,13 @@ inline Batch slice_all_columns(const Batch& batch, size_t begin, size_t end) {
 inline void truncate_rows(Batch& batch, size_t rows) {
   batch.times.resize(rows);
   for (Column& column : batch.columns) column.resize(rows);
+}
+
+// The accumulation of an EP whose expressions' leads add up to `lead` ticks:
+// "bounded(k ticks)", or none without leads.
+inline Accumulation lookahead_accumulation(size_t lead) {
+  if (lead == 0) return Accumulation::none();
+  return Accumulation::bounded(std::to_string(lead) + (lead == 1 ? " tick" : " ticks"));
 }
 
 // Keeps the last `lead` ticks of the stream back. push() and finish() hand `use` a window

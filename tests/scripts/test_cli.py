@@ -24,6 +24,23 @@ nodes:
   shown: {ep: keep, in: trades, fields: [PRICE]}
 """
 
+# `where` with only `pass` connected (fail goes nowhere); a long EP name for --stats columns.
+WHERE_PASS_ONLY = """tickflow: 1
+nodes:
+  trades: {ep: generate, count: 20, seed: 3}
+  big: {ep: where, in: trades, if: SIZE >= 500}
+  stamped: {ep: update_timestamp, in: big, to: TIMESTAMP}
+"""
+
+# Only `fail` read: the pass port is the unconnected one.
+WHERE_FAIL_ONLY = """tickflow: 1
+nodes:
+  trades: {ep: generate, count: 20, seed: 3}
+  big: {ep: where, in: trades, if: SIZE >= 500}
+  small: {ep: keep, in: big.fail, fields: [SIZE]}
+output: [small]
+"""
+
 TWO_OUTPUTS = """tickflow: 1
 nodes:
   trades: {ep: generate, count: 10}
@@ -31,6 +48,16 @@ nodes:
   last: {ep: tail, in: trades, n: 3}
 output: [first, last]
 """
+
+
+def column_end(line, index):
+    """Where the `index`-th whitespace-separated column of `line` ends."""
+    pos = 0
+    for i, word in enumerate(line.split()):
+        pos = line.index(word, pos) + len(word)
+        if i == index:
+            return pos
+    return -1
 
 
 def main():
@@ -105,6 +132,23 @@ def main():
         code, out, err = tf("run", str(tmp / "two.yaml"), "-o", str(tmp / "outdir"), "--stats")
         check("stats text", code == 0 and "peak_ticks" in err and "trades" in err, err)
 
+        # ticks_out counts only ticks that went somewhere: an unconnected where port gets none
+        (tmp / "pass_only.yaml").write_text(WHERE_PASS_ONLY)
+        (tmp / "fail_only.yaml").write_text(WHERE_FAIL_ONLY)
+        for name, port_rows in (("pass_only", "stamped"), ("fail_only", "small")):
+            code, out, err = tf("run", str(tmp / f"{name}.yaml"), "--stats=json")
+            nodes = {n["node"]: n for n in json.loads(err.strip().splitlines()[-1])["nodes"]}
+            rows = len(out.splitlines()) - 1
+            check(f"stats ticks_out of where with one port read ({name})",
+                  code == 0 and nodes["big"]["ticks_in"] == 20 and 0 < rows < 20 and
+                  nodes["big"]["ticks_out"] == rows == nodes[port_rows]["ticks_in"], out + err)
+        # the text table's columns stay aligned when an EP name is longer than the header
+        code, out, err = tf("run", str(tmp / "pass_only.yaml"), "--stats")
+        lines = [line for line in err.splitlines() if line.split()[:1] in (["node"], ["trades"], ["big"], ["stamped"])]
+        check("stats text columns align for a long EP name",
+              code == 0 and len(lines) == 4 and "update_timestamp" in err and
+              all(len({column_end(line, c) for line in lines}) == 1 for c in (2, 3, 4, 5)), err)
+
         # state containers: in --stats apart from accumulation, not limited by
         # --max-accumulated-ticks
         dedup = str(src / "graphs/dedup_by_id.yaml")
@@ -136,7 +180,15 @@ def main():
         check("explain text", code == 0 and "accumulation: bounded(3 ticks)" in out and "segment" in out, out + err)
         code, out, err = tf("explain", str(tmp / "two.yaml"), "--dot")
         check("explain dot", code == 0 and out.startswith("digraph") and "fillcolor" in out and
-              '"trades" -> "last"' in out, out + err)
+              '"trades" -> "last"' in out and "sequential" not in out, out + err)
+        code, out, err = tf("explain", dedup, "--dot")
+        check("explain dot draws state variables and labels a sequential plan",
+              code == 0 and "sequential plan" in out and '"state:SEEN" [shape=cylinder' in out and
+              "cluster_" not in out and
+              any(line.strip().startswith('"') and '-> "state:SEEN"' in line and "writes" in line
+                  for line in out.splitlines()) and
+              any(line.strip().startswith('"state:SEEN" -> ') and "reads" in line for line in out.splitlines()),
+              out + err)
 
         # eps
         code, out, err = tf("eps", "--format", "json")
@@ -149,6 +201,13 @@ def main():
         check("eps unknown", code == 2 and "did you mean 'keep'" in err, err)
         code, out, err = tf("eps", "tail")
         check("eps one", code == 0 and out.startswith("tail"), out)
+        code, out, err = tf("eps", "where")
+        check("eps names the source file", code == 0 and "\n  source: eps/fields/where.cpp\n" in out, out)
+        missing = [e["name"] + ": " + e.get("source", "") for e in eps
+                   if not (src / e.get("source", "-")).is_file() or e["name"] not in e["source"]
+                   and e["source"].rsplit("/", 1)[-1].split(".")[0].split("_")[0] not in e["name"]]
+        check("every built-in EP's source is a file of the tree named after it or its family",
+              not missing, str(missing))
 
         # every ready-made query in graphs/ is valid
         graphs = sorted(str(p) for p in (src / "graphs").glob("*.yaml"))

@@ -49,7 +49,7 @@ def main():
 
         code, out, err = run([tickflow, "eps", "--plugin", plugin[1]])
         check("ABI version mismatch names both versions", code == 2 and
-              "built for plugin ABI version 43, but this tickflow has ABI version 2" in err, err)
+              "built for plugin ABI version 44, but this tickflow has ABI version 3" in err, err)
 
         code, out, err = run([tickflow, "eps", "--plugin", plugin[3]])
         check("duplicate EP name", code == 2 and "EP 'keep' is already registered (by builtin)" in err, err)
@@ -57,7 +57,9 @@ def main():
         code, out, err = run([tickflow, "eps", "--format", "json", "--plugin", plugin[0]])
         eps = {e["name"]: e for e in json.loads(out)} if code == 0 else {}
         check("eps lists plugin EPs with their origin",
-              eps.get("explode_at_run", {}).get("origin") == plugin[0] and eps["keep"]["origin"] == "builtin",
+              eps.get("explode_at_run", {}).get("origin") == plugin[0] and eps["keep"]["origin"] == "builtin"
+              and eps["explode_at_run"].get("source") == plugin[0]
+              and eps["keep"].get("source") == "eps/fields/keep_drop_rename.cpp",
               out[:300] + err)
 
         (tmp / "bind.yaml").write_text(f"""tickflow: 1

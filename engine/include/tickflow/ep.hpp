@@ -118,6 +118,13 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void emit(size_t port, Batch&& batch) = 0;
+  // False when nothing reads output `port` (a `fail` port left unconnected): the operator may
+  // skip building that port's batches. Ticks emitted there anyway are dropped and not
+  // counted as ticks_out.
+  virtual bool connected(size_t port) const {
+    (void)port;
+    return true;
+  }
 };
 
 // Ticks and bytes an Operator holds between calls (its accumulation right now).
@@ -266,6 +273,9 @@ struct EpDefinition {
   std::string accumulation = "none";  // as documented, e.g. "bounded(n)"
   BindFunction bind;
   std::string origin = "builtin";  // set by the registry for plugins
+  // Where the EP lives, shown by `tickflow eps`: a built-in EP's source file (relative to the
+  // source tree), or a plugin's library path. Set by Registry::add when left empty.
+  std::string source;
 };
 
 }  // namespace tickflow

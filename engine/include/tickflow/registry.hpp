@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,8 +15,10 @@ namespace tickflow {
 class Registry {
  public:
   // Adds a definition. Throws std::invalid_argument for a duplicate or invalid name,
-  // or a parameter spec whose default does not parse.
-  void add(EpDefinition definition);
+  // or a parameter spec whose default does not parse. Unless the definition names its
+  // `source`, it is the file that calls add (relative to the source tree for built-in EPs),
+  // or for a plugin the library's path.
+  void add(EpDefinition definition, std::source_location caller = std::source_location::current());
   const EpDefinition* find(std::string_view name) const;
   // All definitions, sorted by name.
   std::vector<const EpDefinition*> all() const;

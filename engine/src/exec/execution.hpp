@@ -23,8 +23,21 @@
 
 namespace tickflow::detail {
 
+struct Consumer {
+  enum class Kind { Fused, Remote, Tap };
+  Kind kind;
+  size_t target;  // node index for Fused/Remote, tap index for Tap
+  size_t input;
+};
+
 class Collector : public OutputSink {
  public:
+  bool connected(size_t port) const override {
+    return !consumers || (port < consumers->size() && !(*consumers)[port].empty());
+  }
+  // The node's consumers per output port (null: every port counts as connected).
+  const std::vector<std::vector<Consumer>>* consumers = nullptr;
+
   void emit(size_t port, Batch&& batch) override {
     if (batch.empty()) return;
     items.emplace_back(port, std::move(batch));
@@ -38,13 +51,6 @@ class Collector : public OutputSink {
   void (*flush)(void* context, Collector& collected) = nullptr;
   void* flush_context = nullptr;
   static constexpr size_t kFlushBatches = 4;
-};
-
-struct Consumer {
-  enum class Kind { Fused, Remote, Tap };
-  Kind kind;
-  size_t target;  // node index for Fused/Remote, tap index for Tap
-  size_t input;
 };
 
 class Execution {
@@ -159,6 +165,7 @@ class Execution {
   Collector call_collect(size_t n, Call&& body, bool stream = false) {
     NodeState& state = nodes_[n];
     Collector out;
+    out.consumers = &state.consumers;
     out.items.swap(state.spare_items);
     // Streaming: batches routed during the call; their routing time is not the node's own.
     struct Stream {

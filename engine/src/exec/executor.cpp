@@ -279,8 +279,9 @@ void Execution::route_batch(size_t n, size_t port, Batch&& batch) {
       annotate(error, n);
       throw error;
     }
-    state.stats.ticks_out += static_cast<int64_t>(batch.size());
     auto& consumers = state.consumers[port];
+    if (consumers.empty()) return;  // an unconnected port: the ticks go nowhere
+    state.stats.ticks_out += static_cast<int64_t>(batch.size());
     if (sequential_) {
       route_sequential(n, port, std::move(batch));
       return;

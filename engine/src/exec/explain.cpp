@@ -112,27 +112,41 @@ void explain_text(const Query& query, const Plan& plan, std::ostream& os) {
   os << "\n";
 }
 
+// One node's box: id, EP, and its accumulation (filled when it holds ticks).
+void dot_node(const BoundNode& node, const std::string& note, const char* indent,
+              std::ostream& os) {
+  os << indent << "\"" << dot_escape(node.id) << "\" [label=\"" << dot_escape(node.id) << "\\n"
+     << dot_escape(node.ep);
+  if (!note.empty()) os << "\\n" << dot_escape(note);
+  if (node.accumulation.accumulates()) {
+    os << "\\n"
+       << dot_escape(node.accumulation.to_string()) << "\", style=filled, fillcolor="
+       << (node.accumulation.kind == Accumulation::Kind::Unbounded ? "\"#f4a6a6\"" : "\"#fde2a7\"")
+       << ", penwidth=2";
+  } else {
+    os << "\"";
+  }
+  os << "];\n";
+}
+
 void explain_dot(const Query& query, const Plan& plan, std::ostream& os) {
   os << "digraph tickflow {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n";
-  for (size_t s = 0; s < plan.segments.size(); ++s) {
-    os << "  subgraph cluster_" << s << " {\n    label=\"segment " << s
-       << "\";\n    style=dashed;\n";
-    for (size_t n : plan.segments[s].nodes) {
-      const BoundNode& node = query.nodes[n];
-      os << "    \"" << dot_escape(node.id) << "\" [label=\"" << dot_escape(node.id) << "\\n"
-         << dot_escape(node.ep);
-      if (node.accumulation.accumulates()) {
-        os << "\\n"
-           << dot_escape(node.accumulation.to_string()) << "\", style=filled, fillcolor="
-           << (node.accumulation.kind == Accumulation::Kind::Unbounded ? "\"#f4a6a6\""
-                                                                       : "\"#fde2a7\"")
-           << ", penwidth=2";
-      } else {
-        os << "\"";
-      }
-      os << "];\n";
+  if (plan.sequential) {
+    // No segments: the sources are interleaved in time order and ticks pass one at a time
+    // through the nodes that touch written state (and those before them).
+    os << "  label=\"sequential plan (state variables): one tick at a time through the nodes "
+          "marked 'tick by tick', sources interleaved in time order; one thread per symbol\";\n"
+       << "  labelloc=t;\n";
+    for (size_t n = 0; n < query.nodes.size(); ++n) {
+      dot_node(query.nodes[n], plan.tick_by_tick[n] ? "tick by tick" : "in batches", "  ", os);
     }
-    os << "  }\n";
+  } else {
+    for (size_t s = 0; s < plan.segments.size(); ++s) {
+      os << "  subgraph cluster_" << s << " {\n    label=\"segment " << s
+         << "\";\n    style=dashed;\n";
+      for (size_t n : plan.segments[s].nodes) dot_node(query.nodes[n], "", "    ", os);
+      os << "  }\n";
+    }
   }
   for (const auto& node : query.nodes) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -143,6 +157,24 @@ void explain_dot(const Query& query, const Plan& plan, std::ostream& os) {
         os << " [label=\"" << dot_escape(query.nodes[producer].definition->outputs[port]) << "\"]";
       }
       os << ";\n";
+    }
+  }
+  // State variables: a writer points at the variable, the variable at each reader (dotted).
+  auto state_id = [&](size_t v) {
+    return "\"state:" + dot_escape(query.info.state[v].name) + "\"";
+  };
+  for (size_t v = 0; v < query.info.state.size(); ++v) {
+    os << "  " << state_id(v) << " [shape=cylinder, style=filled, fillcolor=\"#d7e8f7\", label=\""
+       << dot_escape(query.info.state[v].name) << "\\nstate\"];\n";
+  }
+  for (const auto& node : query.nodes) {
+    for (size_t v : node.state_writes) {
+      os << "  \"" << dot_escape(node.id) << "\" -> " << state_id(v)
+         << " [style=dashed, color=\"#2f6fb0\", label=\"writes\"];\n";
+    }
+    for (size_t v : node.state_reads) {
+      os << "  " << state_id(v) << " -> \"" << dot_escape(node.id)
+         << "\" [style=dotted, color=\"#2f6fb0\", label=\"reads\"];\n";
     }
   }
   os << "}\n";

@@ -5,9 +5,28 @@
 #include "core/scalar_parse.hpp"
 
 namespace tickflow {
+namespace {
 
-void Registry::add(EpDefinition definition) {
-  if (!origin_.empty()) definition.origin = origin_;
+// `file` as given by the compiler (absolute, or relative to the build directory when a
+// compiler cache rewrites paths) relative to the source tree.
+std::string source_tree_path(std::string_view file) {
+#ifdef TICKFLOW_SOURCE_DIR
+  const std::string_view root = TICKFLOW_SOURCE_DIR "/";
+  if (file.starts_with(root)) return std::string(file.substr(root.size()));
+#endif
+  while (file.starts_with("../") || file.starts_with("./")) file.remove_prefix(file.find('/') + 1);
+  return std::string(file);
+}
+
+}  // namespace
+
+void Registry::add(EpDefinition definition, std::source_location caller) {
+  if (!origin_.empty()) {
+    definition.origin = origin_;
+    definition.source = origin_;
+  } else if (definition.source.empty()) {
+    definition.source = source_tree_path(caller.file_name());
+  }
   if (!is_valid_name(definition.name)) {
     throw std::invalid_argument("invalid EP name '" + definition.name + "'");
   }

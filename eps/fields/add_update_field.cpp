@@ -1,4 +1,4 @@
-// The field operations driven by expressions: `add_field`, `update_field` and `where`.
+// `add_field` and `update_field`: fields set from expressions (`where` is in where.cpp).
 //
 // Every expression is compiled once at bind time and evaluated column by column over
 // whole batches. Each expression with a lead X[+k] is a stage that holds k ticks (see
@@ -28,15 +28,11 @@ struct Step {
 };
 using Steps = std::shared_ptr<const std::vector<Step>>;
 
-std::string bound_text(size_t ticks) {
-  return std::to_string(ticks) + (ticks == 1 ? " tick" : " ticks");
-}
-
 // Declares bounded accumulation when the steps have leads.
 void declare_accumulation(BindContext& ctx, const std::vector<Step>& steps) {
   size_t total = 0;
   for (const Step& step : steps) total += step.expr->max_lead();
-  ctx.set_accumulation(total > 0 ? Accumulation::bounded(bound_text(total)) : Accumulation::none());
+  ctx.set_accumulation(lookahead_accumulation(total));
 }
 
 // `rows` values of `source` into column `target` where mask[i] is set (update_field's
@@ -271,111 +267,9 @@ OperatorFactory bind_update_field(BindContext& ctx) {
   };
 }
 
-// ---------------------------------------------------------------- where
-
-// Splits rows by `mask` into `pass` (mask set) and `fail`, moving strings.
-void split_rows(Batch& batch, const std::vector<uint8_t>& mask, size_t pass_count, Batch& pass,
-                Batch& fail) {
-  const size_t rows = batch.size();
-  auto split = [&](auto& from, auto& to_pass, auto& to_fail) {
-    to_pass.resize(pass_count);
-    to_fail.resize(rows - pass_count);
-    size_t p = 0, f = 0;
-    for (size_t i = 0; i < rows; ++i) {
-      if (mask[i]) {
-        to_pass[p++] = std::move(from[i]);
-      } else {
-        to_fail[f++] = std::move(from[i]);
-      }
-    }
-  };
-  split(batch.times, pass.times, fail.times);
-  for (size_t c = 0; c < batch.columns.size(); ++c) {
-    Column& from = batch.columns[c];
-    switch (from.type()) {
-      case Type::Double:
-        split(from.doubles(), pass.columns[c].doubles(), fail.columns[c].doubles());
-        break;
-      case Type::Bool:
-        split(from.bools(), pass.columns[c].bools(), fail.columns[c].bools());
-        break;
-      case Type::String:
-        split(from.strings(), pass.columns[c].strings(), fail.columns[c].strings());
-        break;
-      default:
-        split(from.ints(), pass.columns[c].ints(), fail.columns[c].ints());
-    }
-  }
-}
-
-class WhereOperator : public Operator {
- public:
-  WhereOperator(CompiledExprPtr condition, const RunContext& run)
-      : condition_(std::move(condition)),
-        state_(condition_->make_state()),
-        stage_(condition_->max_lead()),
-        symbol_(run.symbol),
-        state_reader_(run.state) {}
-
-  void process(size_t, Batch&& batch, OutputSink& out) override {
-    stage_.push(std::move(batch), [&](Batch& window, size_t rows) { route(window, rows, out); });
-  }
-  void finish(OutputSink& out) override {
-    stage_.finish([&](Batch& window, size_t rows) { route(window, rows, out); });
-  }
-  Held held() const override { return stage_.held(); }
-
- private:
-  static constexpr size_t kPass = 0, kFail = 1;
-
-  void route(Batch& window, size_t rows, OutputSink& out) {
-    condition_->evaluate(window, rows, *state_, mask_, {symbol_, state_reader_});
-    truncate_rows(window, rows);
-    const auto& mask = mask_.bools();
-    size_t pass_count = 0;
-    for (size_t i = 0; i < rows; ++i) pass_count += mask[i] != 0;
-    if (pass_count == rows) {
-      out.emit(kPass, std::move(window));
-      return;
-    }
-    if (pass_count == 0) {
-      out.emit(kFail, std::move(window));
-      return;
-    }
-    Batch pass(window.schema), fail(window.schema);
-    split_rows(window, mask, pass_count, pass, fail);
-    out.emit(kPass, std::move(pass));
-    out.emit(kFail, std::move(fail));
-  }
-
-  CompiledExprPtr condition_;
-  std::unique_ptr<ExprState> state_;
-  Lookahead stage_;
-  std::string symbol_;
-  const StateReader* state_reader_ = nullptr;
-  Column mask_{Type::Bool};
-};
-
-OperatorFactory bind_where(BindContext& ctx) {
-  ExprContext cx = make_expr_context(ctx, *ctx.input(0).schema);
-  cx.required_type = Type::Bool;
-  cx.what = "the 'if' condition";
-  std::vector<Diagnostic> errors;
-  CompiledExprPtr condition = compile_expr(*ctx.param("if"), cx, errors);
-  report_expr_errors(ctx, errors);
-  if (!condition) return {};
-  for (size_t port = 0; port < 2; ++port)
-    ctx.set_output(port, ctx.input(0).schema, ctx.input(0).time_ordered);
-  const size_t lead = condition->max_lead();
-  ctx.set_accumulation(lead > 0 ? Accumulation::bounded(bound_text(lead)) : Accumulation::none());
-  return [condition](const RunContext& run) {
-    return std::make_unique<WhereOperator>(condition, run);
-  };
-}
-
 }  // namespace
 
-void register_field_exprs(Registry& registry) {
+void register_add_update_field(Registry& registry) {
   const std::string lead_note =
       " An expression with a lead X[+k] makes the node hold k ticks (the leads of all entries "
       "add up).";
@@ -416,20 +310,6 @@ void register_field_exprs(Registry& registry) {
   update_field.accumulation = "none (bounded(k ticks) with leads X[+k])";
   update_field.bind = bind_update_field;
   registry.add(std::move(update_field));
-
-  EpDefinition where;
-  where.name = "where";
-  where.doc =
-      "Routes each tick by a bool expression: ticks where it is true go to port `pass` (the "
-      "default port), the others to port `fail`. Both ports keep the input schema and order. A "
-      "lead X[+k] in the condition makes the node hold k ticks.";
-  where.inputs = {"in"};
-  where.outputs = {"pass", "fail"};
-  where.params = {
-      {.name = "if", .type = ParamType::Expr, .required = true, .doc = "bool expression"}};
-  where.accumulation = "none (bounded(k ticks) with a lead X[+k])";
-  where.bind = bind_where;
-  registry.add(std::move(where));
 }
 
 }  // namespace tickflow::eps
