@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "rows.hpp"
 #include "tickflow/batch.hpp"
 #include "tickflow/ep.hpp"
 
@@ -23,11 +24,6 @@ inline Batch slice_all_columns(const Batch& batch, size_t begin, size_t end) {
     out.columns.back().append_range(column, begin, end);
   }
   return out;
-}
-
-inline void truncate_rows(Batch& batch, size_t rows) {
-  batch.times.resize(rows);
-  for (Column& column : batch.columns) column.resize(rows);
 }
 
 // The accumulation of an EP whose expressions' leads add up to `lead` ticks:

@@ -9,10 +9,12 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tickflow/batch.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/group_keys.hpp"
 
 namespace tickflow::eps {
 
@@ -55,57 +57,39 @@ inline void append_batch_moving(Batch& to, Batch&& from) {
   }
 }
 
-// The ticks of `batches` in order as one batch of `schema`, moving strings. Each column is
-// sized once, so holding a stream as a list of batches and concatenating at the end copies
-// every value once, where appending batch by batch would copy it again on every growth.
-inline Batch concat_batches(std::vector<Batch>&& batches, const SchemaPtr& schema) {
-  size_t total = 0;
-  for (const Batch& b : batches) total += b.size();
-  if (total > std::numeric_limits<RowIndex>::max()) {
-    throw RuntimeError("more than 4294967295 ticks held in one node");
+// Appends the ticks `rows[0..n)` of `source` (same schema) to `target`, in that order. With
+// `move_strings` the strings are moved out of `source` (each row must then be taken at most
+// once). No exact reserve: growing by resize keeps the vectors' geometric growth.
+inline void append_rows(Batch& target, Batch& source, const RowIndex* rows, size_t n,
+                        bool move_strings) {
+  const size_t base = target.size();
+  target.times.resize(base + n);
+  for (size_t i = 0; i < n; ++i) target.times[base + i] = source.times[rows[i]];
+  for (size_t c = 0; c < source.columns.size(); ++c) {
+    with_value_type(source.columns[c].type(), [&]<class T>() {
+      auto& from = source.columns[c].values<T>();
+      auto& to = target.columns[c].values<T>();
+      to.resize(base + n);
+      if (std::is_same_v<T, std::string> && move_strings) {
+        for (size_t i = 0; i < n; ++i) to[base + i] = std::move(from[rows[i]]);
+      } else {
+        for (size_t i = 0; i < n; ++i) to[base + i] = from[rows[i]];
+      }
+    });
   }
-  Batch out(schema);
-  out.reserve(total);
-  for (Batch& b : batches) {
-    append_batch_moving(out, std::move(b));
-    b = Batch();  // release each input batch as soon as it is copied
-  }
-  batches.clear();
+}
+
+// A batch of the ticks `rows[0..n)` of `source`, in that order (see append_rows).
+inline Batch gather_rows(Batch& source, const RowIndex* rows, size_t n, bool move_strings) {
+  Batch out(source.schema);
+  append_rows(out, source, rows, n, move_strings);
   return out;
 }
 
-// A batch of the ticks `rows[0..n)` of `source`, in that order. With `move_strings` the
-// strings are moved out of `source` (each row must then be gathered at most once).
-inline Batch gather_rows(Batch& source, const RowIndex* rows, size_t n, bool move_strings) {
-  Batch out(source.schema);
-  out.times.resize(n);
-  for (size_t i = 0; i < n; ++i) out.times[i] = source.times[rows[i]];
-  for (size_t c = 0; c < source.columns.size(); ++c) {
-    Column& from = source.columns[c];
-    Column& to = out.columns[c];
-    auto gather = [&](auto& target, auto& values) {
-      target.resize(n);
-      for (size_t i = 0; i < n; ++i) target[i] = values[rows[i]];
-    };
-    switch (from.type()) {
-      case Type::Double:
-        gather(to.doubles(), from.doubles());
-        break;
-      case Type::Bool:
-        gather(to.bools(), from.bools());
-        break;
-      case Type::String:
-        to.strings().resize(n);
-        for (size_t i = 0; i < n; ++i) {
-          to.strings()[i] =
-              move_strings ? std::move(from.strings()[rows[i]]) : from.strings()[rows[i]];
-        }
-        break;
-      default:
-        gather(to.ints(), from.ints());
-    }
-  }
-  return out;
+// Keeps the first `rows` ticks of `batch`, every column included.
+inline void truncate_rows(Batch& batch, size_t rows) {
+  batch.times.resize(rows);
+  for (Column& column : batch.columns) column.resize(rows);
 }
 
 // The first row at or after `begin` of the non-decreasing `times` with a time above
@@ -139,42 +123,6 @@ inline void emit_in_batches(Batch&& batch, size_t batch_size, OutputSink& out, s
   }
   for (size_t begin = 0; begin < batch.size(); begin += batch_size) {
     out.emit(port, batch.slice(begin, std::min(batch.size(), begin + batch_size)));
-  }
-}
-
-// Encodes the values of `columns` in tick `row` as bytes, so that any mix of key types can
-// key one hash map. Equal values encode equally: every NaN is one key and -0.0 == 0.0; a
-// length prefix keeps ("ab", "c") and ("a", "bc") apart.
-inline void encode_key(const Batch& batch, const std::vector<size_t>& columns, size_t row,
-                       std::string& out) {
-  out.clear();
-  auto append = [&](const auto& value) {
-    char bytes[sizeof(value)];
-    std::memcpy(bytes, &value, sizeof(value));
-    out.append(bytes, sizeof(value));
-  };
-  for (size_t c : columns) {
-    const Column& column = batch.columns[c];
-    switch (column.type()) {
-      case Type::Double: {
-        double value = column.doubles()[row];
-        if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
-        if (value == 0.0) value = 0.0;
-        append(value);
-        break;
-      }
-      case Type::Bool:
-        out.push_back(static_cast<char>(column.bools()[row]));
-        break;
-      case Type::String: {
-        const std::string& value = column.strings()[row];
-        append(static_cast<uint64_t>(value.size()));
-        out.append(value);
-        break;
-      }
-      default:
-        append(column.ints()[row]);
-    }
   }
 }
 

@@ -29,61 +29,6 @@ int64_t floor_div(int64_t a, int64_t b) {
   return q;
 }
 
-// Dense group ids (0, 1, ... in order of first appearance) for the group_by values of each
-// tick, and the values of every group for the output. Values are encoded into bytes so that
-// any mix of field types keys one hash map: equal values encode equally (every NaN is one
-// group, -0.0 is 0.0), and strings carry their length so that ("ab", "c") != ("a", "bc").
-class GroupIndex {
- public:
-  GroupIndex(std::vector<size_t> key_columns, SchemaPtr key_schema)
-      : key_columns_(std::move(key_columns)), keys_(std::move(key_schema)) {}
-
-  size_t size() const { return key_columns_.empty() ? 1 : ids_.size(); }
-  const Batch& keys() const { return keys_; }
-
-  // ids[r] = group of tick r of `batch`; returns the number of groups afterwards.
-  size_t assign(const Batch& batch, std::vector<uint32_t>& ids) {
-    ids.assign(batch.size(), 0);
-    if (key_columns_.empty()) return 1;
-    for (size_t r = 0; r < batch.size(); ++r) {
-      encode(batch, r);
-      // Consecutive ticks of one group are common (bars of one symbol's trades).
-      if (has_last_ && scratch_ == last_key_) {
-        ids[r] = last_id_;
-        continue;
-      }
-      auto it = ids_.find(scratch_);
-      if (it == ids_.end()) {
-        it = ids_.emplace(scratch_, static_cast<uint32_t>(ids_.size())).first;
-        for (size_t k = 0; k < key_columns_.size(); ++k) {
-          keys_.columns[k].append_from(batch.columns[key_columns_[k]], r);
-        }
-        keys_.times.push_back(0);
-      }
-      ids[r] = it->second;
-      last_key_ = scratch_;
-      last_id_ = it->second;
-      has_last_ = true;
-    }
-    return ids_.size();
-  }
-
-  int64_t bytes() const {
-    return static_cast<int64_t>(keys_.bytes() + ids_.size() * (sizeof(std::string) + 32));
-  }
-
- private:
-  void encode(const Batch& batch, size_t row) { encode_key(batch, key_columns_, row, scratch_); }
-
-  std::vector<size_t> key_columns_;
-  Batch keys_;  // row g: the group_by values of group g
-  std::unordered_map<std::string, uint32_t> ids_;
-  std::string scratch_;
-  std::string last_key_;
-  uint32_t last_id_ = 0;
-  bool has_last_ = false;
-};
-
 class AggregateOperator : public Operator {
  public:
   AggregateOperator(std::shared_ptr<const Options> options, const RunContext& run)
@@ -109,7 +54,7 @@ class AggregateOperator : public Operator {
       holds_ticks_ = holds_ticks_ || holds_values(spec.fn) || feed == Feed::Sliding;
     }
     if (o.condition) condition_state_ = o.condition->make_state();
-    grow_groups(groups_.size());
+    grow_groups(groups_.group_count());
     if (o.key_columns.empty()) visible_groups_ = 1;
   }
 
@@ -429,7 +374,7 @@ class AggregateOperator : public Operator {
   }
 
   std::shared_ptr<const Options> options_;
-  GroupIndex groups_;
+  GroupKeys groups_;
   Batch pending_;
   std::string symbol_;
   const StateReader* state_reader_ = nullptr;

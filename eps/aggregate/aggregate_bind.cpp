@@ -374,20 +374,6 @@ bool read_running(BindContext& ctx, Options& options) {
   return true;
 }
 
-// "1m", "250ms", ...: the largest unit that divides the duration.
-std::string duration_text(int64_t nanos) {
-  static const std::pair<int64_t, const char*> kUnits[] = {{86'400 * kNanosPerSecond, "d"},
-                                                           {3'600 * kNanosPerSecond, "h"},
-                                                           {60 * kNanosPerSecond, "m"},
-                                                           {kNanosPerSecond, "s"},
-                                                           {1'000'000, "ms"},
-                                                           {1'000, "us"}};
-  for (const auto& [size, unit] : kUnits) {
-    if (nanos % size == 0) return std::to_string(nanos / size) + unit;
-  }
-  return std::to_string(nanos) + "ns";
-}
-
 Accumulation accumulation_of(const Options& options) {
   bool holds = false;
   for (const AggSpec& spec : options.aggs) holds = holds || agg::holds_values(spec.fn);
@@ -397,7 +383,7 @@ Accumulation accumulation_of(const Options& options) {
       return Accumulation::bounded(std::to_string(options.window_ticks) + " ticks" + per_group);
     }
     if (options.window == Options::Window::Time) {
-      return Accumulation::bounded(duration_text(options.window_duration) + per_group);
+      return Accumulation::bounded(format_duration(options.window_duration) + per_group);
     }
     return holds ? Accumulation::unbounded() : Accumulation::none();
   }
@@ -408,7 +394,7 @@ Accumulation accumulation_of(const Options& options) {
     case Options::Bucket::Ticks:
       return Accumulation::bounded(std::to_string(options.bucket_ticks) + " ticks");
     case Options::Bucket::Time:
-      return Accumulation::bounded(duration_text(options.bucket_duration));
+      return Accumulation::bounded(format_duration(options.bucket_duration));
     default:
       return Accumulation::unbounded();
   }

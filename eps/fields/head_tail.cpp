@@ -17,75 +17,6 @@
 namespace tickflow::eps {
 namespace {
 
-using RowIndex = uint32_t;
-
-// Maps the group_by values of a tick to a dense group id (0, 1, ... in order of first
-// appearance). Values are encoded into bytes so that any mix of field types can key
-// one hash map; a scratch buffer keeps lookups of known groups allocation-free.
-class GroupIds {
- public:
-  explicit GroupIds(std::vector<size_t> key_columns) : key_columns_(std::move(key_columns)) {}
-
-  bool grouped() const { return !key_columns_.empty(); }
-  size_t group_count() const { return grouped() ? ids_.size() : 1; }
-
-  void assign(const Batch& batch, std::vector<RowIndex>& group_of_row) {
-    group_of_row.assign(batch.size(), 0);
-    if (!grouped()) return;
-    for (size_t row = 0; row < batch.size(); ++row) {
-      encode(batch, row);
-      auto it = ids_.find(scratch_);
-      if (it == ids_.end()) {
-        it = ids_.emplace(scratch_, static_cast<RowIndex>(ids_.size())).first;
-      }
-      group_of_row[row] = it->second;
-    }
-  }
-
- private:
-  void encode(const Batch& batch, size_t row) { encode_key(batch, key_columns_, row, scratch_); }
-
-  std::vector<size_t> key_columns_;
-  std::unordered_map<std::string, RowIndex> ids_;
-  std::string scratch_;
-};
-
-// Appends rows `rows` (ascending) of `source` to `target`, moving strings rather than
-// copying them; `source` must not be used for those rows afterwards.
-void append_rows_moving(Batch& target, Batch& source, const std::vector<RowIndex>& rows) {
-  // No reserve: an exact reserve on every call would defeat the vectors' geometric growth.
-  for (RowIndex r : rows) target.times.push_back(source.times[r]);
-  for (size_t c = 0; c < target.columns.size(); ++c) {
-    Column& to = target.columns[c];
-    Column& from = source.columns[c];
-    switch (to.type()) {
-      case Type::Double:
-        for (RowIndex r : rows) to.doubles().push_back(from.doubles()[r]);
-        break;
-      case Type::Bool:
-        for (RowIndex r : rows) to.bools().push_back(from.bools()[r]);
-        break;
-      case Type::String:
-        for (RowIndex r : rows) to.strings().push_back(std::move(from.strings()[r]));
-        break;
-      default:
-        for (RowIndex r : rows) to.ints().push_back(from.ints()[r]);
-    }
-  }
-}
-
-Batch take_rows(Batch& source, const std::vector<RowIndex>& rows) {
-  Batch result(source.schema);
-  result.reserve(rows.size());
-  append_rows_moving(result, source, rows);
-  return result;
-}
-
-void truncate(Batch& batch, size_t n) {
-  batch.times.resize(n);
-  for (auto& column : batch.columns) column.resize(n);
-}
-
 // Memory of `rows` of `batch` as Column::bytes counts it, without walking the whole batch.
 int64_t rows_bytes(const Batch& batch, const std::vector<RowIndex>& rows) {
   int64_t per_row = sizeof(int64_t);
@@ -126,7 +57,7 @@ class HeadOperator : public Operator {
       // Once n ticks have passed, the rest of the stream is dropped without a look.
       if (passed_ >= n_) return;
       const auto room = static_cast<size_t>(n_ - passed_);
-      if (batch.size() > room) truncate(batch, room);
+      if (batch.size() > room) truncate_rows(batch, room);
       passed_ += static_cast<int64_t>(batch.size());
       out.emit(0, std::move(batch));
       return;
@@ -145,14 +76,14 @@ class HeadOperator : public Operator {
     if (selected_.size() == batch.size()) {
       out.emit(0, std::move(batch));
     } else {
-      out.emit(0, take_rows(batch, selected_));
+      out.emit(0, gather_rows(batch, selected_.data(), selected_.size(), /*move_strings=*/true));
     }
   }
 
  private:
   int64_t n_;
   int64_t passed_ = 0;
-  GroupIds groups_;
+  GroupKeys groups_;
   std::vector<int64_t> passed_per_group_;
   std::vector<RowIndex> group_of_row_;
   std::vector<RowIndex> selected_;
@@ -205,7 +136,7 @@ class TailOperator : public Operator {
       ++live_count_;
     }
     store_bytes_ += rows_bytes(batch, survivors_);
-    append_rows_moving(store_, batch, survivors_);
+    append_rows(store_, batch, survivors_.data(), survivors_.size(), /*move_strings=*/true);
     live_.resize(store_.size(), 1);
 
     if (dead_ > live_count_ && dead_ >= kMinDeadToCompact) compact();
@@ -264,13 +195,13 @@ class TailOperator : public Operator {
       for (auto& row : group.rows) row = new_index[row];
     }
     store_bytes_ = rows_bytes(store_, kept);
-    store_ = take_rows(store_, kept);
+    store_ = gather_rows(store_, kept.data(), kept.size(), /*move_strings=*/true);
     live_.assign(store_.size(), 1);
     dead_ = 0;
   }
 
   size_t n_;
-  GroupIds groups_;
+  GroupKeys groups_;
   SchemaPtr schema_;
   Batch store_;
   size_t batch_size_;

@@ -39,27 +39,6 @@ std::string upper(std::string text) {
   return text;
 }
 
-// Group keys as bytes so that any mix of field types can key one hash map (the same
-// encoding as head/tail: equal values encode equally, NaN is one group, -0.0 == 0.0).
-class GroupKeys {
- public:
-  explicit GroupKeys(std::vector<size_t> columns) : columns_(std::move(columns)) {}
-
-  // Dense id (0, 1, ... in order of first appearance) of the group of `row`.
-  uint32_t id(const Batch& batch, size_t row) {
-    if (columns_.empty()) return 0;
-    encode_key(batch, columns_, row, scratch_);
-    auto it = ids_.find(scratch_);
-    if (it == ids_.end()) it = ids_.emplace(scratch_, static_cast<uint32_t>(ids_.size())).first;
-    return it->second;
-  }
-
- private:
-  std::vector<size_t> columns_;
-  std::unordered_map<std::string, uint32_t> ids_;
-  std::string scratch_;
-};
-
 // Ticks of one group are served in runs of at most this many: each window then loops over
 // a run with its state in registers, and the scratch arrays of a run stay in cache.
 constexpr size_t kRun = 1024;

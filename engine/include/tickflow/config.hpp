@@ -43,10 +43,6 @@ class ConfigNode {
   // Builders used by the loader.
   void set_kind(Kind k) { kind_ = k; }
   void set_location(Location loc) { location_ = std::move(loc); }
-  void set_text(std::string text, bool quoted) {
-    text_ = std::move(text);
-    quoted_ = quoted;
-  }
   std::vector<ConfigNode>& mutable_items() { return items_; }
   std::vector<Entry>& mutable_entries() { return entries_; }
 

@@ -26,6 +26,8 @@ std::optional<int64_t> parse_time_or_nanos(std::string_view text);
 
 // "10ns", "5us", "250ms", "3s", "2m", "1h", "1d"; an optional leading '-'. Nanoseconds or nullopt.
 std::optional<int64_t> parse_duration(std::string_view text);
+// The inverse: "1m", "250ms", "-3s": the largest unit that divides the duration ("0ns" for 0).
+std::string format_duration(int64_t nanos);
 
 // Writes exactly 29 characters "YYYY-MM-DD HH:MM:SS.nnnnnnnnn" to `out` (no terminator).
 void format_time(int64_t nanos, char* out);

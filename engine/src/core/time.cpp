@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 namespace tickflow {
 
@@ -86,6 +87,18 @@ void format_time(int64_t nanos, char* out) {
     out[i] = static_cast<char>('0' + frac % 10);
     frac /= 10;
   }
+}
+
+std::string format_duration(int64_t nanos) {
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {86'400'000'000'000, "d"}, {3'600'000'000'000, "h"}, {60'000'000'000, "m"},
+      {1'000'000'000, "s"},      {1'000'000, "ms"},        {1'000, "us"}};
+  if (nanos != 0) {
+    for (auto [size, unit] : kUnits) {
+      if (nanos % size == 0) return std::to_string(nanos / size) + unit;
+    }
+  }
+  return std::to_string(nanos) + "ns";
 }
 
 std::string format_time(int64_t nanos) {

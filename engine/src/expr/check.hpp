@@ -42,7 +42,4 @@ std::vector<std::string> function_names();
 // `ast` is the call; its children are the argument expressions (for locations).
 NodePtr build_call(const Ast& ast, std::vector<NodePtr> args, TypeErrors& errors);
 
-// Text forms shared by string() and the docs: durations as "1500ms", "-2h", "0ns".
-std::string format_duration_text(int64_t nanos);
-
 }  // namespace tickflow::expr

@@ -249,7 +249,7 @@ NodePtr build_string(Call& c) {
       return map1<std::string, int64_t>(Type::String, std::move(a),
                                         [](int64_t v) { return format_time(v); });
     case Type::Duration:
-      return map1<std::string, int64_t>(Type::String, std::move(a), format_duration_text);
+      return map1<std::string, int64_t>(Type::String, std::move(a), format_duration);
   }
   return nullptr;
 }
@@ -425,9 +425,8 @@ NodePtr build_floor_time(Call& c) {
   if (c.args[1]->is_constant()) {
     const int64_t d = std::get<int64_t>(static_cast<const ConstantNode&>(*c.args[1]).value().value);
     if (d <= 0) {
-      c.errors.error(
-          c.ast.children[1]->start, c.ast.children[1]->length,
-          "floor_time(): the duration must be positive, found " + format_duration_text(d));
+      c.errors.error(c.ast.children[1]->start, c.ast.children[1]->length,
+                     "floor_time(): the duration must be positive, found " + format_duration(d));
       return nullptr;
     }
   }
@@ -438,10 +437,10 @@ NodePtr build_floor_time(Call& c) {
       },
       [](int64_t t, int64_t d) {
         if (d > 0) {
-          return "floor_time(" + format_time(t) + ", " + format_duration_text(d) +
+          return "floor_time(" + format_time(t) + ", " + format_duration(d) +
                  "): the result is before 1677-09-21, the earliest time";
         }
-        return "floor_time(): the duration must be positive, found " + format_duration_text(d);
+        return "floor_time(): the duration must be positive, found " + format_duration(d);
       },
       c.take(0), c.take(1));
 }
@@ -518,19 +517,6 @@ const FunctionSpec* find_function(std::string_view name) {
 }
 
 }  // namespace
-
-std::string format_duration_text(int64_t nanos) {
-  static constexpr std::pair<int64_t, const char*> kUnits[] = {
-      {kNanosPerDay, "d"},         {3600 * kNanosPerSecond, "h"},
-      {60 * kNanosPerSecond, "m"}, {kNanosPerSecond, "s"},
-      {1'000'000, "ms"},           {1'000, "us"}};
-  if (nanos != 0) {
-    for (auto [size, unit] : kUnits) {
-      if (nanos % size == 0) return std::to_string(nanos / size) + unit;
-    }
-  }
-  return std::to_string(nanos) + "ns";
-}
 
 bool is_function(std::string_view name) {
   return find_function(name) != nullptr;

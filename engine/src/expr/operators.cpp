@@ -63,7 +63,7 @@ NodePtr checked_time_op(Type result, const char* symbol, NodePtr l, NodePtr r, O
   auto why = [symbol, lt, rt](int64_t a, int64_t b) {
     auto text = [](Type t, int64_t v) {
       return t == Type::Time       ? format_time(v)
-             : t == Type::Duration ? format_duration_text(v)
+             : t == Type::Duration ? format_duration(v)
                                    : std::to_string(v);
     };
     return "time arithmetic out of range: " + text(lt, a) + " " + symbol + " " + text(rt, b) +

@@ -63,7 +63,6 @@ class TreeBuilder : public YAML::EventHandler {
   TreeBuilder(std::string file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
 
   ConfigNode take_root() { return std::move(root_); }
-  bool has_root() const { return has_root_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     if (documents_++ == 0) return;
@@ -164,7 +163,6 @@ class TreeBuilder : public YAML::EventHandler {
     if (!stack_.empty()) stack_.back().size += size;
     if (stack_.empty()) {
       root_ = std::move(node);
-      has_root_ = true;
       return;
     }
     Open& top = stack_.back();
@@ -200,7 +198,6 @@ class TreeBuilder : public YAML::EventHandler {
   size_t alias_nodes_ = 0;  // nodes added by expanding aliases
   int documents_ = 0;
   ConfigNode root_;
-  bool has_root_ = false;
 };
 
 }  // namespace

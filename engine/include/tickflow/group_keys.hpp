@@ -1,0 +1,119 @@
+// Group keys for EPs with `group_by`: the values of some fields of a tick map to a dense
+// group id (0, 1, ... in order of first appearance), whatever the mix of field types.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tickflow/batch.hpp"
+
+namespace tickflow {
+
+// Encodes the values of `columns` in tick `row` as bytes, so that any mix of key types can
+// key one hash map. Equal values encode equally: every NaN is one key and -0.0 == 0.0; a
+// length prefix keeps ("ab", "c") and ("a", "bc") apart.
+inline void encode_key(const Batch& batch, const std::vector<size_t>& columns, size_t row,
+                       std::string& out) {
+  out.clear();
+  auto append = [&](const auto& value) {
+    char bytes[sizeof(value)];
+    std::memcpy(bytes, &value, sizeof(value));
+    out.append(bytes, sizeof(value));
+  };
+  for (size_t c : columns) {
+    const Column& column = batch.columns[c];
+    switch (column.type()) {
+      case Type::Double: {
+        double value = column.doubles()[row];
+        if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
+        if (value == 0.0) value = 0.0;
+        append(value);
+        break;
+      }
+      case Type::Bool:
+        out.push_back(static_cast<char>(column.bools()[row]));
+        break;
+      case Type::String: {
+        const std::string& value = column.strings()[row];
+        append(static_cast<uint64_t>(value.size()));
+        out.append(value);
+        break;
+      }
+      default:
+        append(column.ints()[row]);
+    }
+  }
+}
+
+// Dense group ids for the values of `key_columns` (no key columns: every tick is group 0).
+// Optionally keeps each group's key values (row g of keys() for group g), for EPs that
+// output them. Not thread-safe; one per operator.
+class GroupKeys {
+ public:
+  // `key_schema`: the schema of the key fields, in `key_columns` order, to keep each group's
+  // values; null to keep none.
+  explicit GroupKeys(std::vector<size_t> key_columns, SchemaPtr key_schema = nullptr)
+      : key_columns_(std::move(key_columns)), keep_keys_(key_schema != nullptr) {
+    if (keep_keys_) keys_ = Batch(std::move(key_schema));
+  }
+
+  bool grouped() const { return !key_columns_.empty(); }
+  // Groups seen so far (1 when not grouped).
+  size_t group_count() const { return grouped() ? ids_.size() : 1; }
+
+  // The group of tick `row` of `batch`, adding a new group for new values.
+  uint32_t id(const Batch& batch, size_t row) {
+    if (!grouped()) return 0;
+    encode_key(batch, key_columns_, row, scratch_);
+    // Consecutive ticks of one group are common (bars of one symbol's trades).
+    if (has_last_ && scratch_ == last_key_) return last_id_;
+    auto it = ids_.find(scratch_);
+    if (it == ids_.end()) {
+      it = ids_.emplace(scratch_, static_cast<uint32_t>(ids_.size())).first;
+      if (keep_keys_) {
+        for (size_t k = 0; k < key_columns_.size(); ++k) {
+          keys_.columns[k].append_from(batch.columns[key_columns_[k]], row);
+        }
+        keys_.times.push_back(0);
+      }
+    }
+    last_key_ = scratch_;
+    last_id_ = it->second;
+    has_last_ = true;
+    return it->second;
+  }
+
+  // ids[r] = group of tick r of `batch`; returns group_count() afterwards.
+  size_t assign(const Batch& batch, std::vector<uint32_t>& ids) {
+    ids.assign(batch.size(), 0);
+    if (!grouped()) return 1;
+    for (size_t r = 0; r < batch.size(); ++r) ids[r] = id(batch, r);
+    return ids_.size();
+  }
+
+  // Row g: the key values of group g (with a key schema; empty otherwise).
+  const Batch& keys() const { return keys_; }
+
+  // Memory held, for Operator::held().
+  int64_t bytes() const {
+    return static_cast<int64_t>(keys_.bytes() + ids_.size() * (sizeof(std::string) + 32));
+  }
+
+ private:
+  std::vector<size_t> key_columns_;
+  bool keep_keys_;
+  Batch keys_;
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::string scratch_;
+  std::string last_key_;
+  uint32_t last_id_ = 0;
+  bool has_last_ = false;
+};
+
+}  // namespace tickflow
