@@ -106,29 +106,30 @@ class FailingOperator : public Operator {
 Registry test_registry() {
   Registry r;
   eps::register_builtins(r);
-  r.add({"interleave",
-         "test: time-ordered union of two inputs",
-         {"a", "b"},
-         false,
-         {"out"},
-         {},
-         "bounded",
-         [](BindContext& ctx) -> OperatorFactory {
+  r.add({.name = "interleave",
+         .doc = "test: time-ordered union of two inputs",
+         .inputs = {"a", "b"},
+         .variadic_inputs = false,
+         .outputs = {"out"},
+         .params = {},
+         .accumulation = "bounded",
+         .bind = [](BindContext& ctx) -> OperatorFactory {
            SchemaPtr schema = ctx.input(0).schema;
            if (!(*schema == *ctx.input(1).schema)) ctx.error(ctx.node_location(), "schemas differ");
            ctx.set_output(0, schema);
            ctx.set_accumulation(Accumulation::bounded("until both inputs pass a time"));
            return
                [schema](const RunContext&) { return std::make_unique<InterleaveOperator>(schema); };
-         }});
-  r.add({"sort_desc",
-         "test: sort by an int field, descending",
-         {"in"},
-         false,
-         {"out"},
-         {{.name = "by", .type = ParamType::Field, .required = true, .doc = "field"}},
-         "unbounded",
-         [](BindContext& ctx) -> OperatorFactory {
+         },
+         .source = {}});
+  r.add({.name = "sort_desc",
+         .doc = "test: sort by an int field, descending",
+         .inputs = {"in"},
+         .variadic_inputs = false,
+         .outputs = {"out"},
+         .params = {{.name = "by", .type = ParamType::Field, .required = true, .doc = "field"}},
+         .accumulation = "unbounded",
+         .bind = [](BindContext& ctx) -> OperatorFactory {
            auto field = ctx.require_field(0, ctx.get_string("by"), ctx.location("by"));
            if (!field) return {};
            SchemaPtr schema = ctx.input(0).schema;
@@ -137,18 +138,20 @@ Registry test_registry() {
            size_t f = *field;
            return
                [schema, f](const RunContext&) { return std::make_unique<SortOperator>(schema, f); };
-         }});
-  r.add({"fail_late",
-         "test: fails on a tick at or after 5ms",
-         {"in"},
-         false,
-         {"out"},
-         {},
-         "none",
-         [](BindContext& ctx) -> OperatorFactory {
+         },
+         .source = {}});
+  r.add({.name = "fail_late",
+         .doc = "test: fails on a tick at or after 5ms",
+         .inputs = {"in"},
+         .variadic_inputs = false,
+         .outputs = {"out"},
+         .params = {},
+         .accumulation = "none",
+         .bind = [](BindContext& ctx) -> OperatorFactory {
            ctx.set_output(0, ctx.input(0).schema);
            return [](const RunContext&) { return std::make_unique<FailingOperator>(); };
-         }});
+         },
+         .source = {}});
   return r;
 }
 
