@@ -24,7 +24,7 @@ void register_order_by(Registry& registry);          // order/order_by.cpp
 void register_update_timestamp(Registry& registry);  // order/update_timestamp.cpp
 void register_rolling_stats(Registry& registry);     // rolling/rolling_stats.cpp
 void register_aggregate(Registry& registry);         // aggregate/aggregate_bind.cpp
-// aggregate/select_ticks.cpp: first_tick, last_tick, high_tick, low_tick
+// aggregate/first_last_high_low_tick.cpp
 void register_select_ticks(Registry& registry);
 void register_set_state(Registry& registry);           // state/set_state.cpp
 void register_state_insert_erase(Registry& registry);  // state/state_insert_erase.cpp

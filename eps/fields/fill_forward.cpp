@@ -5,13 +5,13 @@
 #include <limits>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "builtin.hpp"
 #include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
+#include "tickflow/group_keys.hpp"
 
 namespace tickflow::eps {
 namespace {
@@ -24,7 +24,7 @@ struct FillOptions {
 class FillForwardOperator : public Operator {
  public:
   explicit FillForwardOperator(std::shared_ptr<const FillOptions> options)
-      : options_(std::move(options)) {}
+      : options_(std::move(options)), groups_(options_->key_columns) {}
 
   void process(size_t, Batch&& batch, OutputSink& out) override {
     for (size_t row = 0; row < batch.size(); ++row) {
@@ -51,9 +51,7 @@ class FillForwardOperator : public Operator {
     out.emit(0, std::move(batch));
   }
 
-  Held held() const override {
-    return {static_cast<int64_t>(groups_.size() + (ungrouped_ ? 1 : 0)), 0};
-  }
+  Held held() const override { return {static_cast<int64_t>(last_.size()), 0}; }
 
  private:
   // The last present values of one group; NaN and "" until a value is seen.
@@ -69,20 +67,14 @@ class FillForwardOperator : public Operator {
   }
 
   Last& group_of(const Batch& batch, size_t row) {
-    if (options_->key_columns.empty()) {
-      if (!ungrouped_) ungrouped_ = std::make_unique<Last>(make_last());
-      return *ungrouped_;
-    }
-    encode_key(batch, options_->key_columns, row, scratch_);
-    auto it = groups_.find(scratch_);
-    if (it == groups_.end()) it = groups_.emplace(scratch_, make_last()).first;
-    return it->second;
+    const uint32_t group = groups_.id(batch, row);
+    if (group == last_.size()) last_.push_back(make_last());
+    return last_[group];
   }
 
   std::shared_ptr<const FillOptions> options_;
-  std::unique_ptr<Last> ungrouped_;
-  std::unordered_map<std::string, Last> groups_;
-  std::string scratch_;
+  GroupKeys groups_;
+  std::vector<Last> last_;  // by group id
 };
 
 OperatorFactory bind_fill_forward(BindContext& ctx) {

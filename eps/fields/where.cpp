@@ -47,7 +47,10 @@ void keep_rows(Batch& batch, const std::vector<uint8_t>& mask, uint8_t wanted, s
   auto keep = [&](auto& values) {
     size_t k = 0;
     for (size_t i = 0; i < rows; ++i) {
-      if ((mask[i] != 0) == (wanted != 0)) values[k++] = std::move(values[i]);
+      if ((mask[i] != 0) != (wanted != 0)) continue;
+      // No self-move: a moved-onto-itself std::string may come out empty.
+      if (k != i) values[k] = std::move(values[i]);
+      ++k;
     }
     values.resize(keep_count);
   };

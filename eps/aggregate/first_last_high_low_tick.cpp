@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "aggregate/aggregate.hpp"
@@ -19,6 +18,7 @@
 #include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
+#include "tickflow/group_keys.hpp"
 
 namespace tickflow::eps {
 namespace {
@@ -47,7 +47,11 @@ class SelectTicksOperator : public Operator {
  public:
   SelectTicksOperator(std::shared_ptr<const SelectOptions> options, SchemaPtr schema,
                       const RunContext& run)
-      : options_(std::move(options)), held_(schema), symbol_(run.symbol), state_reader_(run.state) {
+      : options_(std::move(options)),
+        held_(schema),
+        groups_(options_->key_columns),
+        symbol_(run.symbol),
+        state_reader_(run.state) {
     if (options_->bucket.condition) condition_state_ = options_->bucket.condition->make_state();
   }
 
@@ -96,11 +100,7 @@ class SelectTicksOperator : public Operator {
 
  private:
   void add(const Batch& batch, size_t row) {
-    uint32_t group = 0;
-    if (!options_->key_columns.empty()) {
-      encode_key(batch, options_->key_columns, row, scratch_);
-      group = group_ids_.emplace(scratch_, static_cast<uint32_t>(group_ids_.size())).first->second;
-    }
+    const uint32_t group = groups_.id(batch, row);
     if (group >= rows_of_group_.size()) rows_of_group_.resize(group + 1);
     rows_of_group_[group].push_back(static_cast<uint32_t>(held_.size()));
     held_.append_row(batch, row);
@@ -150,8 +150,7 @@ class SelectTicksOperator : public Operator {
   std::shared_ptr<const SelectOptions> options_;
   Batch held_;                                        // the open bucket's ticks
   std::vector<std::vector<uint32_t>> rows_of_group_;  // held rows per group, in order
-  std::unordered_map<std::string, uint32_t> group_ids_;
-  std::string scratch_;
+  GroupKeys groups_;
   std::optional<int64_t> origin_;  // time buckets: alignment
   int64_t bucket_index_ = 0;
   std::string symbol_;
