@@ -1,12 +1,15 @@
 // Example tickflow plugin with two EPs:
 //   ewma    — exponentially weighted moving average of a numeric field, by tick:
-//             EWMA_t = alpha * x_t + (1 - alpha) * EWMA_(t-1), starting at the first value.
+//             EWMA_t = alpha * x_t + (1 - alpha) * EWMA_(t-1), starting at the first value;
+//             with group_by, one average per group (tickflow/group_keys.hpp).
 //   zscore  — (x - mean) / std of three fields of the same tick, as a new field.
 // It uses only tickflow's public headers, exactly like the built-in EPs.
+#include <tickflow/group_keys.hpp>
 #include <tickflow/plugin.hpp>
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -24,17 +27,20 @@ bool is_number(Type type) {
 
 class EwmaOperator : public Operator {
  public:
-  EwmaOperator(SchemaPtr schema, size_t field, double alpha)
-      : schema_(std::move(schema)), field_(field), alpha_(alpha) {}
+  EwmaOperator(SchemaPtr schema, size_t field, double alpha, std::vector<size_t> key_columns)
+      : schema_(std::move(schema)), field_(field), alpha_(alpha), groups_(std::move(key_columns)) {}
 
   void process(size_t, Batch&& batch, OutputSink& out) override {
     Column result(Type::Double);
     result.reserve(batch.size());
+    groups_.assign(batch, group_of_row_);
+    averages_.resize(groups_.group_count());
     for (size_t row = 0; row < batch.size(); ++row) {
       double x = number_at(batch.columns[field_], row);
-      average_ = started_ ? alpha_ * x + (1 - alpha_) * average_ : x;
-      started_ = true;
-      result.doubles().push_back(average_);
+      Average& a = averages_[group_of_row_[row]];
+      a.value = a.started ? alpha_ * x + (1 - alpha_) * a.value : x;
+      a.started = true;
+      result.doubles().push_back(a.value);
     }
     batch.columns.push_back(std::move(result));
     batch.schema = schema_;
@@ -42,11 +48,16 @@ class EwmaOperator : public Operator {
   }
 
  private:
+  struct Average {
+    double value = 0;
+    bool started = false;
+  };
   SchemaPtr schema_;
   size_t field_;
   double alpha_;
-  double average_ = 0;
-  bool started_ = false;  // the average is per run, so per symbol
+  GroupKeys groups_;                    // group_by values -> dense group id
+  std::vector<uint32_t> group_of_row_;  // scratch: the group of each row of a batch
+  std::vector<Average> averages_;       // per group; per run, so per symbol
 };
 
 OperatorFactory bind_ewma(BindContext& ctx) {
@@ -64,14 +75,21 @@ OperatorFactory bind_ewma(BindContext& ctx) {
     ctx.error(ctx.location("as"),
               "field " + output + " already exists; choose another name with as:");
   }
+  std::vector<size_t> key_columns;
+  for (const std::string& key :
+       ctx.has("group_by") ? ctx.get_list("group_by") : std::vector<std::string>{}) {
+    if (auto column = ctx.require_field(0, key, ctx.location("group_by"))) {
+      key_columns.push_back(*column);
+    }
+  }
   if (ctx.has_errors()) return {};
   auto fields = ctx.input(0).schema->fields();
   fields.push_back({output, Type::Double});
   SchemaPtr schema = make_schema(fields);
   ctx.set_output(0, schema);
   size_t column = *index;
-  return [schema, column, alpha](const RunContext&) {
-    return std::make_unique<EwmaOperator>(schema, column, alpha);
+  return [schema, column, alpha, key_columns](const RunContext&) {
+    return std::make_unique<EwmaOperator>(schema, column, alpha, key_columns);
   };
 }
 
@@ -139,6 +157,9 @@ void register_eps(Registry& registry) {
        .default_value = "0.1",
        .doc = "weight of the newest tick, in (0, 1]"},
       {.name = "as", .type = ParamType::Field, .doc = "output field (default <FIELD>_EWMA)"},
+      {.name = "group_by",
+       .type = ParamType::FieldList,
+       .doc = "fields whose values form groups; one average per group"},
   };
   ewma.bind = bind_ewma;
   registry.add(std::move(ewma));
