@@ -283,7 +283,9 @@ def yaml_value(v, kind):
     return str(v)
 
 
-def write_case(name, comment, ticks, kinds, spec, node_yaml, range_text=None):
+def write_case(name, comment, ticks, kinds, spec, node_yaml, range_text=None, derived=None):
+    """derived: {argument expression: (kind, function of a tick)}, the values of the
+    aggregation arguments that are expressions; the model reads them like fields."""
     d = GOLDEN / name
     d.mkdir(parents=True, exist_ok=True)
     fields = [f for f in kinds]
@@ -300,6 +302,9 @@ def write_case(name, comment, ticks, kinds, spec, node_yaml, range_text=None):
     lines += ["    " + line for line in node_yaml.strip().splitlines()]
     (d / "graph.yaml").write_text("\n".join(lines) + "\n")
     (d / "args").write_text("--format\ncsv\n")
+    if derived:
+        ticks = [dict(tk, **{text: f(tk) for text, (_, f) in derived.items()}) for tk in ticks]
+        kinds = dict(kinds, **{text: kind for text, (kind, _) in derived.items()})
     columns, rows = run_aggregate(ticks, spec, kinds)
     out = [",".join(["TIMESTAMP"] + [c for c, _ in columns])]
     for r in rows:
@@ -544,6 +549,28 @@ No bucket: one bucket for the whole run, stamped with the range end; median and 
                "group_by: [SYM]\naggs:\n  N: count()\n  VWAP: vwap(PX, QTY)\n  MED: median(PX)\n"
                "  LO: min(PX)",
                ("2024-01-02 09:30:00", "2024-01-02 09:31:00"))
+    write_case("agg_expression_args", """
+Aggregation arguments are expressions: notional sum(PX * QTY), vwap with sizes scaled,
+min/max of an expression, a count of ticks meeting a condition, percentile of a scaled
+price, last(TIMESTAMP); 5-second buckets per SYM, mixed with bare-field arguments.""",
+               syms, ykinds,
+               {"bucket": 5 * NS, "group_by": ["SYM"],
+                "aggs": [("N", "count", []), ("NOTIONAL", "sum", ["PX * QTY"]),
+                         ("VWAP", "vwap", ["PX", "QTY * 100"]), ("LOTS", "sum", ["QTY * 2"]),
+                         ("OFF", "max", ["PX - 10"]), ("BIG", "sum", ["if(QTY >= 200, 1, 0)"]),
+                         ("P90", "percentile", ["PX * 2", 0.9]), ("LASTT", "last", ["TIMESTAMP"]),
+                         ("FIRST", "first", ["PX"])]},
+               "bucket: 5s\ngroup_by: [SYM]\naggs:\n  N: count()\n  NOTIONAL: sum(PX * QTY)\n"
+               "  VWAP: vwap(PX, QTY * 100)\n  LOTS: sum(QTY * 2)\n  OFF: max(PX - 10)\n"
+               "  BIG: sum(if(QTY >= 200, 1, 0))\n  P90: percentile(PX * 2, 0.9)\n"
+               "  LASTT: last(TIMESTAMP)\n  FIRST: first(PX)",
+               derived={"PX * QTY": ("double", lambda tk: tk["PX"] * tk["QTY"]),
+                        "QTY * 100": ("int", lambda tk: tk["QTY"] * 100),
+                        "QTY * 2": ("int", lambda tk: tk["QTY"] * 2),
+                        "PX - 10": ("double", lambda tk: tk["PX"] - 10),
+                        "if(QTY >= 200, 1, 0)": ("int", lambda tk: 1 if tk["QTY"] >= 200 else 0),
+                        "PX * 2": ("double", lambda tk: tk["PX"] * 2),
+                        "TIMESTAMP": ("time", lambda tk: tk["T"])})
     print("wrote the agg_* golden cases")
 
 

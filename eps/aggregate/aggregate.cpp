@@ -54,6 +54,8 @@ class AggregateOperator : public Operator {
       holds_ticks_ = holds_ticks_ || holds_values(spec.fn) || feed == Feed::Sliding;
     }
     if (o.condition) condition_state_ = o.condition->make_state();
+    for (const CompiledExprPtr& argument : o.arguments)
+      argument_states_.push_back(argument->make_state());
     grow_groups(groups_.group_count());
     if (o.key_columns.empty()) visible_groups_ = 1;
   }
@@ -61,6 +63,7 @@ class AggregateOperator : public Operator {
   void process(size_t, Batch&& batch, OutputSink& out) override {
     if (batch.empty()) return;
     out_ = &out;
+    evaluate_arguments(batch);
     grow_groups(groups_.assign(batch, row_groups_));
     const Options& o = *options_;
     if (o.running) {
@@ -132,6 +135,16 @@ class AggregateOperator : public Operator {
       }
     }
     group_count_ = count;
+  }
+
+  // Appends the expression arguments' values to `batch` as the columns AggSpec names.
+  void evaluate_arguments(Batch& batch) {
+    const auto& arguments = options_->arguments;
+    for (size_t a = 0; a < arguments.size(); ++a) {
+      Column values(arguments[a]->type());
+      arguments[a]->evaluate(batch, *argument_states_[a], values, {symbol_, state_reader_});
+      batch.columns.push_back(std::move(values));
+    }
   }
 
   // ---- output
@@ -398,6 +411,7 @@ class AggregateOperator : public Operator {
   int64_t bucket_end_ = 0;
   std::unique_ptr<ExprState> condition_state_;
   Column condition_values_{Type::Bool};
+  std::vector<std::unique_ptr<ExprState>> argument_states_;  // per Options::arguments
 
   // running
   std::vector<int64_t> window_counts_;

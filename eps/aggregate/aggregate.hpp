@@ -39,6 +39,9 @@ struct Options {
   std::vector<size_t> key_columns;
   SchemaPtr key_schema;  // the group_by fields
   std::vector<AggSpec> aggs;
+  // Aggregation arguments that are expressions rather than bare fields (sum(PRICE * SIZE)):
+  // evaluated per batch into extra columns after the input's, which AggSpec::columns name.
+  std::vector<CompiledExprPtr> arguments;
   SchemaPtr output_schema;
   std::optional<int64_t> range_start;
   std::optional<int64_t> range_end;

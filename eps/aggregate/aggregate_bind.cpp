@@ -1,7 +1,7 @@
-// Binding of the `aggregate` EP: parses `aggs:` entries ("fn(args)"), the bucket and window
-// specs, checks types and fields with located errors, and registers the EP.
+// Binding of the `aggregate` EP: parses `aggs:` entries ("fn(args)", the arguments
+// expressions) with the expression parser, the bucket and window specs, checks types and fields
+// with located errors, and registers the EP.
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -67,77 +67,6 @@ std::string signature(const FunctionInfo& info) {
   return text + ")";
 }
 
-// A location `offset` characters into a scalar value (one more for a quoted scalar, whose
-// location is its opening quote).
-Location inside(const ConfigNode& value, size_t offset) {
-  Location loc = value.location();
-  loc.column += static_cast<int>(offset) + (value.quoted() ? 1 : 0);
-  return loc;
-}
-
-struct Token {
-  std::string text;
-  size_t offset = 0;
-};
-
-// Splits "fn(a, b)" into the name and its arguments with their offsets; nullopt and an
-// error when the text has another shape.
-std::optional<std::pair<Token, std::vector<Token>>> split_call(BindContext& ctx,
-                                                               const ConfigNode& value) {
-  const std::string& text = value.text();
-  size_t i = 0;
-  auto skip_spaces = [&] {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  };
-  auto word = [&] {
-    Token token{"", i};
-    while (i < text.size() &&
-           (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_' || text[i] == '.' ||
-            text[i] == '-' || text[i] == '+')) {
-      token.text += text[i++];
-    }
-    return token;
-  };
-  auto fail = [&](const std::string& message) {
-    ctx.error(inside(value, std::min(i, text.size())), message);
-    return std::nullopt;
-  };
-  skip_spaces();
-  Token name = word();
-  if (name.text.empty()) return fail("expected an aggregation such as sum(SIZE) or count()");
-  skip_spaces();
-  if (i >= text.size() || text[i] != '(') {
-    return fail("expected '(' after '" + name.text +
-                "': write an aggregation as fn(args), e.g. sum(SIZE) or count()");
-  }
-  ++i;
-  std::vector<Token> args;
-  skip_spaces();
-  if (i < text.size() && text[i] == ')') {
-    ++i;
-  } else {
-    while (true) {
-      skip_spaces();
-      Token arg = word();
-      if (arg.text.empty()) return fail("expected a field name or a number");
-      args.push_back(arg);
-      skip_spaces();
-      if (i < text.size() && text[i] == ',') {
-        ++i;
-        continue;
-      }
-      if (i < text.size() && text[i] == ')') {
-        ++i;
-        break;
-      }
-      return fail("expected ',' or ')' (in a {...} flow mapping, quote the aggregation)");
-    }
-  }
-  skip_spaces();
-  if (i != text.size()) return fail("unexpected text after the aggregation");
-  return std::make_pair(name, args);
-}
-
 bool is_numeric(Type type) {
   return type == Type::Int || type == Type::Double;
 }
@@ -162,46 +91,56 @@ Type result_type(Fn fn, const std::vector<Type>& types) {
   }
 }
 
-std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entry) {
-  const ConfigNode& value = entry.value;
-  auto call = split_call(ctx, value);
+// Arguments that are not bare fields become derived columns, numbered after the input's.
+struct DerivedColumns {
+  size_t first = 0;  // the input's field count
+  std::vector<CompiledExprPtr> exprs;
+};
+
+std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entry,
+                                 const ExprContext& cx, DerivedColumns& derived) {
+  std::vector<Diagnostic> errors;
+  auto call = compile_call(entry.value, cx, "an aggregation as fn(args), e.g. sum(SIZE) or count()",
+                           errors);
+  report_expr_errors(ctx, errors);
   if (!call) return std::nullopt;
-  const auto& [name, args] = *call;
+  const std::string& name = call->name;
   const FunctionInfo* info = nullptr;
   std::vector<std::string> names;
   for (const FunctionInfo& f : functions()) {
     names.emplace_back(f.name);
-    if (f.name == name.text) info = &f;
+    if (f.name == name) info = &f;
   }
   if (!info) {
-    ctx.error(inside(value, name.offset), "unknown aggregation '" + name.text + "'" +
-                                              did_you_mean(name.text, names) +
-                                              "; aggregations are count sum mean min max first "
-                                              "last var std var_pop std_pop vwap median "
-                                              "percentile distinct_count first_time last_time");
+    ctx.error(call->name_location, "unknown aggregation '" + name + "'" +
+                                       did_you_mean(name, names) +
+                                       "; aggregations are count sum mean min max first "
+                                       "last var std var_pop std_pop vwap median "
+                                       "percentile distinct_count first_time last_time");
     return std::nullopt;
   }
-  if (args.size() != info->args.size()) {
+  if (call->args.size() != info->args.size()) {
     const size_t n = info->args.size();
-    ctx.error(inside(value, name.offset),
-              name.text + " takes " + std::to_string(n) + (n == 1 ? " argument" : " arguments") +
-                  ", got " + std::to_string(args.size()) + ": write " + signature(*info));
+    ctx.error(call->name_location,
+              name + " takes " + std::to_string(n) + (n == 1 ? " argument" : " arguments") +
+                  ", got " + std::to_string(call->args.size()) + ": write " + signature(*info));
     return std::nullopt;
   }
   AggSpec spec;
   spec.output = entry.key;
   spec.fn = info->fn;
-  const Schema& schema = *ctx.input(0).schema;
   bool ok = true;
-  for (size_t a = 0; a < args.size(); ++a) {
-    const Token& arg = args[a];
-    const Location where = inside(value, arg.offset);
+  for (size_t a = 0; a < call->args.size(); ++a) {
+    const ExprCall::Argument& arg = call->args[a];
     if (info->args[a] == Arg::Fraction) {
-      double p = 0;
-      const auto [end, error] =
-          std::from_chars(arg.text.data(), arg.text.data() + arg.text.size(), p);
-      if (error != std::errc() || end != arg.text.data() + arg.text.size() || !(p >= 0 && p <= 1)) {
-        ctx.error(where,
+      const auto value = arg.expr->constant_value();
+      const double p = !value                        ? std::nan("")
+                       : value->type == Type::Double ? std::get<double>(value->value)
+                       : value->type == Type::Int
+                           ? static_cast<double>(std::get<int64_t>(value->value))
+                           : std::nan("");
+      if (!(p >= 0 && p <= 1)) {
+        ctx.error(arg.location,
                   "percentile: p must be a number between 0 and 1 (0.5 is the median), got '" +
                       arg.text + "'");
         ok = false;
@@ -209,24 +148,24 @@ std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entr
       spec.p = p;
       continue;
     }
-    auto column = ctx.require_field(0, arg.text, where);
-    if (!column) {
-      ok = false;
-      continue;
-    }
-    const Type type = schema[*column].type;
+    const Type type = arg.expr->type();
+    const char* what = arg.field ? " field" : " value";
     if (info->args[a] == Arg::Numeric && !is_numeric(type)) {
-      ctx.error(where, name.text + " needs an int or double field, but " + arg.text + " is " +
-                           std::string(type_name(type)));
+      ctx.error(arg.location, name + " needs an int or double" + what + ", but " + arg.text +
+                                  " is " + std::string(type_name(type)));
       ok = false;
     } else if (info->args[a] == Arg::Ordered && type == Type::Bool) {
-      ctx.error(where, name.text +
-                           " needs an ordered field (int, double, time, duration or "
-                           "string), but " +
-                           arg.text + " is bool");
+      ctx.error(arg.location, name + " needs an ordered" + what +
+                                  " (int, double, time, duration or string), but " + arg.text +
+                                  " is bool");
       ok = false;
     }
-    spec.columns.push_back(*column);
+    if (arg.field) {
+      spec.columns.push_back(*arg.field);
+    } else {
+      spec.columns.push_back(derived.first + derived.exprs.size());
+      derived.exprs.push_back(arg.expr);
+    }
     spec.types.push_back(type);
   }
   if (!ok) return std::nullopt;
@@ -454,6 +393,13 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   std::vector<Field> fields = key_fields;
   std::set<std::string> names = {"TIMESTAMP"};
   for (const Field& field : key_fields) names.insert(field.name);
+  // Aggregation arguments are expressions over the input; a lead would need lookahead
+  // the buckets do not have.
+  ExprContext cx = make_expr_context(ctx, *ctx.input(0).schema);
+  cx.what = "the aggregation argument";
+  cx.no_leads =
+      "an aggregation argument cannot look ahead (X[+k]); compute it with add_field first";
+  DerivedColumns derived{ctx.input(0).schema->size(), {}};
   const ConfigNode* aggs = ctx.param("aggs");
   if (aggs->entries().empty()) {
     ctx.error(aggs->location(), "aggs: list at least one aggregation, e.g. {N: count()}");
@@ -474,7 +420,7 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
       ok = false;
       continue;
     }
-    auto spec = parse_agg(ctx, entry);
+    auto spec = parse_agg(ctx, entry, cx, derived);
     if (!spec) {
       ok = false;
       continue;
@@ -483,6 +429,7 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
     options->aggs.push_back(std::move(*spec));
   }
   if (!ok) return {};
+  options->arguments = std::move(derived.exprs);
   options->key_schema = make_schema(key_fields);
   options->output_schema = make_schema(std::move(fields));
   options->range_start = ctx.query().range_start;

@@ -196,3 +196,71 @@ TEST_CASE("expr errors: YAML values that are not expressions suggest quoting") {
   CHECK(compile_expr(scalar, cx, errors));
   CHECK(errors.empty());
 }
+
+TEST_CASE("compile_call: a call of the caller's function with expression arguments") {
+  static SchemaPtr schema = test_schema();
+  ExprContext cx = test_context(schema.get());
+  std::vector<Diagnostic> errors;
+  // "  vwap( PRICE , SIZE * 100 )" at q.yaml:4:12, quoted: the text starts at column 13.
+  auto call =
+      compile_call(ConfigNode::scalar("vwap( PRICE , SIZE * 100 )", {"q.yaml", 4, 12}, true), cx,
+                   "an aggregation", errors);
+  REQUIRE(errors.empty());
+  REQUIRE(call);
+  CHECK(call->name == "vwap");
+  CHECK(call->name_location.column == 13);
+  REQUIRE(call->args.size() == 2);
+  CHECK(call->args[0].text == "PRICE");
+  CHECK(call->args[0].field == std::optional<size_t>(0));
+  CHECK(call->args[0].location.column == 19);
+  CHECK(call->args[1].text == "SIZE * 100");
+  CHECK(!call->args[1].field);
+  CHECK(call->args[1].location.column == 27);
+  CHECK(call->args[1].expr->type() == Type::Int);
+  CHECK(call->args[1].expr->text() == "SIZE * 100");
+  Batch batch = sizes_batch({1, 2, 3});
+  auto state = call->args[1].expr->make_state();
+  Column out(Type::Int);
+  call->args[1].expr->evaluate(batch, *state, out, {});
+  CHECK(out.ints() == std::vector<int64_t>{100, 200, 300});
+
+  auto empty = compile_call(ConfigNode::scalar("count()", {"q.yaml", 1, 1}), cx, "x", errors);
+  REQUIRE(empty);
+  CHECK(empty->args.empty());
+  auto nested = compile_call(ConfigNode::scalar("max((PRICE), min(SIZE, 2))", {"q.yaml", 1, 1}), cx,
+                             "x", errors);
+  REQUIRE(nested);
+  CHECK(nested->args[0].text == "(PRICE)");
+  CHECK(nested->args[1].text == "min(SIZE, 2)");
+  CHECK(errors.empty());
+}
+
+TEST_CASE("compile_call: other shapes and argument errors are located") {
+  static SchemaPtr schema = test_schema();
+  ExprContext cx = test_context(schema.get());
+  auto errors_of = [&](const std::string& text) {
+    std::vector<Diagnostic> errors;
+    CHECK(!compile_call(ConfigNode::scalar(text, {"q.yaml", 2, 5}), cx, "fn(args)", errors));
+    return errors;
+  };
+  auto e = errors_of("count");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].message == "expected '(' after 'count': write fn(args)");
+  CHECK(e[0].location.column == 10);
+  e = errors_of("sum(SIZE) * 2");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].message == "expected fn(args), found an expression with '*'");
+  CHECK(e[0].location.column == 15);
+  e = errors_of("42");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].message == "expected fn(args)");
+  // Every argument's errors, each at its own character.
+  e = errors_of("f(PRCE, SIZ + 1)");
+  REQUIRE(e.size() == 2);
+  CHECK(e[0].location.column == 7);
+  CHECK(e[1].location.column == 13);
+  CHECK(e[1].message == "unknown field 'SIZ' (did you mean 'SIZE'?)");
+  e = errors_of("f(SIZE,)");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].location.column == 12);
+}

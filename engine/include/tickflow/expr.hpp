@@ -167,6 +167,34 @@ CompiledExprPtr compile_expr(std::string_view text, const Location& where, bool 
 CompiledExprPtr compile_expr(const ConfigNode& node, const ExprContext& context,
                              std::vector<Diagnostic>& errors);
 
+// ------------------------------------------------------------ calls of an EP's own functions
+
+// A parameter written as a call of a function the EP itself defines, NAME(ARG, ...), whose
+// arguments are expressions: aggregate's `sum(PRICE * SIZE)`, `vwap(PRICE, SIZE * 100)`,
+// `percentile(PX, 0.9)`. The whole text goes through the expression parser; the name is the
+// EP's to check, each argument is compiled on its own.
+struct ExprCall {
+  struct Argument {
+    CompiledExprPtr expr;
+    std::string text;   // as written (without surrounding spaces)
+    Location location;  // where it starts
+    // The column when the argument is a bare field name (an EP can then read the input
+    // column instead of evaluating).
+    std::optional<size_t> field;
+  };
+  std::string name;
+  Location name_location;
+  std::vector<Argument> args;
+};
+
+// Parses `node` (a scalar) as NAME(ARG, ...) and compiles every argument against `context`
+// (its required_type, if any, applies to each argument). Any other shape is an error that
+// says "expected <shape>", e.g. shape = "an aggregation such as sum(SIZE) or count()"; a bare
+// name NAME says "expected '(' after 'NAME'". Errors are located with caret snippets, as
+// compile_expr's; every argument's errors are reported. Returns nullopt on any error.
+std::optional<ExprCall> compile_call(const ConfigNode& node, const ExprContext& context,
+                                     std::string_view shape, std::vector<Diagnostic>& errors);
+
 // The usual context of an EP's expressions: `schema` (which must outlive the context),
 // the query parameters of `bind` as typed $NAME constants, the query's state variables
 // (each one the expression reads is declared to `bind` with use_state), and their names

@@ -409,24 +409,22 @@ void CompiledExpr::evaluate(const Batch& batch, size_t rows, ExprState& state, C
   });
 }
 
-CompiledExprPtr compile_expr(std::string_view text, const Location& where, bool quoted,
-                             const ExprContext& context, std::vector<Diagnostic>& errors) {
-  using namespace expr;
-  SourceMap source(text, where, quoted);
-  SyntaxError syntax;
-  AstPtr ast = parse_expression(text, syntax);
-  if (!ast) {
-    errors.push_back(source.diagnostic(syntax.offset, syntax.length, syntax.message));
-    return nullptr;
-  }
+namespace expr {
+namespace {
+
+// Type-checks and compiles one parsed (sub)expression that ends at offset `end` of the text
+// `source` maps; `text` becomes the compiled expression's text().
+CompiledExprPtr compile_tree(const Ast& ast, size_t end, std::string_view text,
+                             const SourceMap& source, const ExprContext& context,
+                             std::vector<Diagnostic>& errors) {
   Checker checker(source, context, errors);
-  NodePtr root = checker.check(*ast);
+  NodePtr root = checker.check(ast);
   if (!root || checker.error_count() > 0) return nullptr;
   if (context.required_type && root->type() != *context.required_type) {
     if (*context.required_type == Type::Double && root->type() == Type::Int) {
       root = promote_to_double(std::move(root));
     } else {
-      checker.error(ast->start, text.size() - ast->start,
+      checker.error(ast.start, end - ast.start,
                     context.what + " must be " + std::string(type_name(*context.required_type)) +
                         ", found " + std::string(type_name(root->type())));
       return nullptr;
@@ -437,6 +435,87 @@ CompiledExprPtr compile_expr(std::string_view text, const Location& where, bool 
   impl->root = std::move(root);
   finish(*impl);
   return std::make_shared<const CompiledExpr>(std::move(impl));
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+}  // namespace
+}  // namespace expr
+
+CompiledExprPtr compile_expr(std::string_view text, const Location& where, bool quoted,
+                             const ExprContext& context, std::vector<Diagnostic>& errors) {
+  using namespace expr;
+  SourceMap source(text, where, quoted);
+  SyntaxError syntax;
+  AstPtr ast = parse_expression(text, syntax);
+  if (!ast) {
+    errors.push_back(source.diagnostic(syntax.offset, syntax.length, syntax.message));
+    return nullptr;
+  }
+  return compile_tree(*ast, text.size(), text, source, context, errors);
+}
+
+std::optional<ExprCall> compile_call(const ConfigNode& node, const ExprContext& context,
+                                     std::string_view shape, std::vector<Diagnostic>& errors) {
+  using namespace expr;
+  if (!node.is_scalar() || node.is_null()) {
+    // compile_expr's message for a value that is not a scalar (e.g. an unquoted {...}).
+    compile_expr(node, context, errors);
+    return std::nullopt;
+  }
+  const std::string_view text = node.text();
+  SourceMap source(text, node.location(), node.quoted());
+  SyntaxError syntax;
+  AstPtr ast = parse_expression(text, syntax);
+  if (!ast) {
+    errors.push_back(source.diagnostic(syntax.offset, syntax.length, syntax.message));
+    return std::nullopt;
+  }
+  if (ast->kind != AstKind::Call) {
+    if (ast->kind == AstKind::Name) {
+      errors.push_back(
+          source.diagnostic(ast->offset + ast->length, 1,
+                            "expected '(' after '" + ast->text + "': write " + std::string(shape)));
+    } else if (ast->kind == AstKind::Binary || ast->kind == AstKind::In ||
+               ast->kind == AstKind::Shift) {
+      // sum(X) + 1: point at the operator that makes it an expression.
+      errors.push_back(
+          source.diagnostic(ast->offset, ast->length,
+                            "expected " + std::string(shape) + ", found an expression with '" +
+                                std::string(source.slice(ast->offset, ast->length)) + "'"));
+    } else {
+      errors.push_back(source.diagnostic(ast->start, 1, "expected " + std::string(shape)));
+    }
+    return std::nullopt;
+  }
+  ExprCall call;
+  call.name = ast->text;
+  call.name_location = source.diagnostic(ast->offset, ast->length, "").location;
+  // An argument runs from its start to the next one's (less the comma), the last one to
+  // the call's closing parenthesis.
+  size_t close = text.size();
+  while (close > 0 && is_space(text[close - 1])) --close;
+  if (close > 0) --close;  // the ')'
+  bool ok = true;
+  for (size_t a = 0; a < ast->children.size(); ++a) {
+    const Ast& arg = *ast->children[a];
+    size_t end = a + 1 < ast->children.size() ? ast->children[a + 1]->start : close;
+    if (a + 1 < ast->children.size()) end = text.rfind(',', end - 1);
+    while (end > arg.start && is_space(text[end - 1])) --end;
+    ExprCall::Argument argument;
+    argument.text = std::string(text.substr(arg.start, end - arg.start));
+    argument.location = source.diagnostic(arg.start, 1, "").location;
+    argument.expr = compile_tree(arg, end, argument.text, source, context, errors);
+    if (arg.kind == AstKind::Name && context.schema) {
+      argument.field = context.schema->index_of(arg.text);
+    }
+    ok &= argument.expr != nullptr;
+    call.args.push_back(std::move(argument));
+  }
+  if (!ok) return std::nullopt;
+  return call;
 }
 
 CompiledExprPtr compile_expr(const ConfigNode& node, const ExprContext& context,
