@@ -14,7 +14,8 @@
 #include <vector>
 
 #include "aggregate/aggregate.hpp"
-#include "rows.hpp"
+#include "tickflow/group_keys.hpp"
+#include "tickflow/rows.hpp"
 #include "tickflow/time.hpp"
 
 namespace tickflow::eps::agg {

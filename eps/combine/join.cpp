@@ -15,9 +15,10 @@
 
 #include "builtin.hpp"
 #include "combine/join_common.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
+#include "tickflow/group_keys.hpp"
+#include "tickflow/rows.hpp"
 
 namespace tickflow::eps {
 namespace {

@@ -25,9 +25,10 @@
 #include "builtin.hpp"
 #include "combine/join_common.hpp"
 #include "combine/string_id_map.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
+#include "tickflow/group_keys.hpp"
+#include "tickflow/rows.hpp"
 
 namespace tickflow::eps {
 namespace {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "builtin.hpp"
-#include "lookahead.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
+#include "tickflow/lookahead.hpp"
 #include "tickflow/util.hpp"
 
 namespace tickflow::eps {

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "builtin.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
 #include "tickflow/group_keys.hpp"
+#include "tickflow/rows.hpp"
 
 namespace tickflow::eps {
 namespace {

@@ -7,12 +7,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
 #include "builtin.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/group_keys.hpp"
+#include "tickflow/row_selector.hpp"
+#include "tickflow/rows.hpp"
 
 namespace tickflow::eps {
 namespace {
@@ -22,71 +25,54 @@ int64_t rows_bytes(const Batch& batch, const std::vector<RowIndex>& rows) {
   int64_t per_row = sizeof(int64_t);
   int64_t string_payload = 0;
   for (const auto& column : batch.columns) {
-    switch (column.type()) {
-      case Type::Double:
-        per_row += sizeof(double);
-        break;
-      case Type::Bool:
-        per_row += 1;
-        break;
-      case Type::String:
-        per_row += sizeof(std::string);
+    with_value_type(column.type(), [&]<class T>() {
+      per_row += sizeof(T);
+      if constexpr (std::is_same_v<T, std::string>) {
         for (RowIndex r : rows) {
           // Short strings live inside the std::string itself.
           const size_t capacity = column.strings()[r].capacity();
           if (capacity > 15) string_payload += static_cast<int64_t>(capacity);
         }
-        break;
-      default:
-        per_row += sizeof(int64_t);
-    }
+      }
+    });
   }
   return per_row * static_cast<int64_t>(rows.size()) + string_payload;
 }
 
 // ---------------------------------------------------------------- head
 
-class HeadOperator : public Operator {
+// The first n ticks (per group); the rest are dropped. RowSelectingOperator moves them.
+class HeadOperator : public RowSelectingOperator {
  public:
   HeadOperator(int64_t n, std::vector<size_t> key_columns)
       : n_(n), groups_(std::move(key_columns)) {}
 
-  void process(size_t, Batch&& batch, OutputSink& out) override {
-    if (batch.empty()) return;
+ private:
+  void select(const Batch& batch, size_t rows, std::vector<uint8_t>& ports) override {
     if (!groups_.grouped()) {
-      // Once n ticks have passed, the rest of the stream is dropped without a look.
-      if (passed_ >= n_) return;
-      const auto room = static_cast<size_t>(n_ - passed_);
-      if (batch.size() > room) truncate_rows(batch, room);
-      passed_ += static_cast<int64_t>(batch.size());
-      out.emit(0, std::move(batch));
+      // Once n ticks have passed, the rest of the stream is dropped.
+      const auto room = static_cast<size_t>(std::max<int64_t>(n_ - passed_, 0));
+      const size_t take = std::min(rows, room);
+      std::fill(ports.begin(), ports.begin() + static_cast<std::ptrdiff_t>(take), uint8_t{0});
+      passed_ += static_cast<int64_t>(take);
       return;
     }
     groups_.assign(batch, group_of_row_);
     passed_per_group_.resize(groups_.group_count(), 0);
-    selected_.clear();
-    for (size_t row = 0; row < batch.size(); ++row) {
+    for (size_t row = 0; row < rows; ++row) {
       int64_t& passed = passed_per_group_[group_of_row_[row]];
       if (passed < n_) {
         ++passed;
-        selected_.push_back(static_cast<RowIndex>(row));
+        ports[row] = 0;
       }
-    }
-    if (selected_.empty()) return;
-    if (selected_.size() == batch.size()) {
-      out.emit(0, std::move(batch));
-    } else {
-      out.emit(0, gather_rows(batch, selected_.data(), selected_.size(), /*move_strings=*/true));
     }
   }
 
- private:
   int64_t n_;
   int64_t passed_ = 0;
   GroupKeys groups_;
   std::vector<int64_t> passed_per_group_;
   std::vector<RowIndex> group_of_row_;
-  std::vector<RowIndex> selected_;
 };
 
 // ---------------------------------------------------------------- tail

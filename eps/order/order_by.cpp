@@ -11,9 +11,9 @@
 
 #include "builtin.hpp"
 #include "order/stable_sort.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
+#include "tickflow/rows.hpp"
 
 namespace tickflow::eps {
 namespace {

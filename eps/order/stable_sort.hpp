@@ -5,8 +5,8 @@
 #include <optional>
 #include <vector>
 
-#include "rows.hpp"
 #include "tickflow/batch.hpp"
+#include "tickflow/rows.hpp"
 
 namespace tickflow::eps {
 

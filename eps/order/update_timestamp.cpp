@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "builtin.hpp"
-#include "lookahead.hpp"
 #include "order/stable_sort.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
+#include "tickflow/lookahead.hpp"
+#include "tickflow/rows.hpp"
 #include "tickflow/time.hpp"
 
 namespace tickflow::eps {

@@ -16,9 +16,10 @@
 
 #include "builtin.hpp"
 #include "rolling/rolling_stats.hpp"
-#include "rows.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/group_keys.hpp"
 #include "tickflow/power_tree.hpp"
+#include "tickflow/rows.hpp"
 #include "tickflow/time.hpp"
 #include "tickflow/util.hpp"
 

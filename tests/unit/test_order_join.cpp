@@ -141,10 +141,11 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
       {{std::nullopt, true}},
   };
   for (const auto& keys : cases) {
-    std::vector<eps::RowIndex> want(store.size());
-    for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<eps::RowIndex>(i);
-    std::stable_sort(want.begin(), want.end(),
-                     [&](eps::RowIndex a, eps::RowIndex b) { return compare(a, b, keys); });
+    std::vector<tickflow::RowIndex> want(store.size());
+    for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<tickflow::RowIndex>(i);
+    std::stable_sort(want.begin(), want.end(), [&](tickflow::RowIndex a, tickflow::RowIndex b) {
+      return compare(a, b, keys);
+    });
     CHECK(eps::stable_order(store, keys) == want);
     // One fixed-width key: order_by encodes it straight from its batches.
     if (keys.size() == 1 && keys[0].column != std::optional<size_t>(1)) {
@@ -162,7 +163,7 @@ TEST_CASE("stable_order agrees with std::stable_sort for every key type") {
         CHECK(column_bits == bits);
       }
       const auto order = eps::stable_order_of_bits(bits.data(), bits.size());
-      CHECK(std::vector<eps::RowIndex>(order.get(), order.get() + want.size()) == want);
+      CHECK(std::vector<tickflow::RowIndex>(order.get(), order.get() + want.size()) == want);
     }
   }
 }
@@ -252,11 +253,11 @@ TEST_CASE("stable_order_of_bits splits a large sort over threads with the same r
   for (uint64_t range : {uint64_t{1000}, uint64_t{1} << 40, ~uint64_t{0}}) {
     std::vector<uint64_t> bits(300001);
     for (auto& b : bits) b = rng() % range;
-    std::vector<eps::RowIndex> want(bits.size());
-    for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<eps::RowIndex>(i);
+    std::vector<tickflow::RowIndex> want(bits.size());
+    for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<tickflow::RowIndex>(i);
     std::stable_sort(want.begin(), want.end(),
-                     [&](eps::RowIndex a, eps::RowIndex b) { return bits[a] < bits[b]; });
+                     [&](tickflow::RowIndex a, tickflow::RowIndex b) { return bits[a] < bits[b]; });
     const auto order = eps::stable_order_of_bits(bits.data(), bits.size());
-    CHECK(std::vector<eps::RowIndex>(order.get(), order.get() + want.size()) == want);
+    CHECK(std::vector<tickflow::RowIndex>(order.get(), order.get() + want.size()) == want);
   }
 }

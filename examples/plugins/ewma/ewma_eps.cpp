@@ -1,11 +1,14 @@
-// Example tickflow plugin with two EPs:
-//   ewma    — exponentially weighted moving average of a numeric field, by tick:
-//             EWMA_t = alpha * x_t + (1 - alpha) * EWMA_(t-1), starting at the first value;
-//             with group_by, one average per group (tickflow/group_keys.hpp).
-//   zscore  — (x - mean) / std of three fields of the same tick, as a new field.
+// Example tickflow plugin with three EPs:
+//   ewma      — exponentially weighted moving average of a numeric field, by tick:
+//               EWMA_t = alpha * x_t + (1 - alpha) * EWMA_(t-1), starting at the first value;
+//               with group_by, one average per group (tickflow/group_keys.hpp).
+//   zscore    — (x - mean) / std of three fields of the same tick, as a new field.
+//   every_nth — a sampler: the 1st, (n+1)th, (2n+1)th ... tick (of each group), the others
+//               dropped; written on tickflow/row_selector.hpp, which moves the ticks.
 // It uses only tickflow's public headers, exactly like the built-in EPs.
 #include <tickflow/group_keys.hpp>
 #include <tickflow/plugin.hpp>
+#include <tickflow/row_selector.hpp>
 
 #include <cmath>
 #include <string>
@@ -140,6 +143,47 @@ OperatorFactory bind_zscore(BindContext& ctx) {
   };
 }
 
+// Decides per tick; RowSelectingOperator drops or passes the ticks without copying them
+// when it can.
+class EveryNthOperator : public RowSelectingOperator {
+ public:
+  EveryNthOperator(int64_t n, std::vector<size_t> key_columns)
+      : n_(n), groups_(std::move(key_columns)) {}
+
+ private:
+  void select(const Batch& batch, size_t rows, std::vector<uint8_t>& ports) override {
+    groups_.assign(batch, group_of_row_);
+    seen_.resize(groups_.group_count(), 0);
+    for (size_t row = 0; row < rows; ++row) {
+      int64_t& seen = seen_[group_of_row_[row]];
+      if (seen % n_ == 0) ports[row] = 0;  // otherwise left at kDrop
+      ++seen;
+    }
+  }
+
+  int64_t n_;
+  GroupKeys groups_;
+  std::vector<uint32_t> group_of_row_;
+  std::vector<int64_t> seen_;  // ticks seen per group
+};
+
+OperatorFactory bind_every_nth(BindContext& ctx) {
+  const int64_t n = ctx.get_int("n");
+  if (n < 1) ctx.error(ctx.location("n"), "n must be at least 1, got " + std::to_string(n));
+  std::vector<size_t> key_columns;
+  for (const std::string& key :
+       ctx.has("group_by") ? ctx.get_list("group_by") : std::vector<std::string>{}) {
+    if (auto column = ctx.require_field(0, key, ctx.location("group_by"))) {
+      key_columns.push_back(*column);
+    }
+  }
+  if (ctx.has_errors()) return {};
+  ctx.set_output(0, ctx.input(0).schema, ctx.input(0).time_ordered);
+  return [n, key_columns](const RunContext&) {
+    return std::make_unique<EveryNthOperator>(n, key_columns);
+  };
+}
+
 void register_eps(Registry& registry) {
   EpDefinition ewma;
   ewma.name = "ewma";
@@ -181,6 +225,18 @@ void register_eps(Registry& registry) {
   };
   zscore.bind = bind_zscore;
   registry.add(std::move(zscore));
+
+  EpDefinition every_nth;
+  every_nth.name = "every_nth";
+  every_nth.doc =
+      "Passes the 1st, (n+1)th, (2n+1)th ... tick, per group with group_by; drops the others.";
+  every_nth.inputs = {"in"};
+  every_nth.params = {
+      {.name = "n", .type = ParamType::Int, .required = true, .doc = "keep one tick in n"},
+      {.name = "group_by", .type = ParamType::FieldList, .doc = "count per group of these fields"},
+  };
+  every_nth.bind = bind_every_nth;
+  registry.add(std::move(every_nth));
 }
 
 }  // namespace

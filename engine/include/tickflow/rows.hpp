@@ -1,22 +1,28 @@
-// Row-level helpers for the EPs that hold ticks and re-emit them in another order or
-// combination (order_by, update_timestamp, join_by_time, join).
+// Moving ticks between batches by row: what an EP that holds ticks, selects some of them or
+// re-emits them in another order or combination needs (order_by, update_timestamp, joins,
+// head/tail, where, the tick-selecting EPs). Public: plugins use the same helpers.
+//
+// Contract common to all of them: batches given together share one schema (the same
+// fields in the same order); a batch's columns may run past its schema (an EP's scratch
+// columns), and every column is moved along. Row indexes are RowIndex (32 bits). Strings
+// are moved where the source is given up, copied otherwise, as each function says. None of
+// them allocates per row; none keeps a reference to its arguments.
 #pragma once
 
 #include <algorithm>
-
-#include <cmath>
+#include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "tickflow/batch.hpp"
+#include "tickflow/diagnostics.hpp"
 #include "tickflow/ep.hpp"
-#include "tickflow/group_keys.hpp"
 
-namespace tickflow::eps {
+namespace tickflow {
 
 // Index of a tick inside a held store. 32 bits keep index sorts cache-friendly; a store
 // of more than 4 billion ticks would not fit in memory anyway (append_batch_moving checks).
@@ -36,24 +42,12 @@ inline void append_batch_moving(Batch& to, Batch&& from) {
   }
   to.times.insert(to.times.end(), from.times.begin(), from.times.end());
   for (size_t c = 0; c < to.columns.size(); ++c) {
-    Column& target = to.columns[c];
-    Column& source = from.columns[c];
-    switch (target.type()) {
-      case Type::Double:
-        target.doubles().insert(target.doubles().end(), source.doubles().begin(),
-                                source.doubles().end());
-        break;
-      case Type::Bool:
-        target.bools().insert(target.bools().end(), source.bools().begin(), source.bools().end());
-        break;
-      case Type::String:
-        target.strings().insert(target.strings().end(),
-                                std::make_move_iterator(source.strings().begin()),
-                                std::make_move_iterator(source.strings().end()));
-        break;
-      default:
-        target.ints().insert(target.ints().end(), source.ints().begin(), source.ints().end());
-    }
+    with_value_type(to.columns[c].type(), [&]<class T>() {
+      auto& target = to.columns[c].values<T>();
+      auto& source = from.columns[c].values<T>();
+      target.insert(target.end(), std::make_move_iterator(source.begin()),
+                    std::make_move_iterator(source.end()));
+    });
   }
 }
 
@@ -92,6 +86,42 @@ inline void truncate_rows(Batch& batch, size_t rows) {
   for (Column& column : batch.columns) column.resize(rows);
 }
 
+// Keeps, in place and in order, the ticks r of `batch` with keep(r) true; `kept` is how many
+// that is (the caller counted them while deciding). Strings are moved, never copied.
+template <class Keep>
+void keep_rows(Batch& batch, Keep&& keep, size_t kept) {
+  const size_t rows = batch.size();
+  auto compact = [&](auto& values) {
+    size_t k = 0;
+    for (size_t i = 0; i < rows; ++i) {
+      if (!keep(i)) continue;
+      // Never a self-move: a std::string moved onto itself may come out empty.
+      if (k != i) values[k] = std::move(values[i]);
+      ++k;
+    }
+    values.resize(kept);
+  };
+  compact(batch.times);
+  for (Column& column : batch.columns) {
+    with_value_type(column.type(), [&]<class T>() { compact(column.values<T>()); });
+  }
+}
+
+// A copy of rows [begin, end) of `batch` with all its columns, including columns beyond
+// the schema (Batch::slice keeps only the schema's).
+inline Batch slice_all_columns(const Batch& batch, size_t begin, size_t end) {
+  Batch out;
+  out.schema = batch.schema;
+  out.times.assign(batch.times.begin() + static_cast<std::ptrdiff_t>(begin),
+                   batch.times.begin() + static_cast<std::ptrdiff_t>(end));
+  out.columns.reserve(batch.columns.size());
+  for (const Column& column : batch.columns) {
+    out.columns.emplace_back(column.type());
+    out.columns.back().append_range(column, begin, end);
+  }
+  return out;
+}
+
 // The first row at or after `begin` of the non-decreasing `times` with a time above
 // `limit` (times.size() when none). Runs of ticks up to a limit are often a few rows long
 // (merged inputs that alternate, quotes between two trades): look at the next rows first,
@@ -126,4 +156,4 @@ inline void emit_in_batches(Batch&& batch, size_t batch_size, OutputSink& out, s
   }
 }
 
-}  // namespace tickflow::eps
+}  // namespace tickflow

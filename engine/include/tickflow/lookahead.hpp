@@ -1,30 +1,22 @@
 // The hold an expression with leads (X[+k]) needs: a tick's value is known only once the
-// k ticks after it have arrived. Shared by the EPs that evaluate expressions.
+// k ticks after it have arrived. For EPs that evaluate expressions (where, add_field,
+// update_field, and RowSelectingOperator for any filter); public, plugins use it too.
+//
+// Contract: Lookahead holds at most lead() ticks between calls (declare
+// lookahead_accumulation(lead) at bind time); every tick reaches `use` exactly once as a
+// final row, in arrival order; the window handed to `use` carries the ticks that follow as
+// lookahead rows after the final ones, as CompiledExpr::evaluate expects.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <utility>
 
-#include "rows.hpp"
 #include "tickflow/batch.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/rows.hpp"
 
-namespace tickflow::eps {
-
-// A copy of rows [begin, end) of `batch` with all its columns, including columns beyond
-// the schema (Batch::slice keeps only the schema's).
-inline Batch slice_all_columns(const Batch& batch, size_t begin, size_t end) {
-  Batch out;
-  out.schema = batch.schema;
-  out.times.assign(batch.times.begin() + begin, batch.times.begin() + end);
-  out.columns.reserve(batch.columns.size());
-  for (const Column& column : batch.columns) {
-    out.columns.emplace_back(column.type());
-    out.columns.back().append_range(column, begin, end);
-  }
-  return out;
-}
+namespace tickflow {
 
 // The accumulation of an EP whose expressions' leads add up to `lead` ticks:
 // "bounded(k ticks)", or none without leads.
@@ -85,4 +77,4 @@ class Lookahead {
   Batch held_;
 };
 
-}  // namespace tickflow::eps
+}  // namespace tickflow
