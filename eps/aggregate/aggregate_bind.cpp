@@ -339,39 +339,11 @@ Accumulation accumulation_of(const Options& options) {
   }
 }
 
-bool read_group_by(BindContext& ctx, Options& options, std::vector<Field>& key_fields) {
-  bool ok = true;
-  std::set<std::string> seen;
-  const ConfigNode* list = ctx.param("group_by");
-  if (!list) return true;
-  std::vector<const ConfigNode*> items;
-  if (list->is_sequence()) {
-    for (const auto& item : list->items()) items.push_back(&item);
-  } else {
-    items.push_back(list);
-  }
-  for (const ConfigNode* item : items) {
-    const std::string& name = item->text();
-    if (!seen.insert(name).second) {
-      ctx.error(item->location(), "field " + name + " is listed twice in group_by");
-      ok = false;
-    } else if (name == "TIMESTAMP") {
-      ctx.error(item->location(), "group_by cannot use TIMESTAMP; use a time bucket instead");
-      ok = false;
-    } else if (auto index = ctx.require_field(0, name, item->location())) {
-      options.key_columns.push_back(*index);
-      key_fields.push_back((*ctx.input(0).schema)[*index]);
-    } else {
-      ok = false;
-    }
-  }
-  return ok;
-}
-
 OperatorFactory bind_aggregate(BindContext& ctx) {
   auto options = std::make_shared<Options>();
+  bool ok = read_key_fields(ctx, options->key_columns, "group_by", "use a time bucket instead");
   std::vector<Field> key_fields;
-  bool ok = read_group_by(ctx, *options, key_fields);
+  for (size_t c : options->key_columns) key_fields.push_back((*ctx.input(0).schema)[c]);
   ok = agg::read_bucket(ctx, *options) && ok;
   ok = read_running(ctx, *options) && ok;
   if (options->running && ctx.has("bucket")) {

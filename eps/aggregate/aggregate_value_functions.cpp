@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aggregate/aggregate_functions.hpp"
+#include "tickflow/group_keys.hpp"
 
 namespace tickflow::eps::agg {
 namespace {
@@ -113,22 +114,11 @@ class DistinctState final : public AggState {
   }
 
  private:
-  // Equal values encode equally: every NaN is one value, and -0.0 equals 0.0.
+  // encode_value's rules: every NaN is one value, and -0.0 equals 0.0.
   static std::string encode(const Column& column, size_t row) {
-    switch (column.type()) {
-      case Type::String:
-        return column.strings()[row];
-      case Type::Bool:
-        return std::string(1, static_cast<char>(column.bools()[row]));
-      case Type::Double: {
-        double value = column.doubles()[row];
-        if (std::isnan(value)) value = kNaN;
-        if (value == 0.0) value = 0.0;
-        return std::string(reinterpret_cast<const char*>(&value), sizeof value);
-      }
-      default:
-        return std::string(reinterpret_cast<const char*>(&column.ints()[row]), sizeof(int64_t));
-    }
+    std::string key;
+    encode_value(column, row, key);
+    return key;
   }
 
   struct Values {

@@ -170,13 +170,7 @@ OperatorFactory bind_select_ticks(BindContext& ctx, Pick pick) {
     ok = false;
   }
   options->n = static_cast<size_t>(std::max<int64_t>(n, 1));
-  for (const ConfigNode* item : list_items(ctx.param("group_by"))) {
-    if (auto index = ctx.require_field(0, item->text(), item->location())) {
-      options->key_columns.push_back(*index);
-    } else {
-      ok = false;
-    }
-  }
+  ok = read_key_fields(ctx, options->key_columns) && ok;
   const Schema& input = *ctx.input(0).schema;
   if (pick == Pick::High || pick == Pick::Low) {
     const ConfigNode& field = *ctx.param("field");  // required

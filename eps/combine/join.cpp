@@ -161,19 +161,10 @@ class JoinOperator : public Operator {
       if (!options_->left_used[c]) continue;
       Column& target = combined_.columns[c];
       const Column& source = left.columns[c];
-      switch (target.type()) {
-        case Type::Double:
-          std::fill(target.doubles().begin(), target.doubles().end(), source.doubles()[row]);
-          break;
-        case Type::Bool:
-          std::fill(target.bools().begin(), target.bools().end(), source.bools()[row]);
-          break;
-        case Type::String:
-          std::fill(target.strings().begin(), target.strings().end(), source.strings()[row]);
-          break;
-        default:
-          std::fill(target.ints().begin(), target.ints().end(), source.ints()[row]);
-      }
+      with_value_type(target.type(), [&]<class T>() {
+        auto& values = target.values<T>();
+        std::fill(values.begin(), values.end(), source.values<T>()[row]);
+      });
     }
     std::fill(combined_.times.begin(), combined_.times.end(), left.times[row]);
     auto& left_time = combined_.columns[options_->combined->size() - 2].ints();

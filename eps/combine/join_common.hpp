@@ -35,19 +35,7 @@ bool plan_join_output(BindContext& ctx, const std::vector<size_t>& order,
 
 // Overwrites value `row` of `to` with value `from_row` of `from` (same type).
 inline void assign_value(Column& to, size_t row, const Column& from, size_t from_row) {
-  switch (to.type()) {
-    case Type::Double:
-      to.doubles()[row] = from.doubles()[from_row];
-      break;
-    case Type::Bool:
-      to.bools()[row] = from.bools()[from_row];
-      break;
-    case Type::String:
-      to.strings()[row] = from.strings()[from_row];
-      break;
-    default:
-      to.ints()[row] = from.ints()[from_row];
-  }
+  with_value_type(to.type(), [&]<class T>() { to.values<T>()[row] = from.values<T>()[from_row]; });
 }
 
 }  // namespace tickflow::eps

@@ -42,24 +42,13 @@ void store_result(Column& target, Column&& source, const uint8_t* mask, size_t r
     target = std::move(source);
     return;
   }
-  auto merge = [&](auto& to, auto& from) {
+  with_value_type(target.type(), [&]<class T>() {
+    auto& to = target.values<T>();
+    auto& from = source.values<T>();
     for (size_t i = 0; i < rows; ++i) {
       if (mask[i]) to[i] = std::move(from[i]);
     }
-  };
-  switch (target.type()) {
-    case Type::Double:
-      merge(target.doubles(), source.doubles());
-      break;
-    case Type::Bool:
-      merge(target.bools(), source.bools());
-      break;
-    case Type::String:
-      merge(target.strings(), source.strings());
-      break;
-    default:
-      merge(target.ints(), source.ints());
-  }
+  });
 }
 
 // Runs the steps of one node in order over a stream, each behind its own lookahead.

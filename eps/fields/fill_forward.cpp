@@ -82,15 +82,8 @@ OperatorFactory bind_fill_forward(BindContext& ctx) {
   auto options = std::make_shared<FillOptions>();
   bool ok = true;
   std::vector<bool> is_key(input.size(), false);
-  for (const ConfigNode* item : list_items(ctx.param("group_by"))) {
-    auto index = ctx.require_field(0, item->text(), item->location());
-    if (!index) {
-      ok = false;
-      continue;
-    }
-    options->key_columns.push_back(*index);
-    is_key[*index] = true;
-  }
+  ok = read_key_fields(ctx, options->key_columns) && ok;
+  for (size_t c : options->key_columns) is_key[c] = true;
   auto fillable = [&](size_t c) {
     return input[c].type == Type::Double || input[c].type == Type::String;
   };

@@ -5,7 +5,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -13,6 +12,7 @@
 
 #include "builtin.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 #include "tickflow/group_keys.hpp"
 #include "tickflow/row_selector.hpp"
 #include "tickflow/rows.hpp"
@@ -216,33 +216,7 @@ bool read_options(BindContext& ctx, HeadTailOptions& options) {
     ctx.error(ctx.location("n"), "n must be >= 0, got " + std::to_string(options.n));
     ok = false;
   }
-  if (const ConfigNode* group_by = ctx.param("group_by")) {
-    std::vector<const ConfigNode*> items;
-    if (group_by->is_sequence()) {
-      for (const auto& item : group_by->items()) items.push_back(&item);
-    } else if (group_by->is_scalar()) {
-      items.push_back(group_by);
-    }
-    std::set<std::string> seen;
-    for (const ConfigNode* item : items) {
-      if (!seen.insert(item->text()).second) {
-        ctx.error(item->location(), "field " + item->text() + " is listed twice in group_by");
-        ok = false;
-        continue;
-      }
-      if (item->text() == "TIMESTAMP") {
-        ctx.error(item->location(), "group_by cannot use TIMESTAMP");
-        ok = false;
-        continue;
-      }
-      auto index = ctx.require_field(0, item->text(), item->location());
-      if (!index) {
-        ok = false;
-        continue;
-      }
-      options.key_columns.push_back(*index);
-    }
-  }
+  ok = read_key_fields(ctx, options.key_columns) && ok;
   return ok;
 }
 

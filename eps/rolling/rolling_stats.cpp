@@ -17,6 +17,7 @@
 #include "builtin.hpp"
 #include "rolling/rolling_stats.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 #include "tickflow/group_keys.hpp"
 #include "tickflow/power_tree.hpp"
 #include "tickflow/rows.hpp"
@@ -368,7 +369,7 @@ OperatorFactory bind_rolling_stats(BindContext& ctx) {
   bool ok = read_fields(ctx, *options, field_names);
   ok = read_windows(ctx, *options) && ok;
   ok = read_stats(ctx, *options) && ok;
-  ok = read_group_by(ctx, *options) && ok;
+  ok = read_key_fields(ctx, options->key_columns) && ok;
   const int64_t base = ctx.get_int("base");
   if (base < 2 || base > 65536) {
     ctx.error(ctx.location("base"),

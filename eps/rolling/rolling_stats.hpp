@@ -41,7 +41,7 @@ struct Options {
 bool read_fields(BindContext& ctx, Options& options, std::vector<std::string>& names);
 bool read_windows(BindContext& ctx, Options& options);
 bool read_stats(BindContext& ctx, Options& options);
-bool read_group_by(BindContext& ctx, Options& options);
+
 // The accumulation bound as explain shows it: "1000 ticks", "5m or 1000 ticks per group".
 std::string accumulation_bound(const Options& options);
 

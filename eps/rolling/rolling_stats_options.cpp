@@ -145,25 +145,6 @@ bool read_stats(BindContext& ctx, Options& options) {
   return ok;
 }
 
-bool read_group_by(BindContext& ctx, Options& options) {
-  bool ok = true;
-  std::set<std::string> seen;
-  for (const ConfigNode* item : list_items(ctx.param("group_by"))) {
-    if (!seen.insert(item->text()).second) {
-      ctx.error(item->location(), "field " + item->text() + " is listed twice in group_by");
-      ok = false;
-    } else if (item->text() == "TIMESTAMP") {
-      ctx.error(item->location(), "group_by cannot use TIMESTAMP");
-      ok = false;
-    } else if (auto index = ctx.require_field(0, item->text(), item->location())) {
-      options.key_columns.push_back(*index);
-    } else {
-      ok = false;
-    }
-  }
-  return ok;
-}
-
 std::string accumulation_bound(const Options& options) {
   std::string ticks, times;
   if (options.max_tick_window > 0) ticks = std::to_string(options.max_tick_window) + " ticks";

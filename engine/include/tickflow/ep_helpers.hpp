@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +23,15 @@ bool require_time_ordered(BindContext& ctx, size_t input, std::string_view why);
 // name can be located on its own; any other node (a scalar) is a one-item list; nullptr
 // gives none.
 std::vector<const ConfigNode*> list_items(const ConfigNode* list);
+
+// The key fields of a `group_by`-style FieldList parameter: the column of each field it
+// names in input `input`, in order (an absent parameter: none). Every problem is reported
+// at its item: an unknown field (with "did you mean"), a field listed twice, TIMESTAMP
+// (followed by `timestamp_hint` when given, e.g. "use a time bucket instead"). Returns
+// false after any error; `columns` then holds the fields that were fine.
+bool read_key_fields(BindContext& ctx, std::vector<size_t>& columns,
+                     std::string_view param = "group_by", std::string_view timestamp_hint = {},
+                     size_t input = 0);
 
 // Parallel work inside one EP call (a big sort at the end of the input, say). During a
 // run, an EP's calls execute on the run's threads; these use the same threads, so a run

@@ -15,40 +15,42 @@
 
 namespace tickflow {
 
-// Encodes the values of `columns` in tick `row` as bytes, so that any mix of key types can
-// key one hash map. Equal values encode equally: every NaN is one key and -0.0 == 0.0; a
-// length prefix keeps ("ab", "c") and ("a", "bc") apart.
-inline void encode_key(const Batch& batch, const std::vector<size_t>& columns, size_t row,
-                       std::string& out) {
-  out.clear();
+// Appends value `row` of `column` to `out` as bytes, so that values of any type can key one
+// hash map. Equal values encode equally: every NaN is one key and -0.0 == 0.0; strings carry
+// a length prefix, so that several encodings concatenated stay apart.
+inline void encode_value(const Column& column, size_t row, std::string& out) {
   auto append = [&](const auto& value) {
     char bytes[sizeof(value)];
     std::memcpy(bytes, &value, sizeof(value));
     out.append(bytes, sizeof(value));
   };
-  for (size_t c : columns) {
-    const Column& column = batch.columns[c];
-    switch (column.type()) {
-      case Type::Double: {
-        double value = column.doubles()[row];
-        if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
-        if (value == 0.0) value = 0.0;
-        append(value);
-        break;
-      }
-      case Type::Bool:
-        out.push_back(static_cast<char>(column.bools()[row]));
-        break;
-      case Type::String: {
-        const std::string& value = column.strings()[row];
-        append(static_cast<uint64_t>(value.size()));
-        out.append(value);
-        break;
-      }
-      default:
-        append(column.ints()[row]);
+  switch (column.type()) {
+    case Type::Double: {
+      double value = column.doubles()[row];
+      if (std::isnan(value)) value = std::numeric_limits<double>::quiet_NaN();
+      if (value == 0.0) value = 0.0;
+      append(value);
+      break;
     }
+    case Type::Bool:
+      out.push_back(static_cast<char>(column.bools()[row]));
+      break;
+    case Type::String: {
+      const std::string& value = column.strings()[row];
+      append(static_cast<uint64_t>(value.size()));
+      out.append(value);
+      break;
+    }
+    default:
+      append(column.ints()[row]);
   }
+}
+
+// The encoding of the values of `columns` in tick `row` (encode_value of each, in order).
+inline void encode_key(const Batch& batch, const std::vector<size_t>& columns, size_t row,
+                       std::string& out) {
+  out.clear();
+  for (size_t c : columns) encode_value(batch.columns[c], row, out);
 }
 
 // Dense group ids for the values of `key_columns` (no key columns: every tick is group 0).

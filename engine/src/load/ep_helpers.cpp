@@ -4,6 +4,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 namespace tickflow {
@@ -28,6 +29,34 @@ std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
     items.push_back(list);  // a scalar, or something the caller reports as not a list item
   }
   return items;
+}
+
+bool read_key_fields(BindContext& ctx, std::vector<size_t>& columns, std::string_view param,
+                     std::string_view timestamp_hint, size_t input) {
+  bool ok = true;
+  std::set<std::string> seen;
+  for (const ConfigNode* item : list_items(ctx.param(param))) {
+    const std::string& name = item->text();
+    if (name.find(',') != std::string::npos) {
+      ctx.error(item->location(), std::string(param) + ": '" + name +
+                                      "' is not a field name; write the fields as a list: [" +
+                                      name + "]");
+      ok = false;
+    } else if (!seen.insert(name).second) {
+      ctx.error(item->location(), "field " + name + " is listed twice in " + std::string(param));
+      ok = false;
+    } else if (name == "TIMESTAMP") {
+      ctx.error(item->location(),
+                std::string(param) + " cannot use TIMESTAMP" +
+                    (timestamp_hint.empty() ? "" : "; " + std::string(timestamp_hint)));
+      ok = false;
+    } else if (auto index = ctx.require_field(input, name, item->location())) {
+      columns.push_back(*index);
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 size_t available_threads() {

@@ -6,6 +6,7 @@
 //   every_nth — a sampler: the 1st, (n+1)th, (2n+1)th ... tick (of each group), the others
 //               dropped; written on tickflow/row_selector.hpp, which moves the ticks.
 // It uses only tickflow's public headers, exactly like the built-in EPs.
+#include <tickflow/ep_helpers.hpp>
 #include <tickflow/group_keys.hpp>
 #include <tickflow/plugin.hpp>
 #include <tickflow/row_selector.hpp>
@@ -79,12 +80,7 @@ OperatorFactory bind_ewma(BindContext& ctx) {
               "field " + output + " already exists; choose another name with as:");
   }
   std::vector<size_t> key_columns;
-  for (const std::string& key :
-       ctx.has("group_by") ? ctx.get_list("group_by") : std::vector<std::string>{}) {
-    if (auto column = ctx.require_field(0, key, ctx.location("group_by"))) {
-      key_columns.push_back(*column);
-    }
-  }
+  read_key_fields(ctx, key_columns);  // located errors; ctx.has_errors() below
   if (ctx.has_errors()) return {};
   auto fields = ctx.input(0).schema->fields();
   fields.push_back({output, Type::Double});
@@ -171,12 +167,7 @@ OperatorFactory bind_every_nth(BindContext& ctx) {
   const int64_t n = ctx.get_int("n");
   if (n < 1) ctx.error(ctx.location("n"), "n must be at least 1, got " + std::to_string(n));
   std::vector<size_t> key_columns;
-  for (const std::string& key :
-       ctx.has("group_by") ? ctx.get_list("group_by") : std::vector<std::string>{}) {
-    if (auto column = ctx.require_field(0, key, ctx.location("group_by"))) {
-      key_columns.push_back(*column);
-    }
-  }
+  read_key_fields(ctx, key_columns);  // located errors; ctx.has_errors() below
   if (ctx.has_errors()) return {};
   ctx.set_output(0, ctx.input(0).schema, ctx.input(0).time_ordered);
   return [n, key_columns](const RunContext&) {
