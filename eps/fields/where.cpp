@@ -32,8 +32,11 @@ class WhereOperator : public RowSelectingOperator {
 
   void select(const Batch& window, size_t rows, std::vector<uint8_t>& ports) override {
     condition_->evaluate(window, rows, *state_, mask_, {symbol_, state_reader_});
-    const auto& mask = mask_.bools();
-    for (size_t i = 0; i < rows; ++i) ports[i] = mask[i] ? kPass : kFail;
+    // Raw pointers: a byte store through the vector could alias its own data pointer, which
+    // would keep the loop from vectorizing.
+    const uint8_t* mask = mask_.bools().data();
+    uint8_t* port = ports.data();
+    for (size_t i = 0; i < rows; ++i) port[i] = mask[i] ? kPass : kFail;
   }
 
   CompiledExprPtr condition_;

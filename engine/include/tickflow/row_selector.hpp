@@ -19,8 +19,10 @@
 //   overrides held() and adds Base::held().
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,51 +58,56 @@ class RowSelectingOperator : public Operator {
     ports_.assign(rows, kDrop);
     select(window, rows, ports_);
     truncate_rows(window, rows);
-    // Ticks per port; ports nothing reads count as dropped.
-    counts_.clear();
-    for (uint8_t& port : ports_) {
-      if (port == kDrop) continue;
-      if (port >= counts_.size()) {
-        const size_t old = counts_.size();
-        counts_.resize(port + size_t{1}, 0);
-        read_.resize(counts_.size());
-        for (size_t p = old; p < counts_.size(); ++p) read_[p] = out.connected(p);
-      }
-      if (!read_[port]) {
-        port = kDrop;
+    // Ticks per port (one plain pass; kDrop is counted too and ignored). Ports nothing reads
+    // are treated as dropped.
+    counts_.fill(0);
+    for (uint8_t port : ports_) ++counts_[port];
+    size_t used = 0, only = 0, end = 0;
+    bool unread_ticks = false;
+    for (size_t p = 0; p < kDrop; ++p) {
+      read_[p] = counts_[p] > 0 && out.connected(p);
+      if (!read_[p]) {
+        unread_ticks = unread_ticks || counts_[p] > 0;
         continue;
       }
-      ++counts_[port];
-    }
-    size_t used = 0, only = 0;
-    for (size_t p = 0; p < counts_.size(); ++p) {
-      if (counts_[p] == 0) continue;
       ++used;
       only = p;
+      end = p + 1;
     }
     if (used == 0) return;
     if (used == 1) {
       if (counts_[only] < rows) {
+        const uint8_t keep = static_cast<uint8_t>(only);
+        const uint8_t* ports = ports_.data();
         keep_rows(
-            window, [&](size_t r) { return ports_[r] != kDrop; }, counts_[only]);
+            window, [ports, keep](size_t r) { return ports[r] == keep; }, counts_[only]);
       }
       out.emit(only, std::move(window));
       return;
     }
+    if (unread_ticks) {
+      for (uint8_t& port : ports_) {
+        if (port != kDrop && !read_[port]) port = kDrop;
+      }
+    }
     // Several ports: one pass per column scatters the ticks to their port's batch.
-    std::vector<Batch> parts;
-    parts.reserve(counts_.size());
-    for (size_t p = 0; p < counts_.size(); ++p) {
-      Batch& part = parts.emplace_back();
-      part.schema = window.schema;
-      for (const Column& column : window.columns) part.columns.emplace_back(column.type());
+    std::vector<Batch> parts(end);
+    for (size_t p = 0; p < end; ++p) {
+      parts[p].schema = window.schema;
+      for (const Column& column : window.columns) parts[p].columns.emplace_back(column.type());
     }
     auto scatter = [&](auto& from, auto&& target_of) {
-      std::vector<size_t> next(counts_.size(), 0);
-      for (size_t p = 0; p < counts_.size(); ++p) target_of(p).resize(counts_[p]);
+      using T = typename std::remove_reference_t<decltype(from)>::value_type;
+      std::vector<T*> next(end, nullptr);  // where each port's next tick goes
+      for (size_t p = 0; p < end; ++p) {
+        if (!read_[p]) continue;
+        auto& target = target_of(p);
+        target.resize(counts_[p]);
+        next[p] = target.data();
+      }
+      const uint8_t* ports = ports_.data();
       for (size_t r = 0; r < rows; ++r) {
-        const uint8_t p = ports_[r];
-        if (p != kDrop) target_of(p)[next[p]++] = std::move(from[r]);
+        if (ports[r] != kDrop) *next[ports[r]]++ = std::move(from[r]);
       }
     };
     scatter(window.times, [&](size_t p) -> std::vector<int64_t>& { return parts[p].times; });
@@ -110,15 +117,15 @@ class RowSelectingOperator : public Operator {
                 [&](size_t p) -> std::vector<T>& { return parts[p].columns[c].values<T>(); });
       });
     }
-    for (size_t p = 0; p < parts.size(); ++p) {
-      if (counts_[p] > 0) out.emit(p, std::move(parts[p]));
+    for (size_t p = 0; p < end; ++p) {
+      if (read_[p]) out.emit(p, std::move(parts[p]));
     }
   }
 
   Lookahead lookahead_;
   std::vector<uint8_t> ports_;
-  std::vector<size_t> counts_;
-  std::vector<uint8_t> read_;  // per port: connected
+  std::array<size_t, 256> counts_{};  // per port (kDrop last)
+  std::array<bool, 256> read_{};      // per port: has ticks and is connected
 };
 
 }  // namespace tickflow
