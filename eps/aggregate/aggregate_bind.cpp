@@ -435,7 +435,8 @@ void register_aggregate(Registry& registry) {
       {.name = "aggs",
        .type = ParamType::ExprMap,
        .required = true,
-       .doc = "OUT: \"fn(args)\", in output order"},
+       .doc = "OUT: \"fn(ARG, ...)\" in output order; the arguments are expressions, e.g. "
+              "sum(PRICE * SIZE)"},
       {.name = "bucket",
        .type = ParamType::Any,
        .doc = "duration, {ticks: N} or {when: CONDITION, boundary_tick: new|previous}; absent: one "
