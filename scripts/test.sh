@@ -5,8 +5,9 @@
 #   asan     clang -O1 build with AddressSanitizer + UndefinedBehaviorSanitizer (and libFuzzer
 #            coverage) in build-asan: unit, golden, script and fuzz-regression tests
 #   fuzz     every libFuzzer target of tests/fuzz for TICKFLOW_FUZZ_SECONDS (default 30) s
-#   tsan     clang -O1 build with ThreadSanitizer in build-tsan: the unit tests (executor,
-#            symbol runner, serve concurrency) and the multi-symbol script tests
+#   tsan     clang -O1 build with ThreadSanitizer in build-tsan: the unit tests that run on
+#            several threads (executor, symbol runner, parallel sort, serve) and the
+#            multi-symbol, flow-control and serve script tests
 # CI runs the release job. The others are run with TICKFLOW_CI_JOBS="release asan fuzz tsan"
 # (docs/reliability.md says why they are not yet on by default).
 set -euo pipefail
@@ -64,10 +65,10 @@ job_fuzz() {
 
 job_tsan() {
   configure_sanitized build-tsan thread
-  cmake --build build-tsan --parallel "$cores" --target tickflow_unit_tests tickflow
-  build-tsan/tests/tickflow_unit_tests
+  cmake --build build-tsan --parallel "$cores" --target tickflow_concurrency_tests tickflow
+  build-tsan/tests/tickflow_concurrency_tests
   ctest --test-dir build-tsan --output-on-failure --parallel "$cores" \
-    -R '^(script\.test_symbols|script\.test_flow_control|golden\.(symbols|state)_.*)$'
+    -R '^(script\.test_(symbols|flow_control|serve_http|serve_journal)|golden\.(symbols|state)_.*)$'
 }
 
 for job in $jobs; do

@@ -23,6 +23,7 @@
 
 #include "archive/format.hpp"
 #include "archive/manifest.hpp"
+#include "core/tsan_handoff.hpp"
 #include "tickflow/archive.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/time.hpp"
@@ -139,7 +140,10 @@ class PartitionBuilder {
     const size_t columns = buffer_.columns.size();
     std::vector<std::string> compressed(columns + 2);
     std::vector<int64_t> raw_sizes(columns + 2);
+    detail::TaskHandoff handoff;
+    detail::TaskHandoff::before_spawn();
     tbb::parallel_for(size_t{0}, columns + 2, [&](size_t c) {
+      detail::TaskHandoff::task_started();
       std::string encoded;
       if (c == 0) {
         format::encode_ints(buffer_.times.data(), n, format::Encoding::Delta, encoded);
@@ -150,7 +154,9 @@ class PartitionBuilder {
       }
       format::compress(encoded, level, compressed[c]);
       raw_sizes[c] = static_cast<int64_t>(encoded.size());
+      handoff.task_finished();
     });
+    handoff.after_wait();
     for (size_t c = 0; c < columns + 2; ++c) {
       ColumnManifest& column = c == 0   ? manifest_.time
                                : c == 1 ? manifest_.sequence

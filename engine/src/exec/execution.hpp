@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/tsan_handoff.hpp"
 #include "tickflow/run.hpp"
 
 namespace tickflow::detail {
@@ -240,6 +241,7 @@ class Execution {
   std::vector<NodeState> nodes_;
   std::vector<std::unique_ptr<SegmentState>> segments_;
   std::atomic<bool> failed_{false};
+  TaskHandoff handoff_;  // ThreadSanitizer: segment tasks and the graph's wait
   std::atomic<bool> throttle_by_demand_{true};
   std::mutex error_mutex_;
   RuntimeError first_error_{""};

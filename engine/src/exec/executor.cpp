@@ -36,6 +36,7 @@ RunResult Execution::run() {
       for (size_t s = 0; s < segments_.size(); ++s) {
         segments_[s]->node = std::make_unique<SegmentNode>(graph, tbb::flow::serial,
                                                            [this, s](tbb::flow::continue_msg) {
+                                                             TaskHandoff::task_started();
                                                              run_segment(s);
                                                              return tbb::flow::continue_msg();
                                                            });
@@ -44,7 +45,11 @@ RunResult Execution::run() {
         if (plan_.segments[s].is_source) schedule(s);
       }
       graph.wait_for_all();
-      while (!failed_ && !all_finished() && resume_stalled()) graph.wait_for_all();
+      handoff_.after_wait();
+      while (!failed_ && !all_finished() && resume_stalled()) {
+        graph.wait_for_all();
+        handoff_.after_wait();
+      }
       // Flow graph nodes must not outlive their graph.
       for (auto& segment : segments_) segment->node.reset();
     };
@@ -152,6 +157,7 @@ void Execution::setup() {
 
 void Execution::schedule(size_t s) {
   if (!segments_[s]->scheduled.exchange(true)) {
+    TaskHandoff::before_spawn();
     segments_[s]->node->try_put(tbb::flow::continue_msg());
   }
 }
@@ -174,6 +180,7 @@ void Execution::run_segment(size_t s) {
     record_failure(RuntimeError("unknown exception"));
   }
   publish_demand(s);
+  handoff_.task_finished();
 }
 
 void Execution::run_segment_body(size_t s, std::deque<Message>& messages) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <queue>
 
+#include "core/tsan_handoff.hpp"
 #include "tickflow/run.hpp"
 
 namespace tickflow {
@@ -70,6 +71,7 @@ class SymbolRunner {
         launch_more();
       }
       group_.wait();
+      handoff_.after_wait();
     });
     MultiRunResult result;
     result.stats = std::move(stats_);
@@ -120,13 +122,16 @@ class SymbolRunner {
   void launch_more() {
     while (!stop_ && next_ < symbols_.size() && next_ < head_ + window_) {
       ++next_;
+      detail::TaskHandoff::before_spawn();
       group_.run([this] {
+        detail::TaskHandoff::task_started();
         size_t index;
         {
           std::lock_guard lock(mutex_);
           index = started_++;
         }
         run_one(index);
+        handoff_.task_finished();
       });
     }
   }
@@ -286,6 +291,7 @@ class SymbolRunner {
   std::unique_ptr<std::atomic<bool>[]> cancel_;  // per symbol: stop its run
   std::vector<StateStats> state_stats_;
   tbb::task_group group_;
+  detail::TaskHandoff handoff_;
 };
 
 }  // namespace

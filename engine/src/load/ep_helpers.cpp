@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+#include "core/tsan_handoff.hpp"
+
 namespace tickflow {
 
 bool require_time_ordered(BindContext& ctx, size_t input, std::string_view why) {
@@ -68,7 +70,14 @@ void work_in_parts(size_t parts, const std::function<void(size_t part)>& body) {
     if (parts == 1) body(0);
     return;
   }
-  tbb::parallel_for(size_t{0}, parts, [&](size_t part) { body(part); });
+  detail::TaskHandoff handoff;
+  detail::TaskHandoff::before_spawn();
+  tbb::parallel_for(size_t{0}, parts, [&](size_t part) {
+    detail::TaskHandoff::task_started();
+    body(part);
+    handoff.task_finished();
+  });
+  handoff.after_wait();
 }
 
 }  // namespace tickflow
