@@ -1,5 +1,5 @@
-// The interface between the type checker (expr_compile.cpp) and the typing rules of
-// operators (expr_operators.cpp) and functions (expr_functions.cpp). Each builder gets
+// The interface between the type checker (compile.cpp) and the typing rules of
+// operators (operators.cpp) and functions (functions.cpp). Each builder gets
 // well-typed child nodes, checks the operand types, and returns the evaluation node
 // or reports an error and returns nullptr.
 #pragma once

@@ -156,7 +156,7 @@ NodePtr make_field(Type type, size_t column_index);
 NodePtr make_timestamp();
 NodePtr make_run_symbol();
 NodePtr make_state_read(Type type, size_t id);
-// state.NAME.method(args) (expr_state_nodes.cpp): type-checks a container method call
+// state.NAME.method(args) (state_nodes.cpp): type-checks a container method call
 // against the variable `ref` resolved (nullptr when unknown, already reported), checking
 // the argument expressions with `check`, and builds its node; nullptr after an error.
 NodePtr build_state_method(const Ast& ast, const StateRef* ref,

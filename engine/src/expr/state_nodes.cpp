@@ -1,7 +1,7 @@
 // The container methods of state variables in expressions (SPEC §6):
 // state.X.size(), state.SEEN.has(k...), state.SEEN.value('F', k...) and
 // state.RECENT.value('F', i): their type checking (build_state_method, called by the
-// checker of expr_compile.cpp) and their evaluation nodes. The arguments are evaluated as
+// checker of compile.cpp) and their evaluation nodes. The arguments are evaluated as
 // whole columns like every other node's; the lookups then run row by row (one hash lookup
 // or index per tick), reusing one key vector per evaluation. The nodes are never folded:
 // a container changes while ticks flow.
