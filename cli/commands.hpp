@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "serve.hpp"
+#include "shard.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/registry.hpp"
@@ -40,6 +41,7 @@ struct RunArgs {
   bool keep_going = false;
   bool progress = true;
   ArchiveTarget archive;  // --db: store the output in an archive table instead of printing it
+  std::optional<ShardSpec> shard;  // --shard I/N (docs/scale.md)
 };
 
 struct LoadArgs {
@@ -75,6 +77,8 @@ int explain_command(const Registry& registry, const std::string& graph, bool dot
 int eps_command(const Registry& registry, const std::string& name, const std::string& format);
 int load_command(const Registry& registry, const LoadArgs& args);
 int db_command(const DbArgs& args);
+// `tickflow concat PART... [-o OUT]`: the parts of a sharded run as the unsharded run's output.
+int concat_command(const std::vector<std::string>& parts, const std::string& output);
 
 // `tickflow run --db`: the query's single output stream goes into an archive table.
 int run_into_archive(const Query& query, const RunArgs& args);

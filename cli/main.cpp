@@ -96,6 +96,14 @@ int main(int argc, char** argv) {
                 "Finish the other symbols when one fails; report failures at the end (exit 1)");
   bool no_progress = false;
   run->add_flag("--no-progress", no_progress, "Never show the progress line");
+  std::string shard_text, shard_by = "symbol";
+  auto* shard_opt = run->add_option(
+      "--shard", shard_text,
+      "Run shard I of N (I from 0): the symbols at positions = I mod N (docs/scale.md)");
+  run->add_option("--shard-by", shard_by, "symbol, or day: contiguous runs of UTC days")
+      ->check(CLI::IsMember({"symbol", "day"}))
+      ->needs(shard_opt)
+      ->capture_default_str();
 
   auto add_archive_target = [](CLI::App* command, cli::ArchiveTarget& target) {
     command
@@ -163,6 +171,14 @@ int main(int argc, char** argv) {
   eps->add_option("name", eps_name, "Show one EP");
   eps->add_option("--format", eps_format, "text, markdown or json")
       ->check(CLI::IsMember({"text", "markdown", "json"}));
+
+  std::vector<std::string> concat_parts;
+  std::string concat_output;
+  auto* concat = app.add_subcommand(
+      "concat", "Put the outputs of the shards of a sharded run back together (docs/scale.md)");
+  concat->add_option("parts", concat_parts, "Every shard's output file (or -o directory)")
+      ->required();
+  concat->add_option("-o,--output", concat_output, "Output file (default: standard output)");
 
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -238,9 +254,19 @@ int main(int argc, char** argv) {
     }
     if (max_acc_opt->count() > 0) run_args.max_accumulated_ticks = max_accumulated;
     run_args.progress = !no_progress;
+    if (shard_opt->count() > 0) {
+      try {
+        run_args.shard = cli::parse_shard(shard_text);
+      } catch (const UsageError& e) {
+        std::cerr << "tickflow: error: " << e.what() << "\n";
+        return 2;
+      }
+      run_args.shard->by = shard_by == "day" ? cli::ShardBy::Day : cli::ShardBy::Symbol;
+    }
     return cli::run_command(registry, run_args);
   }
   if (load->parsed()) return cli::load_command(registry, load_args);
+  if (concat->parsed()) return checked_stdout(cli::concat_command(concat_parts, concat_output));
   if (db->parsed()) {
     db_args.info = db_info->parsed();
     return checked_stdout(cli::db_command(db_args));

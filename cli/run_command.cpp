@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -204,6 +205,92 @@ void print_stats(const Query& query, const std::vector<NodeStats>& stats,
   }
 }
 
+// --shard: what the run cannot do when sharded (UsageError).
+void check_shard_usage(const Query& query, const RunArgs& args) {
+  const ShardSpec& shard = *args.shard;
+  if (args.format == "table" ||
+      (args.format.empty() && std::filesystem::path(args.output_path).extension() == ".txt")) {
+    throw UsageError(
+        "--shard writes csv or jsonl: an aligned table's column widths depend on "
+        "every tick, so shards of it cannot be put together");
+  }
+  if (!args.archive.db.empty()) throw UsageError("--shard cannot write into --db");
+  if (!query.outputs.empty() && args.output_path.empty()) {
+    throw UsageError(
+        "--shard needs -o FILE (or -o DIR for several outputs): each shard writes its "
+        "own files, each with a FILE.shard.json that tickflow concat reads");
+  }
+  const auto& symbols = query.info.symbols;
+  if (shard.by == ShardBy::Symbol && symbols.empty()) {
+    throw UsageError(
+        "--shard-by symbol needs symbols (symbols:, --symbols or --symbols-file); a "
+        "run without symbols can be sharded with --shard-by day");
+  }
+  if (shard.by == ShardBy::Day && (!query.info.range_start || !query.info.range_end)) {
+    throw UsageError(
+        "--shard-by day needs the query's range: range: in the file, or --start "
+        "and --end");
+  }
+  std::vector<std::string> sorted = symbols;
+  std::sort(sorted.begin(), sorted.end());
+  auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice != sorted.end()) {
+    throw UsageError("--shard: symbol '" + *twice +
+                     "' is listed twice; a sharded run needs distinct symbols");
+  }
+}
+
+// The manifests of a sharded run's output files: ticks per symbol block as they are written,
+// then F.shard.json next to each committed file F. Does nothing in a run without --shard.
+class ShardOutputs {
+ public:
+  ShardOutputs(const RunArgs& args, const std::vector<std::string>& symbols,
+               const std::string& format, size_t outputs)
+      : enabled_(args.shard.has_value()), manifests_(outputs) {
+    if (!enabled_) return;
+    for (size_t i = 0; i < symbols.size(); ++i) position_.emplace(symbols[i], i);
+    for (auto& m : manifests_) {
+      m.spec = *args.shard;
+      m.time_order = args.merge_symbols;
+      m.format = format;
+      m.symbols = symbols;
+    }
+  }
+
+  void count(size_t output, const std::string& symbol, size_t ticks) {
+    if (!enabled_) return;
+    ShardManifest& m = manifests_[output];
+    m.ticks += static_cast<int64_t>(ticks);
+    if (m.time_order || symbol.empty()) return;
+    size_t position = position_.at(symbol);
+    if (m.blocks.empty() || m.blocks.back().first != position) m.blocks.emplace_back(position, 0);
+    m.blocks.back().second += static_cast<int64_t>(ticks);
+  }
+
+  // After `path` is committed. If the manifest cannot be written the file goes too: a part
+  // without its manifest would only be refused later.
+  void write_manifest(size_t output, const std::string& path) {
+    if (!enabled_) return;
+    try {
+      ShardManifest& m = manifests_[output];
+      m.bytes = std::filesystem::file_size(path);
+      auto file = OutputFile::open(manifest_path(path));
+      file->write(manifest_json(m));
+      file->commit();
+    } catch (const std::exception& e) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      throw RuntimeError(std::string("cannot write the shard manifest of '") + path +
+                         "': " + e.what());
+    }
+  }
+
+ private:
+  bool enabled_;
+  std::vector<ShardManifest> manifests_;
+  std::unordered_map<std::string, size_t> position_;
+};
+
 struct OutputStream {
   std::unique_ptr<OutputFile> file;
   std::unique_ptr<TickWriter> writer;
@@ -224,6 +311,30 @@ int run_command(const Registry& registry, const RunArgs& args) {
   if (!query) {
     print_diagnostics(diags);
     return diags.exit_status() ? diags.exit_status() : 2;
+  }
+
+  std::vector<std::string> all_symbols = query->info.symbols;
+  bool shard_runs_nothing = false;
+  if (args.shard) {
+    try {
+      check_shard_usage(*query, args);
+    } catch (const UsageError& e) {
+      std::cerr << "tickflow: error: " << e.what() << "\n";
+      return 2;
+    }
+    if (args.shard->by == ShardBy::Day) {
+      auto range = shard_day_range(*query->info.range_start, *query->info.range_end, *args.shard);
+      shard_runs_nothing = !range;
+      if (range) {
+        // Bound again for the shard's days: sources read only that part of the range.
+        std::tie(overrides.start, overrides.end) = *range;
+        query = load_query(args.graph, registry, overrides, diags);
+        if (!query) {
+          print_diagnostics(diags);
+          return diags.exit_status() ? diags.exit_status() : 2;
+        }
+      }
+    }
   }
 
   if (!args.archive.db.empty()) return run_into_archive(*query, args);
@@ -307,6 +418,9 @@ int run_command(const Registry& registry, const RunArgs& args) {
       std::find(targets.begin(), targets.end(), "") != targets.end() && isatty(STDOUT_FILENO);
   std::vector<std::string> run_symbols_list =
       with_symbols ? query->info.symbols : std::vector<std::string>{""};
+  if (args.shard && args.shard->by == ShardBy::Symbol)
+    run_symbols_list = shard_symbols(run_symbols_list, *args.shard);
+  if (shard_runs_nothing) run_symbols_list.clear();
   ProgressLine progress(args.progress && !ticks_on_terminal,
                         static_cast<int64_t>(run_symbols_list.size()));
   options.ticks_produced = &progress.counter();
@@ -315,6 +429,7 @@ int run_command(const Registry& registry, const RunArgs& args) {
   symbol_options.keep_going = args.keep_going;
   symbol_options.merge_symbols = args.merge_symbols;
   std::vector<std::string> current_symbol(streams.size());
+  ShardOutputs shard_outputs(args, all_symbols, format_name, streams.size());
   MultiRunResult result =
       run_symbols(*query, plan, options, run_symbols_list, symbol_options,
                   [&](size_t output, const std::string& symbol, const Batch& batch) {
@@ -324,15 +439,15 @@ int run_command(const Registry& registry, const RunArgs& args) {
                       current_symbol[output] = symbol;
                     }
                     stream.writer->write(batch);
+                    shard_outputs.count(output, symbol, batch.size());
                   });
   std::optional<RuntimeError> failure;
   if (!result.failures.empty() && !args.keep_going) failure = result.failures.front().error;
   if (!failure) {
     try {
-      for (auto& s : streams) {
-        s.writer->finish();
-        s.file->commit();
-      }
+      for (auto& s : streams) s.writer->finish();
+      for (auto& s : streams) s.file->commit();
+      for (size_t i = 0; i < targets.size(); ++i) shard_outputs.write_manifest(i, targets[i]);
     } catch (const RuntimeError& e) {
       failure = e;
     }
