@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
   cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand(
       "serve",
-      "Serve rolling statistics over HTTP: push values per symbol, ask stats of the last 10^k");
+      "Serve rolling statistics over HTTP (push values per symbol, ask stats of the last 10^k) "
+      "and standing queries over pushed ticks");
   serve->add_option("queries", serve_args.queries, "Standing queries (QUERY.yaml)");
   serve->add_option("--host", serve_args.options.host, "Address to listen on")
       ->capture_default_str();
@@ -203,6 +204,11 @@ int main(int argc, char** argv) {
       ->add_option("--max-k", serve_args.options.limits.max_k,
                    "Largest window 10^k; each symbol keeps the last 10^max_k values")
       ->check(whole_number(1, 9))
+      ->capture_default_str();
+  serve
+      ->add_option("--stream-buffer", serve_args.options.query_limits.stream_buffer_bytes,
+                   "Bytes a query stream subscriber may fall behind before it is disconnected")
+      ->check(whole_number(1024, uint64_t{1} << 34))
       ->capture_default_str();
   auto* journal_opt = serve->add_option("--journal", serve_args.journal_dir,
                                         "Directory of the journal (replayed at start)");

@@ -7,6 +7,7 @@ void register_builtins(Registry& registry) {
   register_generate(registry);
   register_csv(registry);
   register_db(registry);
+  register_push(registry);
   register_fields(registry);
   register_head_tail(registry);
   register_fill_forward(registry);

@@ -11,6 +11,7 @@ void register_ticks(Registry& registry);             // sources/ticks.cpp
 void register_generate(Registry& registry);          // sources/generate.cpp
 void register_csv(Registry& registry);               // sources/csv.cpp
 void register_db(Registry& registry);                // sources/db.cpp: the tick archive
+void register_push(Registry& registry);              // sources/push.cpp: standing queries
 void register_fields(Registry& registry);            // fields/keep_drop_rename.cpp
 void register_head_tail(Registry& registry);         // fields/head_tail.cpp: head, tail
 void register_fill_forward(Registry& registry);      // fields/fill_forward.cpp

@@ -25,6 +25,9 @@ App::App(asio::io_context& io, const ServeOptions& options, std::function<void(s
   }
 
   stats_->add_routes(router_);
+  queries_ = std::make_unique<QueryService>(options.registry, options.query_limits);
+  for (const auto& [query, source] : options.queries) queries_->add(query, source);
+  queries_->add_routes(router_);
   router_.add("GET", "/health", [](auto, Responder respond) {
     respond(HttpResponse::json(200, R"({"status": "ok"})"));
   });
@@ -53,6 +56,10 @@ App::App(asio::io_context& io, const ServeOptions& options, std::function<void(s
 }
 
 App::~App() = default;
+
+void App::stop_queries() {
+  queries_->stop_all();
+}
 
 void App::flush() {
   if (journal_) journal_->sync_all();

@@ -16,6 +16,7 @@
 #include "api.hpp"
 #include "journal.hpp"
 #include "metrics.hpp"
+#include "query_service.hpp"
 #include "router.hpp"
 #include "stats_service.hpp"
 
@@ -28,11 +29,17 @@ struct ServeOptions {
   Limits limits;
   std::optional<std::string> journal_dir;
   FsyncPolicy fsync = FsyncPolicy::interval;
+  // Standing queries (SPEC §13): loaded at start-up (with the file each came from), and
+  // the EPs that queries registered later may use.
+  std::vector<std::pair<std::shared_ptr<const Query>, std::string>> queries;
+  const Registry* registry = nullptr;
+  QueryLimits query_limits;
 };
 
 class App {
  public:
-  // Replays the journal (throws JournalError on damage). `log` receives lines for stderr:
+  // Replays the journal (throws JournalError on damage) and starts the standing queries
+  // (throws RuntimeError or UsageError when one cannot start). `log` receives lines for stderr:
   // journal notes and one line per error response (the access errors).
   App(asio::io_context& io, const ServeOptions& options, std::function<void(std::string)> log);
   ~App();
@@ -40,14 +47,19 @@ class App {
   Router& router() { return router_; }
   StatsService& stats() { return *stats_; }
   Metrics& metrics() { return metrics_; }
+  QueryService& queries() { return *queries_; }
   // Syncs every journal file (at shutdown, after the last request).
   void flush();
+  // Stops the standing queries (at shutdown, before the connections close): their EPs
+  // emit what they hold and their streams end.
+  void stop_queries();
 
  private:
   std::function<void(std::string)> log_;
   Metrics metrics_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<StatsService> stats_;
+  std::unique_ptr<QueryService> queries_;
   Router router_;
 };
 

@@ -26,12 +26,15 @@
 
 namespace tickflow::server {
 
+class ResponseStream;
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // without the query string, percent-decoded
   std::vector<std::pair<std::string, std::string>> query;        // percent-decoded, in order
   std::vector<std::pair<std::string, std::string>> path_params;  // from {name} segments
   std::string content_type;
+  std::string accept;  // the Accept header
   std::string body;
 };
 
@@ -40,6 +43,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set for a streamed (chunked) response: the body is what the stream receives after the
+  // headers went out (see response_stream.hpp); `body` is then unused.
+  std::shared_ptr<ResponseStream> stream;
 
   static HttpResponse json(int status, std::string body);
   // {"error": message}

@@ -2,6 +2,8 @@
 // RESTinio requests to the Router, the listening socket, threads and signals.
 #include "serve.hpp"
 
+#include "response_stream.hpp"
+
 #include <fmt/format.h>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -76,11 +78,50 @@ bool to_http_request(const restinio::request_t& in, HttpRequest& out, HttpRespon
     return false;
   }
   out.content_type = header.get_field_or(restinio::http_field::content_type, "");
+  out.accept = header.get_field_or(restinio::http_field::accept, "");
   out.body = in.body();
   return true;
 }
 
+// A streamed response: headers now, then each piece of the stream as a chunk, flushed at
+// once; the stream learns when the socket has taken a piece (its bound on waiting bytes).
+void send_stream(const restinio::request_handle_t& request, HttpResponse& response) {
+  using Builder = restinio::response_builder_t<restinio::chunked_output_t>;
+  struct Shared {
+    explicit Shared(Builder b) : builder(std::move(b)) {}
+    std::mutex mutex;
+    Builder builder;
+    bool done = false;
+  };
+  auto shared = std::make_shared<Shared>(
+      request->create_response<restinio::chunked_output_t>(status_line(response.status)));
+  shared->builder.append_header(restinio::http_field::content_type, response.content_type);
+  shared->builder.append_header(restinio::http_field::cache_control, "no-cache");
+  for (auto& [name, value] : response.headers) shared->builder.append_header(name, value);
+  shared->builder.flush();
+  std::weak_ptr<ResponseStream> weak = response.stream;
+  response.stream->start([shared, weak](std::string piece, bool last) {
+    std::lock_guard lock(shared->mutex);
+    if (shared->done) return;
+    const size_t bytes = piece.size();
+    shared->builder.append_chunk(std::move(piece));
+    auto on_written = [weak, bytes](const asio::error_code& error) {
+      if (auto stream = weak.lock()) stream->written(bytes, !error);
+    };
+    if (last) {
+      shared->done = true;
+      shared->builder.done(on_written);
+    } else {
+      shared->builder.flush(on_written);
+    }
+  });
+}
+
 void send(const restinio::request_handle_t& request, HttpResponse response) {
+  if (response.stream) {
+    send_stream(request, response);
+    return;
+  }
   auto builder = request->create_response(status_line(response.status));
   builder.append_header(restinio::http_field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) builder.append_header(name, value);
@@ -105,6 +146,12 @@ int serve(const ServeOptions& options) {
     app = std::make_unique<App>(io, options, log);
   } catch (const JournalError& e) {
     std::cerr << "tickflow: error: " << e.what() << "\n";
+    return 1;
+  } catch (const UsageError& e) {
+    std::cerr << "tickflow: error: " << e.what() << "\n";
+    return 2;
+  } catch (const RuntimeError& e) {
+    std::cerr << e.describe() << "\n";
     return 1;
   }
 
@@ -162,15 +209,17 @@ int serve(const ServeOptions& options) {
     if (error) return;
     log(fmt::format("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
     drain_deadline = std::chrono::steady_clock::now() + kDrainLimit;
+    app->stop_queries();
     server.close_async([&] { wait_for_drain(); }, [&](std::exception_ptr) { wait_for_drain(); });
   });
 
   const size_t threads =
       options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  log(fmt::format("listening on http://{}:{} ({} threads, max {} symbols, max k {}{})",
-                  options.host, options.port, threads, options.limits.max_symbols,
-                  options.limits.max_k,
-                  options.journal_dir ? ", journal " + *options.journal_dir : ""));
+  log(fmt::format(
+      "listening on http://{}:{} ({} threads, max {} symbols, max k {}, {} standing "
+      "queries{})",
+      options.host, options.port, threads, options.limits.max_symbols, options.limits.max_k,
+      app->queries().size(), options.journal_dir ? ", journal " + *options.journal_dir : ""));
   std::vector<std::thread> pool;
   for (size_t i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

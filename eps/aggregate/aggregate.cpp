@@ -109,6 +109,28 @@ class AggregateOperator : public Operator {
     flush();
   }
 
+  // Standing queries: a time bucket that time has passed is closed now instead of when the
+  // next tick or the end comes; the empty buckets after it still wait for that tick (a
+  // batch run emits them only when one comes). Returns the earliest stamp still to come.
+  std::optional<int64_t> input_passed(size_t, int64_t time, OutputSink& out) override {
+    const Options& o = *options_;
+    if (o.running) {
+      if (o.window == Options::Window::Time) return std::numeric_limits<int64_t>::min();
+      return time;  // one output per input tick, at its time
+    }
+    if (o.bucket != Options::Bucket::Time || !time_started_) {
+      return std::numeric_limits<int64_t>::min();
+    }
+    if (time >= bucket_end_ && !closed_early_) {
+      out_ = &out;
+      close_bucket(time_bucket_stamp());
+      closed_early_ = true;
+      flush();
+    }
+    if (closed_early_) return o.range_end ? std::min(bucket_end_, *o.range_end) : bucket_end_;
+    return time_bucket_stamp();
+  }
+
   Held held() const override {
     return {held_ticks_, held_ticks_ * bytes_per_held_tick_ + groups_.bytes() +
                              static_cast<int64_t>(group_count_ * states_.size() * 32)};
@@ -218,7 +240,8 @@ class AggregateOperator : public Operator {
   // buckets between them when emit_empty.
   void advance_time_bucket(int64_t time) {
     const int64_t d = options_->bucket_duration;
-    close_bucket(time_bucket_stamp());
+    if (!closed_early_) close_bucket(time_bucket_stamp());
+    closed_early_ = false;
     if (options_->emit_empty) {
       for (set_time_bucket(bucket_end_); bucket_end_ <= time; set_time_bucket(bucket_end_)) {
         close_bucket(time_bucket_stamp());
@@ -264,7 +287,7 @@ class AggregateOperator : public Operator {
   void finish_time_buckets() {
     const Options& o = *options_;
     if (time_started_) {
-      close_bucket(time_bucket_stamp());
+      if (!closed_early_) close_bucket(time_bucket_stamp());
       set_time_bucket(bucket_end_);
     } else if (o.range_start) {
       set_time_bucket(*o.range_start);
@@ -407,6 +430,8 @@ class AggregateOperator : public Operator {
   int64_t bucket_first_time_ = 0;
   int64_t bucket_last_time_ = 0;
   bool time_started_ = false;
+  // Standing queries: the current time bucket was closed by input_passed (and is not again).
+  bool closed_early_ = false;
   int64_t origin_ = 0;
   int64_t bucket_start_ = 0;
   int64_t bucket_end_ = 0;

@@ -54,6 +54,8 @@ struct Pending {
   int64_t ticks = 0;
   int64_t bytes = 0;
   bool finished = false;
+  // Standing queries: no tick earlier than this will come (Operator::input_passed).
+  int64_t passed = std::numeric_limits<int64_t>::min();
 
   bool empty() const { return ticks == 0; }
   const Batch& front() const { return batches.front(); }
@@ -123,7 +125,10 @@ class JoinByTimeOperator : public Operator {
 
   void process(size_t input, Batch&& batch, OutputSink& out) override {
     if (input != options_->leading && leading_done()) return;  // nothing will read it
-    if (input == options_->leading && !batch.empty()) last_leading_time_ = batch.times.back();
+    if (input == options_->leading && !batch.empty()) {
+      last_leading_time_ = batch.times.back();
+      pending_[input].passed = std::max(pending_[input].passed, batch.times.back());
+    }
     pending_[input].push(std::move(batch));
     advance(out);
   }
@@ -131,6 +136,18 @@ class JoinByTimeOperator : public Operator {
   void input_finished(size_t input, OutputSink& out) override {
     pending_[input].finished = true;
     advance(out);
+  }
+
+  // Standing queries: an input that passed a time without ticks counts as having passed it,
+  // as a later tick would (see advance()). Output ticks are stamped with leading ticks, none
+  // earlier than the leading input's time.
+  std::optional<int64_t> input_passed(size_t input, int64_t time, OutputSink& out) override {
+    Pending& pending = pending_[input];
+    pending.passed = std::max(pending.passed, time);
+    if (input != options_->leading) advance(out);
+    const Pending& lead = pending_[options_->leading];
+    if (leading_done()) return std::numeric_limits<int64_t>::max();
+    return lead.empty() ? lead.passed : std::min(lead.passed, lead.front_time());
   }
 
   Held held() const override {
@@ -149,6 +166,13 @@ class JoinByTimeOperator : public Operator {
   }
 
  private:
+  // Input j will deliver nothing that a leading tick at t sees: nothing at t or before (at
+  // t only with same_time: include).
+  bool passed_beyond(size_t j, int64_t t) const {
+    const int64_t passed = pending_[j].passed;
+    return options_->include_same_time[j] ? passed > t : passed >= t;
+  }
+
   bool leading_done() const {
     const Pending& lead = pending_[options_->leading];
     return lead.finished && lead.empty();
@@ -163,7 +187,7 @@ class JoinByTimeOperator : public Operator {
         if (j == options_->leading) continue;
         apply_until(j, t);
         // Whatever is left of input j lies after t, so j has passed t when anything is left.
-        if (!pending_[j].finished && pending_[j].empty()) ready = false;
+        if (!pending_[j].finished && pending_[j].empty() && !passed_beyond(j, t)) ready = false;
       }
       if (!ready) break;
       emit_row(lead.front(), lead.front_row);

@@ -55,6 +55,22 @@ class MergeOperator : public Operator {
     release(out);
   }
 
+  // Standing queries: an input that passed `time` bounds the others as a tick at that time
+  // would. What is still held comes after the earliest open input's time, so the output
+  // has passed that time.
+  std::optional<int64_t> input_passed(size_t input, int64_t time, OutputSink& out) override {
+    InputState& in = inputs_[input];
+    if (time > in.last_time) {
+      in.last_time = time;
+      release(out);
+    }
+    int64_t passed = std::numeric_limits<int64_t>::max();
+    for (const auto& other : inputs_) {
+      if (!other.finished) passed = std::min(passed, other.last_time);
+    }
+    return passed;
+  }
+
   Held held() const override {
     Held h;
     for (const auto& in : inputs_) {

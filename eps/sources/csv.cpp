@@ -12,6 +12,7 @@
 
 #include "builtin.hpp"
 #include "sources/csv_reader.hpp"
+#include "sources/field_types.hpp"
 #include "tickflow/util.hpp"
 
 namespace tickflow::eps {
@@ -279,34 +280,6 @@ bool read_options(BindContext& ctx, CsvSourceConfig& config) {
   return ok;
 }
 
-struct GivenType {
-  std::string name;
-  Type type;
-  Location location;  // of the name in `fields:`
-};
-
-std::optional<std::vector<GivenType>> read_given_types(BindContext& ctx) {
-  std::vector<GivenType> given;
-  const ConfigNode* fields = ctx.param("fields");
-  if (!fields) return given;
-  bool ok = true;
-  for (const auto& entry : fields->entries()) {
-    const std::string& type_text = entry.value.text();
-    if (auto type = parse_type(type_text)) {
-      given.push_back({entry.key, *type, entry.key_location});
-    } else {
-      ctx.error(
-          entry.value.location(),
-          "unknown type '" + type_text + "' for field " + entry.key +
-              "; expected int, double, bool, string, time or duration" +
-              did_you_mean(type_text, {"int", "double", "bool", "string", "time", "duration"}));
-      ok = false;
-    }
-  }
-  if (!ok) return std::nullopt;
-  return given;
-}
-
 // Reads the header and sample rows of `config.bind_path` into `config.layout`.
 // Throws RuntimeError for unreadable files and bad headers; reports parameter problems.
 bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<GivenType>& given) {
@@ -398,7 +371,7 @@ bool read_layout(BindContext& ctx, CsvSourceConfig& config, const std::vector<Gi
 OperatorFactory bind_csv(BindContext& ctx) {
   auto config = std::make_shared<CsvSourceConfig>();
   bool ok = read_options(ctx, *config);
-  const auto given = read_given_types(ctx);
+  const auto given = read_given_types(ctx, "fields");
   if (!given) ok = false;
 
   const std::string given_path = ctx.get_string("path");

@@ -426,8 +426,9 @@ TickReader::Row TickReader::convert_row(Batch& batch) {
 
   row_time_.reset();
   const size_t time_cell = layout_.time_column;
-  const std::string_view time_text = reader_.cell(time_cell);
-  const auto time = time_parser_.parse(time_text);
+  const bool has_time = time_cell != CsvLayout::kNoTimeColumn;
+  const std::string_view time_text = has_time ? reader_.cell(time_cell) : std::string_view();
+  const auto time = has_time ? time_parser_.parse(time_text) : options_.missing_time;
   if (!time) {
     const auto& name = layout_.header[time_cell];
     if (time_text.find_first_not_of(" \t") == std::string_view::npos) {
@@ -453,7 +454,7 @@ TickReader::Row TickReader::convert_row(Batch& batch) {
             format_time(**previous_time) + " (line " + std::to_string(*previous_line) + ")" +
             (options_.route_by_symbol ? " of the same symbol" : "") +
             "; CSV input must be in time order and is never reordered",
-        reader_.location(time_cell));
+        has_time ? reader_.location(time_cell) : reader_.location(0));
     error.tick_time = *time;
     throw error;
   }

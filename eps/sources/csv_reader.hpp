@@ -208,6 +208,8 @@ struct CsvLayout {
     size_t field = 0;       // index in `schema` for Role::Field
     bool inferred = false;  // the type was guessed from sample rows, not given
   };
+  // A time_column of kNoTimeColumn: the ticks get TickReaderOptions::missing_time.
+  static constexpr size_t kNoTimeColumn = static_cast<size_t>(-1);
   std::vector<std::string> header;
   std::vector<Column> columns;
   size_t time_column = 0;
@@ -239,6 +241,9 @@ struct TickReaderOptions {
   // be set). Time order and the range end then apply per symbol, so a file sorted by
   // symbol, then time, is as valid as one sorted by time.
   std::function<Batch*(std::string_view symbol)> route_by_symbol;
+  // The time of every tick when the layout has no time column (a push request's receipt
+  // time, SPEC §13).
+  int64_t missing_time = 0;
 };
 
 // Turns the data records of a reader (positioned after the header) into batches.

@@ -24,6 +24,7 @@
 #include "tickflow/batch.hpp"
 #include "tickflow/config.hpp"
 #include "tickflow/diagnostics.hpp"
+#include "tickflow/live.hpp"
 #include "tickflow/schema.hpp"
 #include "tickflow/state.hpp"
 #include "tickflow/types.hpp"
@@ -175,6 +176,19 @@ class Operator {
   }
   // Extra named counters shown by --stats (e.g. {"skipped_rows", 3}).
   virtual std::vector<std::pair<std::string, int64_t>> counters() const { return {}; }
+
+  // Standing queries only (`tickflow serve`, SPEC §13; a batch run never calls it): input
+  // `input` will deliver no tick earlier than `time`, although it has delivered none at that
+  // time (its source was advanced, or a filter upstream dropped the ticks). An operator that
+  // waits for time to pass (merge, as-of joins, time buckets) releases what that allows,
+  // exactly as a later tick would have let it, so the output is the batch run's.
+  // Returns the time before which the operator will emit no more ticks on any port, or
+  // nullopt for the engine's default: the earliest time its inputs have passed for an EP
+  // whose accumulation is none, no promise otherwise.
+  virtual std::optional<int64_t> input_passed(size_t input, int64_t time, OutputSink& out) {
+    (void)input, (void)time, (void)out;
+    return std::nullopt;
+  }
 };
 
 // Everything an Operator may need to know about the run it belongs to.
@@ -186,6 +200,8 @@ struct RunContext {
   const QueryInfo* query = nullptr;
   // The run's state variables (SPEC §6); null when the query declares none.
   StateStore* state = nullptr;
+  // The feeds of `push` sources in a standing query (tickflow/live.hpp); null in a batch run.
+  const LiveFeeds* live = nullptr;
 };
 
 using OperatorFactory = std::function<std::unique_ptr<Operator>(const RunContext&)>;

@@ -25,12 +25,16 @@ class OutputFile {
   // Throws RuntimeError when the temporary file cannot be created.
   static std::unique_ptr<OutputFile> open(const std::string& path);
   static std::unique_ptr<OutputFile> standard_output();
+  // Bytes kept in memory until take_memory() (a server formatting ticks for a response).
+  static std::unique_ptr<OutputFile> memory();
   ~OutputFile();
 
   void write(std::string_view bytes);  // throws RuntimeError on I/O failure
   void commit();                       // flush, close, rename; throws on failure
   void abort() noexcept;
   const std::string& path() const { return path_; }
+  // A memory output's bytes written so far; they are removed from it.
+  std::string take_memory();
 
  private:
   OutputFile() = default;
@@ -39,6 +43,8 @@ class OutputFile {
   std::string temp_path_;
   bool is_stdout_ = false;
   bool done_ = false;
+  bool is_memory_ = false;
+  std::string memory_;
 };
 
 // Removes every temporary output file not yet committed or aborted. Async-signal-safe:
@@ -63,6 +69,8 @@ class TickWriter {
   // effect when the writer was made without a SYMBOL column.
   void set_symbol(std::string symbol);
   void write(const Batch& batch);
+  // Passes what is buffered to the output now (not for table, which is written at the end).
+  void flush();
   // Writes what is buffered (the header alone when no tick came). Does not commit `out`.
   void finish();
 

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "core/tsan_handoff.hpp"
+#include "exec/source_interleave.hpp"
+#include "tickflow/live.hpp"
 #include "tickflow/run.hpp"
 
 namespace tickflow::detail {
@@ -65,6 +67,13 @@ class Execution {
         sequential_(plan.sequential || options.one_thread) {}
 
   RunResult run();
+
+  // standing.cpp: a run that stays open while live feeds receive ticks (StandingRun).
+  void start_standing(const LiveFeeds& feeds);
+  void pump_standing();
+  RunResult close_standing();
+  std::vector<NodeStats> node_stats() const;
+  std::vector<Held> node_held() const;
 
  private:
   using SegmentNode = tbb::flow::function_node<tbb::flow::continue_msg, tbb::flow::continue_msg>;
@@ -132,6 +141,12 @@ class Execution {
   void flush_gathered(size_t n);
   void run_sequential();
   void run_sequential_guarded();
+
+  // standing.cpp
+  void feed_standing();
+  void pass_times();
+  void throw_if_failed() const;
+  RunResult collect_result();
 
   void annotate(RuntimeError& e, size_t n) const {
     if (!e.node.empty()) return;
@@ -245,6 +260,12 @@ class Execution {
   std::atomic<bool> throttle_by_demand_{true};
   std::mutex error_mutex_;
   RuntimeError first_error_{""};
+  // Standing runs: the live feeds, the source order, and the times passed per node (out)
+  // and per node input (told to the operator).
+  const LiveFeeds* live_ = nullptr;
+  std::unique_ptr<SourceInterleave> interleave_;
+  std::vector<int64_t> passed_out_;
+  std::vector<std::vector<int64_t>> passed_in_;
 };
 
 }  // namespace tickflow::detail

@@ -19,8 +19,6 @@ constexpr size_t kMaxQueuedBatches = 8;
 }  // namespace
 
 RunResult Execution::run() {
-  RunResult result;
-  result.stats.resize(query_.nodes.size());
   try {
     setup();
   } catch (const RuntimeError& e) {
@@ -60,6 +58,14 @@ RunResult Execution::run() {
       arena.execute(run_graph);
     }
   }
+  return collect_result();
+}
+
+// The end of a run: every node must have finished; commit (or abort) the operators and
+// gather the statistics.
+RunResult Execution::collect_result() {
+  RunResult result;
+  result.stats.resize(query_.nodes.size());
   if (!failed_) check_all_finished();
   finish_operators();
   for (size_t n = 0; n < nodes_.size(); ++n) {
@@ -96,8 +102,9 @@ void Execution::setup() {
   for (size_t n = 0; n < query_.nodes.size(); ++n) {
     const BoundNode& node = query_.nodes[n];
     NodeState& state = nodes_[n];
-    state.context = {node.id,      node.ep_location, options_.symbol, options_.batch_size,
-                     &query_.info, state_.get()};
+    state.context = {
+        node.id, node.ep_location, options_.symbol, options_.batch_size, &query_.info, state_.get(),
+        live_};
     state.open_inputs = node.inputs.size();
     state.consumers.resize(node.output_schemas.size());
   }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -31,7 +32,7 @@ class SourceInterleave {
 
   // Source node indices, in the order that breaks ties.
   SourceInterleave(const std::vector<size_t>& nodes, bool exact) : exact_(exact) {
-    for (size_t n : nodes) sources_.push_back(Source{n, {}, 0, false, false});
+    for (size_t n : nodes) sources_.push_back(Source{n, {}, 0, false, false, false, 0});
   }
 
   // `produce(node, out)` appends (port, batch) pairs to `out` and returns false once the
@@ -39,17 +40,35 @@ class SourceInterleave {
   // has ended.
   template <class Produce, class Finish>
   std::optional<Run> next(Produce&& produce, Finish&& finish) {
+    return next(produce, finish, [](size_t) { return std::optional<int64_t>(); });
+  }
+
+  // The same for a standing run, where a live source may have nothing now without being
+  // exhausted: `idle_bound(node)` gives the time such a source has passed (it will deliver
+  // no tick earlier), or nullopt for a source that is never idle. With `exact`, an idle
+  // source bounds the others like a next tick at that time, and next() returns nullopt
+  // when the earliest tick must wait for it (see waiting()).
+  template <class Produce, class Finish, class IdleBound>
+  std::optional<Run> next(Produce&& produce, Finish&& finish, IdleBound&& idle_bound) {
     Source* first = nullptr;
     Source* second = nullptr;
     for (Source& source : sources_) {
+      source.idle = false;
       while (!source.done && source.batches.empty() && !source.exhausted) {
         source.exhausted = !produce(source.node, source.batches);
         while (!source.batches.empty() && source.batches.front().second.empty()) {
           source.batches.pop_front();
         }
+        if (source.batches.empty() && !source.exhausted) {
+          if (auto bound = idle_bound(source.node)) {
+            source.idle = true;
+            source.bound = *bound;
+            break;
+          }
+        }
       }
-      if (source.done) continue;
-      if (source.batches.empty()) {
+      if (source.done || (source.idle && !exact_)) continue;
+      if (source.batches.empty() && !source.idle) {
         source.done = true;
         finish(source.node);
         continue;
@@ -61,16 +80,21 @@ class SourceInterleave {
         second = &source;
       }
     }
-    if (!first) return std::nullopt;
+    if (!first || first->idle) return std::nullopt;
     auto& [port, batch] = first->batches.front();
     const size_t begin = first->offset;
     size_t end = batch.size();
     if (second && exact_) {
       // Sources are scanned in tie-breaking order, so on equal head times `first` is
-      // listed before `second` and its ticks at that time go first.
+      // listed before `second`. Ticks at `second`'s head time go first only when `first` is
+      // listed earlier: ties go by source position, however the ticks came in batches.
       const int64_t limit = head_time(*second);
+      const bool ties_go = first < second;
       end = begin;
-      while (end < batch.size() && batch.times[end] <= limit) ++end;
+      while (end < batch.size() &&
+             (batch.times[end] < limit || (batch.times[end] == limit && ties_go))) {
+        ++end;
+      }
     }
     Run run{first->node, port, {}};
     const bool consumed = end == batch.size();
@@ -83,6 +107,27 @@ class SourceInterleave {
     return run;
   }
 
+  // After next() returned nullopt: true when a source is only waiting for ticks (a standing
+  // run goes on later), false when every source has ended.
+  bool waiting() const {
+    for (const Source& source : sources_) {
+      if (!source.done) return true;
+    }
+    return false;
+  }
+
+  // The time source `node` has passed as far as the graph is concerned: its next tick not
+  // yet handed out, else `otherwise` (its feed's time) while it is open, else the end of time.
+  int64_t passed(size_t node, int64_t otherwise) const {
+    for (const Source& source : sources_) {
+      if (source.node != node) continue;
+      if (!source.batches.empty()) return head_time(source);
+      if (source.done) return std::numeric_limits<int64_t>::max();
+      return otherwise;
+    }
+    return otherwise;
+  }
+
  private:
   struct Source {
     size_t node;
@@ -90,10 +135,12 @@ class SourceInterleave {
     size_t offset = 0;                             // ticks of the front batch handed out
     bool exhausted = false;
     bool done = false;
+    bool idle = false;  // nothing now, not exhausted (a live source in a standing run)
+    int64_t bound = 0;  // when idle: the time it has passed
   };
 
   static int64_t head_time(const Source& source) {
-    return source.batches.front().second.times[source.offset];
+    return source.idle ? source.bound : source.batches.front().second.times[source.offset];
   }
 
   std::vector<Source> sources_;

@@ -99,8 +99,25 @@ OutputFile::~OutputFile() {
   if (!done_) abort();
 }
 
+std::unique_ptr<OutputFile> OutputFile::memory() {
+  std::unique_ptr<OutputFile> out(new OutputFile());
+  out->path_ = "<memory>";
+  out->is_memory_ = true;
+  return out;
+}
+
+std::string OutputFile::take_memory() {
+  std::string bytes;
+  bytes.swap(memory_);
+  return bytes;
+}
+
 void OutputFile::write(std::string_view bytes) {
   if (bytes.empty()) return;
+  if (is_memory_) {
+    memory_.append(bytes);
+    return;
+  }
   if (done_ || !file_) throw RuntimeError(fmt::format("write to closed output '{}'", path_));
   if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
     throw_io_error("cannot write", path_, errno);
@@ -109,6 +126,10 @@ void OutputFile::write(std::string_view bytes) {
 
 void OutputFile::commit() {
   if (done_) return;
+  if (is_memory_) {
+    done_ = true;
+    return;
+  }
   if (is_stdout_) {
     if (std::fflush(file_) != 0) throw_io_error("cannot write", path_, errno);
     return;  // stdout stays usable; nothing to undo
@@ -141,6 +162,7 @@ void OutputFile::commit() {
 void OutputFile::abort() noexcept {
   if (done_) return;
   done_ = true;
+  if (is_memory_) return;
   if (is_stdout_) {
     std::fflush(file_);
     return;

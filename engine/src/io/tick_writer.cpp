@@ -400,6 +400,10 @@ void TickWriter::write(const Batch& batch) {
   }
 }
 
+void TickWriter::flush() {
+  if (impl_->format != OutputFormat::Table) impl_->flush_buffer();
+}
+
 void TickWriter::finish() {
   if (impl_->finished) return;
   impl_->finished = true;
