@@ -52,6 +52,34 @@ nodes:
 """
 
 CSV = {"Content-Type": "text/csv"}
+EXERCISED = set()  # (path pattern of openapi.json, method or "*" for 405, status)
+
+
+def pattern(path):
+    parts = path.split("?")[0].split("/")
+    if len(parts) >= 4:
+        parts[3] = "{query}"
+    if len(parts) >= 6 and parts[4] in ("push", "advance"):
+        parts[5] = "{node}"
+    return "/".join(parts)
+
+
+class Recording(Server):
+    def request(self, method, path, body=None, headers=None, fresh=False):
+        status, data = super().request(method, path, body, headers, fresh)
+        EXERCISED.add((pattern(path), "*" if status == 405 else method, status))
+        return status, data
+
+
+def check_documented_statuses(source_dir):
+    spec = json.loads((source_dir / "server/openapi.json").read_text())
+    documented = {(p, "*" if s == "405" else m.upper(), int(s)) for p, ms in spec["paths"].items()
+                  if p.startswith("/v1/queries") for m, op in ms.items() for s in op["responses"]}
+    check("every documented status of /v1/queries was exercised",
+          not documented - EXERCISED, sorted(documented - EXERCISED))
+    produced = {e for e in EXERCISED if e[0].startswith("/v1/queries")}
+    check("every status produced is documented", not produced - documented,
+          sorted(produced - documented))
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
 
@@ -121,7 +149,7 @@ def main():
         check("bad query file at start-up: exit 2 with location",
               code == 2 and "bad.yaml:12:9" in err and "join_by_time" in err, err)
 
-        with Server(tickflow, ["--threads", "2", "--stream-buffer", "65536",
+        with Recording(tickflow, ["--threads", "2", "--stream-buffer", "65536",
                                str(tmp / "px.yaml")]) as server:
             q = "/v1/queries/px"
             # ---- pushes that are accepted
@@ -267,8 +295,45 @@ def main():
                    "/v1/queries/plain/push/ticks?symbol=A", 400, ["without symbols"], "X\n1\n",
                    CSV)
 
+            expect(server, "a query body over 1 MiB", "POST", "/v1/queries", 413, ["1048576"],
+                   "#" * (1 << 20) + "\n" + PLAIN)
+            expect(server, "a push body over 32 MiB", "POST", "/v1/queries/plain/push/ticks", 413,
+                   ["at most"], "X\n" + "1\n" * (17 << 20), CSV)
+            expect(server, "another method on /v1/queries", "PUT", "/v1/queries", 405, ["allowed"])
+            expect(server, "another method on a query", "PUT", "/v1/queries/plain", 405,
+                   ["allowed"])
+            expect(server, "another method on latest", "POST", "/v1/queries/plain/latest", 405,
+                   ["allowed"])
+            expect(server, "delete with a query parameter", "DELETE", "/v1/queries/plain?now=1",
+                   400, ["now"])
+            expect(server, "stream with an unknown parameter", "GET",
+                   "/v1/queries/plain/stream?from=0", 400, ["from"])
+
+            # A runtime error fails the query (500), which then takes nothing more (409).
+            failing = PLAIN.replace("name: plain", "name: boom").replace(
+                "fields: {X: int, NAME: string}", "fields: {X: int, Z: int}").replace(
+                "X * 2", "X % Z")
+            status, reply = server.json("POST", "/v1/queries", failing)
+            check("registering the failing query", status == 201, reply)
+            server.request("POST", "/v1/queries/boom/push/ticks", "X,Z\n7,2\n", CSV)
+            expect(server, "a runtime error fails the query", "POST",
+                   "/v1/queries/boom/push/ticks", 500, ["failed", "by zero", "node 'shown'"],
+                   "X,Z\n7,0\n", CSV)
+            expect(server, "a failed query takes no more ticks", "POST",
+                   "/v1/queries/boom/push/ticks", 409, ["failed"], "X,Z\n7,1\n", CSV)
+            expect(server, "a failed query takes no advance", "POST",
+                   "/v1/queries/boom/advance/ticks?to=0", 409, ["failed"])
+            status, reply = server.json("GET", "/v1/queries/boom")
+            check("a failed query says so", reply.get("status") == "failed" and
+                  "by zero" in reply.get("error", ""), reply)
+            status, latest = server.request("GET", "/v1/queries/boom/latest")
+            check("the failed query keeps what it released before", latest.endswith(b'"Y":1}\n'),
+                  latest)
+            server.request("DELETE", "/v1/queries/boom")
+
             # ---- server-sent events, and the end of a stopped query
             sse = RawClient(server.port, "/v1/queries/plain/stream", "text/event-stream")
+            EXERCISED.add(("/v1/queries/{query}/stream", "GET", 200))
             time.sleep(0.2)
             server.request("POST", "/v1/queries/plain/push/ticks", '{"X": 5}\n', NDJSON)
             status, reply = server.json("DELETE", "/v1/queries/plain")
@@ -301,6 +366,8 @@ def main():
                   "fell behind" in text[-400:], text[-400:])
             code = server.stop()
             check("server stops cleanly", code == 0, server.stderr[-2000:])
+    if opts.source_dir:
+        check_documented_statuses(pathlib.Path(opts.source_dir))
     return summary()
 
 
