@@ -14,6 +14,7 @@ PACKAGES=(
   libzstd-dev libxxhash-dev zstd
   chromium
   python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pandas python3-pytest
+  python3-distributed
 )
 if [[ "${1:-}" == "--sanitizers" ]]; then
   PACKAGES+=(clang libclang-rt-14-dev llvm)

@@ -76,6 +76,8 @@ PYBIND11_MODULE(_tickflow, m) {
       .def("outputs", &QueryObject::outputs)
       .def("source_nodes", &QueryObject::source_nodes)
       .def_property_readonly("name", &QueryObject::name)
+      .def_property_readonly("symbols", &QueryObject::symbols)
+      .def_property_readonly("range", &QueryObject::range)
       .def(
           "run",
           [](QueryObject& q, std::optional<std::vector<std::string>> symbols,

@@ -46,6 +46,11 @@ class QueryObject {
   // Node ids of the query's source nodes (no inputs).
   std::vector<std::string> source_nodes() const;
   const std::string& name() const { return bound_->name; }
+  // The query's own symbols and range (before a run's overrides).
+  const std::vector<std::string>& symbols() const { return bound_->info.symbols; }
+  std::pair<std::optional<int64_t>, std::optional<int64_t>> range() const {
+    return {bound_->info.range_start, bound_->info.range_end};
+  }
   // Runs; returns a list of (output name, list of (column name, array)).
   pybind11::list run(const RunRequest& request);
 

@@ -187,3 +187,23 @@ def test_ctrl_c_interrupts_a_run_cleanly():
     assert time.monotonic() - started < 30
     # The engine is usable afterwards.
     assert len(tf.Query.from_dict(trades_query(count=10)).run()) == 10
+
+
+def test_errors_pickle_whole():
+    """Errors travel back from worker processes (tf.distributed) with every attribute."""
+    import pickle
+    with pytest.raises(tf.QueryError) as raised:
+        tf.Query.from_dict({"tickflow": 1, "nodes": {
+            "t": {"ep": "generate", "count": 3}, "w": {"ep": "where", "in": "t", "if": "PRICEE > 3"}}})
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert str(copy) == str(raised.value)
+    assert copy.diagnostics[0].path == "nodes.w.if" and copy.diagnostics[0].snippet
+    assert tuple(copy.diagnostics[0]) == tuple(raised.value.diagnostics[0])
+    with pytest.raises(tf.RunError) as raised:
+        tf.Query.from_dict({"tickflow": 1, "symbols": ["A"], "nodes": {
+            "t": {"ep": "ticks", "rows": [{"TIMESTAMP": "2024-01-02 09:30:00", "N": 0}]},
+            "d": {"ep": "add_field", "in": "t", "set": {"X": "1 % N"}}}}).run()
+    copy = pickle.loads(pickle.dumps(raised.value))
+    for attribute in ["message", "node", "symbol", "time", "file", "line", "column"]:
+        assert getattr(copy, attribute) == getattr(raised.value, attribute)
+    assert str(copy) == str(raised.value) and copy.symbol == "A" and copy.node == "d"

@@ -32,6 +32,9 @@ class Diagnostic(tuple):
     def __repr__(self):
         return "Diagnostic(%r)" % self.text
 
+    def __reduce__(self):  # pickled whole (errors travel back from worker processes)
+        return (Diagnostic, (*self, self.path, self.snippet, self.text))
+
 
 class QueryError(Error, ValueError):
     """A query that cannot be loaded or bound. ``diagnostics``: every problem found."""
@@ -39,6 +42,9 @@ class QueryError(Error, ValueError):
     def __init__(self, diagnostics):
         self.diagnostics = list(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+    def __reduce__(self):
+        return (QueryError, (self.diagnostics,))
 
 
 class RunError(Error, RuntimeError):
@@ -59,6 +65,10 @@ class RunError(Error, RuntimeError):
         self.line = line
         self.column = column
         super().__init__(text or message)
+
+    def __reduce__(self):
+        return (RunError, (self.message, self.node, self.symbol, self.time, self.file, self.line,
+                           self.column, str(self)))
 
 
 def _query_error(items):

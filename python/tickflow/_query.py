@@ -242,6 +242,11 @@ class Query:
         return self._impl.name
 
     @property
+    def symbols(self):
+        """The query's own symbol list (``symbols:``), [] for a query without symbols."""
+        return list(self._impl.symbols)
+
+    @property
     def outputs(self):
         """Names of the output streams, in order (the keys of run()'s dict)."""
         return list(self._impl.outputs())

@@ -1,0 +1,226 @@
+"""tickflow.distributed.run on a real local Dask cluster this module starts itself: a
+dask-scheduler and two dask-worker processes (one thread each) on 127.0.0.1, free ports,
+dashboards off; stopped at the end, also on failure. Results equal the unsharded q.run for
+every order, shard count and output count; a query error comes back once, naming shard and
+symbol; a worker killed mid-run has its task run again and the result does not change."""
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+import tickflow as tf
+from conftest import trades_query
+
+distributed = pytest.importorskip("distributed")
+
+SYMBOLS = ["S%02d" % i for i in range(11)]
+DEADLINE_SECONDS = 40
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args):
+    # Own process group, so that stopping it also stops anything it started.
+    return subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def stop(process):
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    process.stderr.close()
+
+
+class Cluster:
+    """Scheduler and workers on loopback; ``workers`` maps each address to its process."""
+
+    def __init__(self):
+        self.processes = []
+        self.workers = {}
+        port = free_port()
+        self.address = "tcp://127.0.0.1:%d" % port
+        self.processes.append(start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                     "--port", str(port), "--no-dashboard"]))
+        for _ in range(2):
+            self.add_worker()
+        self.client = distributed.Client(self.address, timeout=30)
+        self.client.wait_for_workers(2, timeout=DEADLINE_SECONDS)
+
+    def add_worker(self):
+        port = free_port()
+        worker = start(["distributed.cli.dask_worker", self.address, "--host", "127.0.0.1",
+                        "--worker-port", str(port), "--nthreads", "1", "--nworkers", "1",
+                        "--no-nanny", "--no-dashboard", "--death-timeout", "30"])
+        self.processes.append(worker)
+        self.workers["tcp://127.0.0.1:%d" % port] = worker
+
+    def close(self):
+        if getattr(self, "client", None) is not None:
+            with contextlib.suppress(Exception):
+                self.client.close(timeout=10)
+        for process in reversed(self.processes):
+            stop(process)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = None
+    try:
+        c = Cluster()
+        yield c
+    finally:
+        if c is not None:
+            c.close()
+
+
+def bars_query(count=300):
+    return tf.Query.from_dict(trades_query(count=count, symbols=SYMBOLS, extra_nodes={
+        "bars": {"ep": "aggregate", "in": "trades", "bucket": "1m",
+                 "aggs": {"N": "count()", "VWAP": "vwap(PRICE, SIZE)", "LAST": "last(PRICE)"}},
+        "big": {"ep": "where", "in": "trades", "if": "SIZE >= 500"}}, output=["bars", "big"]))
+
+
+def assert_same(got, expected):
+    if isinstance(expected, dict):
+        assert list(got) == list(expected)
+        for name in expected:
+            pd.testing.assert_frame_equal(got[name], expected[name], check_exact=True)
+    else:
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("merge_symbols", [False, True])
+@pytest.mark.parametrize("partitions", [1, 3, 11, 20])
+def test_equal_to_the_unsharded_run(cluster, partitions, merge_symbols):
+    q = bars_query()
+    expected = q.run(merge_symbols=merge_symbols, threads=2)
+    got = tf.distributed.run(q, client=cluster.client, partitions=partitions,
+                             merge_symbols=merge_symbols)
+    assert_same(got, expected)
+
+
+def test_default_partitions_symbols_and_range(cluster):
+    q = bars_query()
+    kwargs = dict(symbols=SYMBOLS[::-1][:7], start="2024-01-02 09:35", end="2024-01-02 09:50")
+    assert_same(tf.distributed.run(q, client=cluster.client, **kwargs), q.run(**kwargs))
+
+
+@pytest.mark.parametrize("merge_symbols", [False, True])
+def test_by_day(cluster, merge_symbols):
+    # ~5 days of trades, no cross-day state: per-day shards equal the whole run.
+    spec = trades_query(count=400, symbols=SYMBOLS[:3], extra_nodes={
+        "big": {"ep": "where", "in": "trades", "if": "SIZE >= 300"}})
+    spec["nodes"]["trades"].update(interval="20m", start="2024-01-02")
+    spec["range"] = {"start": "2024-01-02 06:00", "end": "2024-01-07"}
+    q = tf.Query.from_dict(spec)
+    expected = q.run(merge_symbols=merge_symbols)
+    for partitions in [2, 5, 8]:
+        got = tf.distributed.run(q, client=cluster.client, partitions=partitions, by="day",
+                                 merge_symbols=merge_symbols)
+        assert_same(got, expected)
+
+
+def test_query_file_and_workers_load_it_again(cluster, source_dir):
+    path = source_dir / "graphs" / "ohlcv_bars.yaml"
+    assert_same(tf.distributed.run(str(path), client=cluster.client, partitions=2),
+                tf.Query.load(path).run())
+
+
+def test_query_error_raised_once_with_shard_and_symbol(cluster, tmp_path):
+    for s in SYMBOLS:
+        if s not in ("S04", "S07"):
+            (tmp_path / (s + ".csv")).write_text("TIMESTAMP,PRICE\n2024-01-02 09:30:00,1.5\n")
+    q = tf.Query.from_dict({"tickflow": 1, "symbols": SYMBOLS,
+                            "nodes": {"t": {"ep": "csv", "path": "{symbol}.csv"}}},
+                           base_dir=tmp_path)
+    with pytest.raises(tf.RunError) as raised:
+        tf.distributed.run(q, client=cluster.client, partitions=3)
+    # S04 (shard 1) and S07 (shard 1) fail; the first in list order is reported, as the
+    # unsharded run does.
+    assert raised.value.symbol == "S04"
+    assert "shard 1 of 3" in str(raised.value) and "S04" in str(raised.value)
+    with pytest.raises(tf.RunError) as unsharded:
+        q.run()
+    assert unsharded.value.symbol == "S04"
+
+
+def test_bad_arguments(cluster):
+    q = bars_query(count=10)
+    with pytest.raises(ValueError, match="by must be"):
+        tf.distributed.run(q, client=cluster.client, by="week")
+    with pytest.raises(ValueError, match="partitions"):
+        tf.distributed.run(q, client=cluster.client, partitions=0)
+    with pytest.raises(ValueError, match="listed twice"):
+        tf.distributed.run(q, client=cluster.client, symbols=["A", "B", "A"])
+    with pytest.raises(TypeError, match="symbols must be str"):
+        tf.distributed.run(q, client=cluster.client, symbols=["A", 3])
+    with pytest.raises(TypeError, match="tickflow.Query"):
+        tf.distributed.run(42, client=cluster.client)
+    no_symbols = tf.Query.from_dict(trades_query(count=10))
+    with pytest.raises(ValueError, match="by='day'"):
+        tf.distributed.run(no_symbols, client=cluster.client)
+    with pytest.raises(ValueError, match="needs a range"):
+        tf.distributed.run(no_symbols, client=cluster.client, by="day")
+
+
+def test_worker_killed_mid_run(cluster):
+    """Last in this module: it leaves one worker of the two."""
+    q = bars_query(count=400_000)
+    expected = q.run(threads=2)
+    outcome = {}
+    log_before = cluster.client.run_on_scheduler(transition_count)
+
+    def run():
+        try:
+            outcome["result"] = tf.distributed.run(q, client=cluster.client, partitions=4)
+        except BaseException as e:  # reported by the assertions below
+            outcome["error"] = e
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    victim = None
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while victim is None and time.monotonic() < deadline and runner.is_alive():
+        busy = [w for w, tasks in cluster.client.processing().items() if tasks and w in cluster.workers]
+        if busy:
+            victim = busy[0]
+        else:
+            time.sleep(0.01)
+    assert victim is not None, "no task ever ran"
+    os.kill(cluster.workers[victim].pid, signal.SIGKILL)
+    runner.join(timeout=DEADLINE_SECONDS)
+    assert not runner.is_alive(), "the run did not finish after a worker was killed"
+    assert "error" not in outcome, repr(outcome.get("error"))
+    assert victim not in cluster.client.scheduler_info()["workers"]
+    # The scheduler took a running shard task back from the dead worker and ran it again.
+    rerun = cluster.client.run_on_scheduler(shard_tasks_taken_back, start=log_before)
+    assert rerun, "no running task was taken back from the killed worker"
+    assert_same(outcome["result"], expected)
+
+
+def transition_count(dask_scheduler):
+    return len(dask_scheduler.transition_log)
+
+
+def shard_tasks_taken_back(dask_scheduler, start):
+    log = list(dask_scheduler.transition_log)[start:]
+    return sorted({entry[0] for entry in log if str(entry[0]).startswith("tickflow-shard")
+                   and entry[1] == "processing" and entry[2] == "released"})
