@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "serve.hpp"
-#include "shard.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/registry.hpp"
+#include "tickflow/shard.hpp"
 
 namespace tickflow::cli {
 

@@ -262,12 +262,12 @@ int main(int argc, char** argv) {
     run_args.progress = !no_progress;
     if (shard_opt->count() > 0) {
       try {
-        run_args.shard = cli::parse_shard(shard_text);
+        run_args.shard = parse_shard(shard_text);
       } catch (const UsageError& e) {
         std::cerr << "tickflow: error: " << e.what() << "\n";
         return 2;
       }
-      run_args.shard->by = shard_by == "day" ? cli::ShardBy::Day : cli::ShardBy::Symbol;
+      run_args.shard->by = shard_by == "day" ? ShardBy::Day : ShardBy::Symbol;
     }
     return cli::run_command(registry, run_args);
   }

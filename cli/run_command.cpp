@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +15,7 @@
 #include "commands.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/run.hpp"
+#include "tickflow/shard.hpp"
 #include "tickflow/tick_writer.hpp"
 #include "tickflow/time.hpp"
 
@@ -240,62 +240,6 @@ void check_shard_usage(const Query& query, const RunArgs& args) {
   }
 }
 
-// The manifests of a sharded run's output files: ticks per symbol block as they are written,
-// then F.shard.json next to each committed file F. Does nothing in a run without --shard.
-class ShardOutputs {
- public:
-  ShardOutputs(const RunArgs& args, const std::vector<std::string>& symbols,
-               const std::string& format, size_t outputs)
-      : enabled_(args.shard.has_value()), manifests_(outputs) {
-    if (!enabled_) return;
-    for (size_t i = 0; i < symbols.size(); ++i) position_.emplace(symbols[i], i);
-    for (auto& m : manifests_) {
-      m.spec = *args.shard;
-      m.time_order = args.merge_symbols;
-      m.format = format;
-      m.symbols = symbols;
-    }
-  }
-
-  void count(size_t output, const std::string& symbol, size_t ticks) {
-    if (!enabled_) return;
-    ShardManifest& m = manifests_[output];
-    m.ticks += static_cast<int64_t>(ticks);
-    if (m.time_order || symbol.empty()) return;
-    size_t position = position_.at(symbol);
-    if (m.blocks.empty() || m.blocks.back().first != position) m.blocks.emplace_back(position, 0);
-    m.blocks.back().second += static_cast<int64_t>(ticks);
-  }
-
-  // After `path` is committed. If the manifest cannot be written the file goes too: a part
-  // without its manifest would only be refused later.
-  void write_manifest(size_t output, const std::string& path) {
-    if (!enabled_) return;
-    try {
-      ShardManifest& m = manifests_[output];
-      m.bytes = std::filesystem::file_size(path);
-      auto file = OutputFile::open(manifest_path(path));
-      file->write(manifest_json(m));
-      file->commit();
-    } catch (const std::exception& e) {
-      std::error_code ec;
-      std::filesystem::remove(path, ec);
-      throw RuntimeError(std::string("cannot write the shard manifest of '") + path +
-                         "': " + e.what());
-    }
-  }
-
- private:
-  bool enabled_;
-  std::vector<ShardManifest> manifests_;
-  std::unordered_map<std::string, size_t> position_;
-};
-
-struct OutputStream {
-  std::unique_ptr<OutputFile> file;
-  std::unique_ptr<TickWriter> writer;
-};
-
 }  // namespace
 
 int run_command(const Registry& registry, const RunArgs& args) {
@@ -390,18 +334,17 @@ int run_command(const Registry& registry, const RunArgs& args) {
   }
 
   bool with_symbols = !query->info.symbols.empty();
-  std::vector<OutputStream> streams;
+  std::optional<ShardManifest> shard_manifest;
+  if (args.shard) {
+    shard_manifest.emplace();
+    shard_manifest->spec = *args.shard;
+    shard_manifest->time_order = args.merge_symbols;
+    shard_manifest->format = format_name;
+    shard_manifest->symbols = all_symbols;
+  }
+  std::unique_ptr<RunOutputFiles> outputs;
   try {
-    for (size_t i = 0; i < query->outputs.size(); ++i) {
-      const OutputRef& ref = query->outputs[i];
-      OutputStream stream;
-      stream.file =
-          targets[i].empty() ? OutputFile::standard_output() : OutputFile::open(targets[i]);
-      stream.writer = std::make_unique<TickWriter>(
-          format, query->nodes[ref.node].output_schemas[ref.port], *stream.file,
-          with_symbols ? std::optional<std::string>("") : std::nullopt);
-      streams.push_back(std::move(stream));
-    }
+    outputs = std::make_unique<RunOutputFiles>(*query, format, targets, shard_manifest);
   } catch (const RuntimeError& e) {
     std::cerr << e.describe() << "\n";
     return 1;
@@ -428,26 +371,16 @@ int run_command(const Registry& registry, const RunArgs& args) {
   symbol_options.symbols_finished = &progress.symbols_finished();
   symbol_options.keep_going = args.keep_going;
   symbol_options.merge_symbols = args.merge_symbols;
-  std::vector<std::string> current_symbol(streams.size());
-  ShardOutputs shard_outputs(args, all_symbols, format_name, streams.size());
   MultiRunResult result =
       run_symbols(*query, plan, options, run_symbols_list, symbol_options,
                   [&](size_t output, const std::string& symbol, const Batch& batch) {
-                    OutputStream& stream = streams[output];
-                    if (current_symbol[output] != symbol) {
-                      stream.writer->set_symbol(symbol);
-                      current_symbol[output] = symbol;
-                    }
-                    stream.writer->write(batch);
-                    shard_outputs.count(output, symbol, batch.size());
+                    outputs->write(output, symbol, batch);
                   });
   std::optional<RuntimeError> failure;
   if (!result.failures.empty() && !args.keep_going) failure = result.failures.front().error;
   if (!failure) {
     try {
-      for (auto& s : streams) s.writer->finish();
-      for (auto& s : streams) s.file->commit();
-      for (size_t i = 0; i < targets.size(); ++i) shard_outputs.write_manifest(i, targets[i]);
+      outputs->commit();
     } catch (const RuntimeError& e) {
       failure = e;
     }
@@ -466,7 +399,7 @@ int run_command(const Registry& registry, const RunArgs& args) {
     }
   }
   if (failure) {
-    for (auto& s : streams) s.file->abort();
+    outputs->abort();
     std::cout.flush();
     std::cerr << failure->describe() << "\n";
     return 1;

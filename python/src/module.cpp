@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <filesystem>
+
 #include "frames.hpp"
 #include "query_object.hpp"
 #include "tickflow/time.hpp"
@@ -65,6 +67,22 @@ PYBIND11_MODULE(_tickflow, m) {
       },
       py::arg("name"), py::arg("times"), py::arg("columns"));
 
+  m.def(
+      "_concat_shards",
+      [](const std::vector<std::string>& parts, const std::string& output) {
+        try {
+          concat_shards(parts, output);
+        } catch (const UsageError& e) {
+          throw py::value_error(e.what());
+        } catch (const RuntimeError& e) {
+          PyErr_SetString(PyExc_OSError, e.describe().c_str());
+          throw py::error_already_set();
+        } catch (const std::filesystem::filesystem_error& e) {
+          PyErr_SetString(PyExc_OSError, e.what());
+          throw py::error_already_set();
+        }
+      },
+      py::arg("parts"), py::arg("output"));
   m.def("_parse_time", [](const std::string& text) { return parse_time_or_nanos(text); });
   m.def("_eps", &ep_list);
 
@@ -82,8 +100,16 @@ PYBIND11_MODULE(_tickflow, m) {
           "run",
           [](QueryObject& q, std::optional<std::vector<std::string>> symbols,
              std::optional<int64_t> start, std::optional<int64_t> end, size_t threads,
-             size_t batch_size, bool merge_symbols, const py::list& sources) {
+             size_t batch_size, bool merge_symbols, const py::list& sources,
+             std::optional<std::tuple<size_t, size_t, std::string>> shard,
+             std::vector<std::string> output_paths, const std::string& output_format) {
             RunRequest request;
+            if (shard) {
+              const auto& [index, count, by] = *shard;
+              request.shard = ShardSpec{index, count, by == "day" ? ShardBy::Day : ShardBy::Symbol};
+            }
+            request.output_paths = std::move(output_paths);
+            request.output_format = *parse_output_format(output_format);
             request.symbols = std::move(symbols);
             request.start = start;
             request.end = end;
@@ -98,5 +124,7 @@ PYBIND11_MODULE(_tickflow, m) {
             return q.run(request);
           },
           py::arg("symbols"), py::arg("start"), py::arg("end"), py::arg("threads"),
-          py::arg("batch_size"), py::arg("merge_symbols"), py::arg("sources"));
+          py::arg("batch_size"), py::arg("merge_symbols"), py::arg("sources"),
+          py::arg("shard") = py::none(), py::arg("output_paths") = std::vector<std::string>(),
+          py::arg("output_format") = "csv");
 }

@@ -223,26 +223,56 @@ std::vector<std::string> QueryObject::source_nodes() const {
 py::list QueryObject::run(const RunRequest& request) {
   const Query* query = bound_.get();
   std::unique_ptr<Query> rebound;
+  QueryOverrides overrides = overrides_;
+  std::vector<std::pair<std::string, std::string>> replaced;
   if (request.symbols || request.start || request.end || !request.sources.empty()) {
-    QueryOverrides overrides = overrides_;
     if (request.symbols) overrides.symbols = request.symbols;
     if (request.start) overrides.start = request.start;
     if (request.end) overrides.end = request.end;
-    std::vector<std::pair<std::string, std::string>> replaced;
     for (const auto& [node, table] : request.sources) {
       replaced.emplace_back(node, register_table(table));
     }
     rebound = bind(overrides, replaced, "run");
     query = rebound.get();
   }
+  const std::vector<std::string> all_symbols = query->info.symbols;
+  const bool with_symbols = !all_symbols.empty();
+  std::vector<std::string> symbols = with_symbols ? all_symbols : std::vector<std::string>{""};
+  if (request.shard && request.shard->by == ShardBy::Symbol) {
+    symbols = shard_symbols(symbols, *request.shard);
+  } else if (request.shard) {
+    // The caller checked that the query has a range.
+    auto days = shard_day_range(*query->info.range_start, *query->info.range_end, *request.shard);
+    if (days) {
+      std::tie(overrides.start, overrides.end) = *days;
+      rebound = bind(overrides, replaced, "run");
+      query = rebound.get();
+    } else {
+      symbols.clear();
+    }
+  }
   const Plan plan = plan_query(*query);
   std::vector<CollectedOutput> outputs;
   for (const auto& o : query->outputs) {
     outputs.emplace_back(o.name, query->nodes[o.node].output_schemas[o.port]);
   }
-  const bool with_symbols = !query->info.symbols.empty();
-  const std::vector<std::string> symbols =
-      with_symbols ? query->info.symbols : std::vector<std::string>{""};
+  std::unique_ptr<RunOutputFiles> files;
+  if (!request.output_paths.empty()) {
+    std::optional<ShardManifest> manifest;
+    if (request.shard) {
+      manifest.emplace();
+      manifest->spec = *request.shard;
+      manifest->time_order = request.merge_symbols;
+      manifest->format = std::string(output_format_extension(request.output_format));
+      manifest->symbols = all_symbols;
+    }
+    try {
+      files = std::make_unique<RunOutputFiles>(*query, request.output_format, request.output_paths,
+                                               manifest);
+    } catch (const RuntimeError& e) {
+      throw std::runtime_error(e.describe());
+    }
+  }
 
   RunOptions options;
   options.threads = std::max<size_t>(1, request.threads);
@@ -267,8 +297,20 @@ py::list QueryObject::run(const RunRequest& request) {
       try {
         result = run_symbols(*query, plan, options, symbols, symbol_options,
                              [&](size_t output, const std::string& symbol, const Batch& batch) {
-                               outputs[output].append(symbol, batch);
+                               if (files) {
+                                 files->write(output, symbol, batch);
+                               } else {
+                                 outputs[output].append(symbol, batch);
+                               }
                              });
+        if (files && result.failures.empty()) {
+          try {
+            files->commit();
+          } catch (const RuntimeError& e) {
+            result.failures.push_back({"", e});
+          }
+        }
+        if (files && !result.failures.empty()) files->abort();
       } catch (...) {
         crash = std::current_exception();
       }
@@ -318,6 +360,10 @@ py::list QueryObject::run(const RunRequest& request) {
     raise_from("_run_error", info);
   }
   py::list out;
+  if (files) {
+    for (const auto& path : request.output_paths) out.append(py::str(path));
+    return out;
+  }
   for (auto& output : outputs) {
     out.append(py::make_tuple(output.name, to_arrays(output, with_symbols)));
   }

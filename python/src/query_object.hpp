@@ -15,6 +15,7 @@
 #include "sources/table_source.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/run.hpp"
+#include "tickflow/shard.hpp"
 
 namespace tickflow::python {
 
@@ -27,6 +28,13 @@ struct RunRequest {
   bool merge_symbols = false;
   // Source node id -> the table that replaces it (as a `dataframe` node).
   std::vector<std::pair<std::string, std::shared_ptr<const eps::TickTable>>> sources;
+  // Run one shard (tickflow.distributed): the symbols at positions = I mod N of the list, or
+  // the I-th run of the range's days, as `tickflow run --shard` (tickflow/shard.hpp).
+  std::optional<ShardSpec> shard;
+  // Write each output stream to this file (csv or jsonl; with `shard`, its manifest beside
+  // it) instead of returning arrays; run() then returns the paths.
+  std::vector<std::string> output_paths;
+  OutputFormat output_format = OutputFormat::Csv;
 };
 
 class QueryObject {

@@ -21,6 +21,8 @@ from conftest import trades_query
 distributed = pytest.importorskip("distributed")
 
 SYMBOLS = ["S%02d" % i for i in range(11)]
+# The CLI, to compare with (ctest sets it; by hand: TICKFLOW_BINARY=build/tickflow).
+TICKFLOW = os.environ.get("TICKFLOW_BINARY", "tickflow")
 DEADLINE_SECONDS = 40
 
 
@@ -162,6 +164,62 @@ def test_query_error_raised_once_with_shard_and_symbol(cluster, tmp_path):
     assert unsharded.value.symbol == "S04"
 
 
+@pytest.mark.parametrize("merge_symbols", [False, True])
+def test_parts_written_by_the_workers(cluster, tmp_path, merge_symbols):
+    """output=: each task writes its part and manifest; concat (and `tickflow concat`) give the
+    bytes of the unsharded CLI run."""
+    query_file = tmp_path / "q.yaml"
+    query_file.write_text("tickflow: 1\nsymbols: [%s]\nnodes:\n"
+                          "  trades: {ep: generate, count: 300, seed: 5}\n"
+                          "  big: {ep: where, in: trades, if: \"SIZE >= 300\"}\n" % ", ".join(SYMBOLS))
+    extra = ["--merge-symbols"] if merge_symbols else []
+    for fmt in ["csv", "jsonl"]:
+        expected = subprocess.run([TICKFLOW, "run", str(query_file), "--no-progress", "--format", fmt,
+                                   *extra], capture_output=True, check=True, timeout=60).stdout
+        parts = tf.distributed.run(str(query_file), client=cluster.client, partitions=4,
+                                   merge_symbols=merge_symbols, output=tmp_path / fmt, format=fmt)
+        assert parts == [str(tmp_path / fmt / ("part_%d.%s" % (i, fmt))) for i in range(4)]
+        tf.distributed.concat(parts, tmp_path / ("all." + fmt))
+        assert (tmp_path / ("all." + fmt)).read_bytes() == expected
+        joined = subprocess.run([TICKFLOW, "concat", *parts], capture_output=True, check=True,
+                                timeout=60).stdout
+        assert joined == expected
+    # More shards than symbols: empty parts are written too, so the set is complete.
+    parts = tf.distributed.run(str(query_file), client=cluster.client, partitions=13,
+                               merge_symbols=merge_symbols, output=tmp_path / "many")
+    tf.distributed.concat(parts[::-1], tmp_path / "many.csv")
+    assert (tmp_path / "many.csv").read_bytes() == subprocess.run(
+        [TICKFLOW, "run", str(query_file), "--no-progress", *extra], capture_output=True,
+        check=True, timeout=60).stdout
+    with pytest.raises(ValueError, match="missing"):
+        tf.distributed.concat(parts[:5], tmp_path / "not_written.csv")
+    assert not (tmp_path / "not_written.csv").exists()
+
+
+def test_several_outputs_to_directories(cluster, tmp_path):
+    q = bars_query()
+    parts = tf.distributed.run(q, client=cluster.client, partitions=3, output=tmp_path / "out")
+    assert parts == [str(tmp_path / "out" / ("part_%d" % i)) for i in range(3)]
+    tf.distributed.concat(parts, tmp_path / "joined")
+    expected = q.run()
+    for name in ["bars", "big"]:
+        back = pd.read_csv(tmp_path / "joined" / (name + ".csv"))
+        assert len(back) == len(expected[name])
+        assert list(back["SYMBOL"]) == list(expected[name]["SYMBOL"])
+
+
+def test_failed_run_leaves_no_parts(cluster, tmp_path):
+    for s in SYMBOLS:
+        if s != "S05":
+            (tmp_path / (s + ".csv")).write_text("TIMESTAMP,PRICE\n2024-01-02 09:30:00,1.5\n")
+    q = tf.Query.from_dict({"tickflow": 1, "symbols": SYMBOLS,
+                            "nodes": {"t": {"ep": "csv", "path": "{symbol}.csv"}}},
+                           base_dir=tmp_path)
+    with pytest.raises(tf.RunError, match="shard 2 of 3"):
+        tf.distributed.run(q, client=cluster.client, partitions=3, output=tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_bad_arguments(cluster):
     q = bars_query(count=10)
     with pytest.raises(ValueError, match="by must be"):
@@ -172,6 +230,8 @@ def test_bad_arguments(cluster):
         tf.distributed.run(q, client=cluster.client, symbols=["A", "B", "A"])
     with pytest.raises(TypeError, match="symbols must be str"):
         tf.distributed.run(q, client=cluster.client, symbols=["A", 3])
+    with pytest.raises(ValueError, match="format"):
+        tf.distributed.run(q, client=cluster.client, output="/tmp", format="table")
     with pytest.raises(TypeError, match="tickflow.Query"):
         tf.distributed.run(42, client=cluster.client)
     no_symbols = tf.Query.from_dict(trades_query(count=10))

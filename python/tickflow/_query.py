@@ -264,6 +264,13 @@ class Query:
         threads (default: all cores); batch_size: ticks per batch; sources: {node: DataFrame}
         replacing source nodes; merge_symbols: one time-ordered stream over the symbols.
         """
+        return self._run(symbols, start, end, threads, batch_size, sources, merge_symbols)
+
+    def _run(self, symbols, start, end, threads, batch_size, sources, merge_symbols, shard=None,
+             output_paths=(), output_format="csv"):
+        """run(), or with shard=(I, N, "symbol"|"day") one shard of it (tickflow.distributed);
+        with output_paths, the outputs go to those files (and their shard manifests) and the
+        paths come back."""
         if isinstance(symbols, str):
             symbols = [symbols]
         elif symbols is not None:
@@ -291,7 +298,10 @@ class Query:
                                   ", ".join(source_nodes)))
                 tables.append((node, _table(frame, where)))
         results = self._impl.run(symbols, _time_arg(start, "start"), _time_arg(end, "end"),
-                                 int(threads), int(batch_size), bool(merge_symbols), tables)
+                                 int(threads), int(batch_size), bool(merge_symbols), tables,
+                                 shard, list(output_paths), output_format)
+        if output_paths:
+            return list(results)
         frames = {name: _frame(columns) for name, columns in results}
         if len(frames) == 1:
             return next(iter(frames.values()))

@@ -14,11 +14,13 @@ dict, loaded again on the worker) and sends back its DataFrame; the shards' fram
 together in the unsharded run's order. A worker lost mid-run has its task run again elsewhere
 by Dask; the result is the same. See docs/scale.md.
 """
+import contextlib
 import os
 
 import numpy as np
 import pandas as pd
 
+from . import _tickflow
 from ._errors import Error, RunError
 from ._query import Query, _time_arg
 
@@ -26,7 +28,7 @@ _NANOS_PER_DAY = 86400 * 10**9
 
 
 def run(query, symbols=None, start=None, end=None, client=None, partitions=None, by="symbol",
-        threads=1, batch_size=4096, merge_symbols=False):
+        threads=1, batch_size=4096, merge_symbols=False, output=None, format="csv"):
     """Runs ``query`` (a tf.Query or a query file path) as ``partitions`` Dask tasks and returns
     what ``query.run(symbols=..., start=..., end=..., merge_symbols=...)`` returns: a DataFrame,
     or a dict of them for several outputs.
@@ -36,8 +38,15 @@ def run(query, symbols=None, start=None, end=None, client=None, partitions=None,
     per day with by="day"); by: "symbol" or "day"; threads: engine threads in each task (one
     per Dask worker thread is the usual fit); batch_size, merge_symbols: as in Query.run.
 
+    output: a directory every worker and the client can reach. The tasks then write their
+    shard's output there instead of sending it back (``part_I.csv``, or ``part_I/`` with one file
+    per output for several outputs; each with its ``.shard.json`` manifest, as ``tickflow run
+    --shard`` writes them) and the list of parts comes back, in shard order, for
+    ``tickflow concat`` or ``concat()``. format: "csv" or "jsonl".
+
     A query error in any shard raises tf.RunError once, for the failing symbol first in list
-    order (the one the unsharded run reports), its message naming the shard.
+    order (the one the unsharded run reports), its message naming the shard; no part is left
+    in ``output`` by a failed run.
     """
     import distributed
 
@@ -48,6 +57,8 @@ def run(query, symbols=None, start=None, end=None, client=None, partitions=None,
                         type(query).__name__)
     if by not in ("symbol", "day"):
         raise ValueError("by must be 'symbol' or 'day', not %r" % (by,))
+    if format not in ("csv", "jsonl"):
+        raise ValueError("format must be 'csv' or 'jsonl', not %r" % (format,))
     if client is None:
         try:
             client = distributed.get_client()
@@ -77,32 +88,39 @@ def run(query, symbols=None, start=None, end=None, client=None, partitions=None,
         end = query_end if end is None else end
         if start is None or end is None:
             raise ValueError("by='day' needs a range: the query's range: or start= and end=")
-        units = max(0, (end - 1) // _NANOS_PER_DAY - start // _NANOS_PER_DAY + 1) if end > start else 0
+        units = max(0, (end - 1) // _NANOS_PER_DAY - start // _NANOS_PER_DAY + 1)
     if partitions is None:
         partitions = max(1, min(units, sum(client.nthreads().values()) or 1))
     if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
         raise ValueError("partitions must be a whole number >= 1, got %r" % (partitions,))
     partitions = int(partitions)
 
+    parts = [None] * partitions
+    if output is not None:
+        output = os.path.abspath(os.fspath(output))
+        os.makedirs(output, exist_ok=True)
+        names = query.outputs
+        for index in range(partitions):
+            name = "part_%d" % index
+            parts[index] = (os.path.join(output, "%s.%s" % (name, format)) if len(names) == 1
+                            else os.path.join(output, name))
+            if len(names) > 1:
+                os.makedirs(parts[index], exist_ok=True)
     tasks = []
+    token = os.urandom(6).hex()
     for index in range(partitions):
-        if by == "symbol":
-            task = dict(symbols=symbols[index::partitions], start=start, end=end)
-        else:
-            days = shard_day_range(start, end, index, partitions)
-            if days is None:
-                continue
-            task = dict(symbols=symbols or None, start=days[0], end=days[1])
-        task.update(threads=threads, batch_size=batch_size, merge_symbols=merge_symbols)
-        if by == "symbol" and not task["symbols"]:
-            continue
+        if output is None and by == "symbol" and index >= len(symbols):
+            continue  # no symbol: an empty frame, not worth a task
+        paths = []
+        if output is not None:
+            paths = ([parts[index]] if len(query.outputs) == 1 else
+                     [os.path.join(parts[index], "%s.%s" % (n, format)) for n in query.outputs])
+        task = dict(symbols=symbols or None, start=start, end=end, threads=threads,
+                    batch_size=batch_size, sources=None, merge_symbols=merge_symbols,
+                    shard=(index, partitions, by), output_paths=paths, output_format=format)
         tasks.append((index, client.submit(_run_shard, query, task, pure=False,
                                            key="tickflow-shard-%d-of-%d-%s" %
-                                           (index, partitions, os.urandom(6).hex()))))
-    if not tasks:
-        # Nothing to run (an empty range): the unsharded run's empty result.
-        return query.run(symbols=symbols or None, start=start, end=end, threads=1,
-                         batch_size=batch_size, merge_symbols=merge_symbols)
+                                           (index, partitions, token))))
 
     distributed.wait([future for _, future in tasks])
     results = []
@@ -111,9 +129,14 @@ def run(query, symbols=None, start=None, end=None, client=None, partitions=None,
         status, value = future.result()
         (results if status == "ok" else failures).append((index, value))
     if failures:
+        if output is not None:
+            _remove_parts(parts)
         position = {s: i for i, s in enumerate(symbols)}
         index, error = min(failures, key=lambda f: (position.get(f[1].symbol, -1), f[0]))
         raise _in_shard(error, index, partitions)
+    if output is not None:
+        _remove(_temporaries(parts))
+        return parts
     frames = [value for _, value in results]
     if isinstance(frames[0], dict):
         return {name: _combine([f[name] for f in frames], symbols, by, merge_symbols)
@@ -121,25 +144,49 @@ def run(query, symbols=None, start=None, end=None, client=None, partitions=None,
     return _combine(frames, symbols, by, merge_symbols)
 
 
-def shard_day_range(start, end, index, count):
-    """[start, end) of day shard ``index`` of ``count``: the UTC days the range touches, D of
-    them, cut into ``count`` contiguous runs (as ``tickflow run --shard-by day``); None when the
-    shard has no day."""
-    if end <= start:
-        return None
-    first_day = start // _NANOS_PER_DAY
-    days = (end - 1) // _NANOS_PER_DAY - first_day + 1
-    lo, hi = index * days // count, (index + 1) * days // count
-    if lo == hi:
-        return None
-    return max(start, (first_day + lo) * _NANOS_PER_DAY), min(end, (first_day + hi) * _NANOS_PER_DAY)
+def concat(parts, output):
+    """Puts the parts a run with ``output=`` returned (or any ``tickflow run --shard`` parts)
+    together into ``output`` (a file, or a directory for parts that are directories), byte for
+    byte what the unsharded run writes. Raises ValueError when the parts are not the complete
+    shards of one run (nothing is written then), OSError on I/O errors."""
+    _tickflow._concat_shards([os.fspath(p) for p in parts], os.fspath(output))
+
+
+def _temporaries(parts):
+    """Temporary files of part writes that never finished (a worker lost while writing)."""
+    for part in parts:
+        if os.path.isdir(part):
+            directory, prefix = part, "."
+        else:
+            directory, prefix = os.path.dirname(part), "." + os.path.basename(part) + "."
+        for name in os.listdir(directory):
+            if name.startswith(prefix) and ".tmp-" in name:
+                yield os.path.join(directory, name)
+
+
+def _remove(paths):
+    for path in list(paths):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
+def _remove_parts(parts):
+    """After a failed run: nothing of it stays."""
+    _remove(_temporaries(parts))
+    for part in parts:
+        if os.path.isdir(part):
+            _remove(os.path.join(part, name) for name in os.listdir(part))
+            with contextlib.suppress(OSError):
+                os.rmdir(part)
+        else:
+            _remove([part, part + ".shard.json"])
 
 
 def _run_shard(query, task):
     """The task: runs in the worker process. Query errors come back as values, so that Dask
     does not retry them (a lost worker is retried by the scheduler, not through this)."""
     try:
-        return "ok", query.run(**task)
+        return "ok", query._run(**task)
     except Error as e:
         return "error", e
 

@@ -1,4 +1,5 @@
-// `tickflow run --shard I/N` and `tickflow concat` (SPEC §15, docs/scale.md).
+// Sharded runs (SPEC §15, docs/scale.md): `tickflow run --shard I/N`, `tickflow concat` and
+// tickflow.distributed in the Python package.
 //
 // A shard runs part of a query: by symbol, the symbols whose position in the symbol list
 // is ≡ I (mod N); by day, the I-th of N contiguous runs of whole UTC days of the query's
@@ -10,12 +11,17 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace tickflow::cli {
+#include "tickflow/batch.hpp"
+#include "tickflow/query.hpp"
+#include "tickflow/tick_writer.hpp"
+
+namespace tickflow {
 
 enum class ShardBy { Symbol, Day };
 
@@ -56,4 +62,34 @@ std::string manifest_path(const std::string& output_path);
 std::string manifest_json(const ShardManifest& manifest);
 ShardManifest read_manifest(const std::string& path);
 
-}  // namespace tickflow::cli
+// The output files of one run, one per output stream of the query ("" = standard output):
+// a TickWriter on an OutputFile each, with a SYMBOL column following the symbol of the
+// batches in a run with symbols. With `shard`, each file F gets its manifest F.shard.json
+// (ticks per symbol block counted as they are written). Nothing is visible at the targets
+// until commit(); abort() (or destruction without commit) leaves them as they were.
+class RunOutputFiles {
+ public:
+  // Opens the temporary files; throws RuntimeError when one cannot be created.
+  // `shard.symbols` must hold the whole (unsharded) symbol list.
+  RunOutputFiles(const Query& query, OutputFormat format, const std::vector<std::string>& targets,
+                 std::optional<ShardManifest> shard = std::nullopt);
+  ~RunOutputFiles();
+  // A SymbolOutputWriter (tickflow/run.hpp) can forward here. Throws RuntimeError on I/O.
+  void write(size_t output, const std::string& symbol, const Batch& batch);
+  // Finishes and renames every file, then writes the manifests. Throws RuntimeError; a
+  // file whose manifest cannot be written is removed again.
+  void commit();
+  void abort() noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// `tickflow concat`: the parts of a sharded run (every shard's output file, or every
+// shard's -o directory) merged into `output` ("" = standard output; a directory for
+// directory parts) as the unsharded run wrote it. Throws UsageError when the parts are not
+// the N complete shards of one run (nothing is written then), RuntimeError on I/O errors.
+void concat_shards(const std::vector<std::string>& parts, const std::string& output);
+
+}  // namespace tickflow

@@ -1,4 +1,5 @@
-#include "shard.hpp"
+// Partitions of a sharded run and the manifest each part carries (tickflow/shard.hpp).
+#include "tickflow/shard.hpp"
 
 #include <charconv>
 #include <fstream>
@@ -8,7 +9,7 @@
 
 #include "tickflow/diagnostics.hpp"
 
-namespace tickflow::cli {
+namespace tickflow {
 namespace {
 
 constexpr int64_t kNanosPerDay = int64_t{86400} * 1000 * 1000 * 1000;
@@ -142,4 +143,4 @@ ShardManifest read_manifest(const std::string& path) {
   return m;
 }
 
-}  // namespace tickflow::cli
+}  // namespace tickflow
