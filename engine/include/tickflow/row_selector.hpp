@@ -11,7 +11,9 @@
 //   decides) the window holds `lead` more ticks after `rows`: lookahead, read-only, decided
 //   in a later call (see tickflow/lookahead.hpp; declare lookahead_accumulation(lead)).
 // - Ticks keep their order within each port. A port nothing reads (OutputSink::connected
-//   false) gets no ticks: they are neither gathered nor emitted, like dropped ones.
+//   false) gets no ticks: they are neither gathered nor emitted, like dropped ones. The
+//   engine reports a port number the EP does not declare as unread, so select() must only
+//   use the EP's own ports (0 .. outputs - 1; at most 255).
 // - The common cases cost no copy: every tick to one port emits the batch itself; one port
 //   taking some ticks compacts the batch in place; only ticks spread over several read
 //   ports are gathered into a batch per port (strings moved, not copied).
