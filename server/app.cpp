@@ -27,6 +27,15 @@ App::App(asio::io_context& io, const ServeOptions& options, std::function<void(s
   stats_->add_routes(router_);
   queries_ = std::make_unique<QueryService>(options.registry, options.query_limits);
   for (const auto& [query, source] : options.queries) queries_->add(query, source);
+  if (options.journal_dir) {
+    query_journal_ = std::make_unique<Journal>(
+        *options.journal_dir + "/queries", options.fsync,
+        [&](const std::string& query, std::span<const double> words) {
+          queries_->replay(query, words, log_);
+        },
+        log_, JournalWords::raw);
+    queries_->attach_journal(query_journal_.get());
+  }
   queries_->add_routes(router_);
   router_.add("GET", "/health", [](auto, Responder respond) {
     respond(HttpResponse::json(200, R"({"status": "ok"})"));
@@ -63,6 +72,7 @@ void App::stop_queries() {
 
 void App::flush() {
   if (journal_) journal_->sync_all();
+  if (query_journal_) query_journal_->sync_all();
 }
 
 }  // namespace tickflow::server

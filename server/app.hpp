@@ -58,6 +58,7 @@ class App {
   std::function<void(std::string)> log_;
   Metrics metrics_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<Journal> query_journal_;  // DIR/queries: pushes to standing queries
   std::unique_ptr<StatsService> stats_;
   std::unique_ptr<QueryService> queries_;
   Router router_;

@@ -153,8 +153,8 @@ std::string Journal::file_name_for(std::string_view symbol) {
 }
 
 Journal::Journal(std::string directory, FsyncPolicy policy, const ApplyBatch& apply,
-                 const Report& report)
-    : directory_(std::move(directory)), policy_(policy) {
+                 const Report& report, JournalWords words)
+    : directory_(std::move(directory)), policy_(policy), words_(words) {
   namespace fs = std::filesystem;
   std::error_code error;
   fs::create_directories(directory_, error);
@@ -258,7 +258,8 @@ void Journal::replay_file(const std::string& path, const ApplyBatch& apply, cons
         crc = static_cast<uint32_t>(crc32(crc, payload, count * 8u));
         intact =
             crc == get_u32(record + 4) &&
-            std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); });
+            (words_ == JournalWords::raw ||
+             std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); }));
       }
     }
     if (!intact) {
@@ -284,6 +285,16 @@ void Journal::replay_file(const std::string& path, const ApplyBatch& apply, cons
   replayed_.push_back(symbol);
   std::lock_guard lock(mutex_);
   files_[symbol] = std::make_unique<JournalFile>(fd, path, std::min(offset, file_size), policy_);
+}
+
+void Journal::remove(const std::string& symbol) {
+  std::lock_guard lock(mutex_);
+  auto it = files_.find(symbol);
+  if (it == files_.end()) return;
+  const std::string path = it->second->path();
+  files_.erase(it);
+  ::unlink(path.c_str());
+  if (policy_ == FsyncPolicy::always) sync_directory(directory_);
 }
 
 JournalFile& Journal::file_for(const std::string& symbol) {

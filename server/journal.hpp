@@ -37,6 +37,10 @@ namespace tickflow::server {
 enum class FsyncPolicy { always, interval, never };
 std::optional<FsyncPolicy> parse_fsync_policy(std::string_view text);
 
+// What a record's 8-byte words are: finite doubles (the statistics service; anything else is
+// damage) or raw words (the standing queries' journal packs its records' bytes into them).
+enum class JournalWords { finite_doubles, raw };
+
 class JournalError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -76,7 +80,8 @@ class Journal {
 
   // Opens (creating) DIR, replays every file through `apply`, truncates torn tails and opens
   // the files for appending. Throws JournalError for damage or I/O errors.
-  Journal(std::string directory, FsyncPolicy policy, const ApplyBatch& apply, const Report& report);
+  Journal(std::string directory, FsyncPolicy policy, const ApplyBatch& apply, const Report& report,
+          JournalWords words = JournalWords::finite_doubles);
   // Stops the flusher and syncs every file.
   ~Journal();
 
@@ -85,6 +90,8 @@ class Journal {
   // Symbols found at replay, in file-name order.
   const std::vector<std::string>& replayed_symbols() const { return replayed_; }
   void sync_all();
+  // Closes and deletes the file of `symbol` (a standing query that was stopped).
+  void remove(const std::string& symbol);
 
   static std::string file_name_for(std::string_view symbol);
 
@@ -94,6 +101,7 @@ class Journal {
 
   std::string directory_;
   FsyncPolicy policy_;
+  JournalWords words_;
   std::mutex mutex_;  // guards files_
   std::unordered_map<std::string, std::unique_ptr<JournalFile>> files_;
   std::vector<std::string> replayed_;

@@ -100,7 +100,31 @@ void QueryService::stop_all() {
     std::unique_lock lock(mutex_);
     queries.swap(queries_);
   }
-  for (auto& [name, query] : queries) query->stop();
+  for (auto& [name, query] : queries) {
+    query->stop(journal_ ? StandingQuery::Stop::Suspend : StandingQuery::Stop::End);
+  }
+}
+
+void QueryService::attach_journal(Journal* journal) {
+  std::unique_lock lock(mutex_);
+  journal_ = journal;
+  for (auto& [name, query] : queries_) query->attach_journal(journal);
+}
+
+void QueryService::replay(const std::string& query, std::span<const double> words,
+                          const std::function<void(std::string)>& log) {
+  auto standing = find(query);
+  if (!standing) {
+    // A query registered over HTTP, or one no longer given on the command line.
+    log(fmt::format("journal: records of query '{}' skipped: it is not served", query));
+    return;
+  }
+  auto record = decode_query_record(words);
+  if (!record) {
+    throw JournalError(fmt::format("journal of query {}: damaged record (not a push or advance)",
+                                   json_quoted(query)));
+  }
+  standing->replay(*record);
 }
 
 void QueryService::add_routes(Router& router) {

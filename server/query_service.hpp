@@ -36,8 +36,15 @@ class QueryService {
   // runs cannot start, UsageError for a name already taken.
   void add(std::shared_ptr<const Query> query, const std::string& source);
   void add_routes(Router& router);
-  // Stops every query (at shutdown): streams end, writers commit.
+  // Stops every query at shutdown: with a journal the streams just end (a restart goes on
+  // from the journal), without one the queries end as on DELETE.
   void stop_all();
+  // Journals the pushes and advances of the queries loaded at start-up (`journal` outlives
+  // the service; queries registered over HTTP are not journaled); replays records at
+  // start-up into the query they name.
+  void attach_journal(Journal* journal);
+  void replay(const std::string& query, std::span<const double> words,
+              const std::function<void(std::string)>& log);
   size_t size() const;
 
  private:
@@ -52,6 +59,7 @@ class QueryService {
 
   const Registry* registry_;
   QueryLimits limits_;
+  Journal* journal_ = nullptr;
   mutable std::shared_mutex mutex_;  // guards queries_ (the map, not the queries)
   std::map<std::string, std::shared_ptr<StandingQuery>> queries_;
 };

@@ -114,7 +114,7 @@ StandingQuery::StandingQuery(std::shared_ptr<const Query> query, std::string sou
 }
 
 StandingQuery::~StandingQuery() {
-  if (!stopped_) stop();
+  if (!stopped_) stop(journal_ ? Stop::Suspend : Stop::End);
 }
 
 std::optional<ApiError> StandingQuery::check_symbol(const std::string& symbol) const {
@@ -181,19 +181,60 @@ void StandingQuery::fail(const RuntimeError& error) {
   end_streams(sse_event("error", error_json(*error_)), error_json(*error_) + "\n");
 }
 
+size_t StandingQuery::push_index(const std::string& node) const {
+  size_t k = 0;
+  while (query_->nodes[push_nodes_[k]].id != node) ++k;
+  return k;
+}
+
+std::optional<ApiError> StandingQuery::journal(const QueryRecord& record) {
+  if (!journal_) return std::nullopt;
+  try {
+    journal_->file_for(name()).append(encode_query_record(record));
+  } catch (const JournalError& e) {
+    return ApiError{503, std::string(e.what()) + "; nothing was applied"};
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> StandingQuery::apply_push(size_t k, Symbol& target, const Batch& ticks) {
+  target.feeds[k]->append(ticks);
+  try {
+    target.run->pump();
+  } catch (const RuntimeError& e) {
+    fail(e);
+    return ApiError{500, "the query failed on these ticks: " + *error_};
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> StandingQuery::apply_advance(size_t k, const std::vector<Symbol*>& targets,
+                                                     int64_t time) {
+  try {
+    for (Symbol* s : targets) {
+      s->feeds[k]->advance(time);
+      s->run->pump();
+    }
+  } catch (const RuntimeError& e) {
+    fail(e);
+    return ApiError{500, "the query failed: " + *error_};
+  }
+  return std::nullopt;
+}
+
 std::variant<StandingQuery::PushAccepted, ApiError> StandingQuery::push(const std::string& node,
                                                                         const std::string& symbol,
                                                                         eps::PushFormat format,
                                                                         std::string_view body) {
   if (auto problem = check_push_node(node)) return *problem;
   if (auto problem = check_symbol(symbol)) return *problem;
-  size_t k = 0;
-  while (query_->nodes[push_nodes_[k]].id != node) ++k;
+  const size_t k = push_index(node);
   // Decoded before the lock: large bodies of different requests decode in parallel.
   Batch ticks;
+  const int64_t receipt_time = now_nanos();
   if (auto problem =
           eps::decode_push_body(body, format, query_->nodes[push_nodes_[k]].output_schemas[0],
-                                now_nanos(), LiveFeed::kNoTime, ticks)) {
+                                receipt_time, LiveFeed::kNoTime, ticks)) {
     return unprocessable(problem->message);
   }
   std::lock_guard lock(mutex_);
@@ -207,13 +248,11 @@ std::variant<StandingQuery::PushAccepted, ApiError> StandingQuery::push(const st
         format_time(ticks.times[0]), format_time(feed.passed()), node,
         symbol.empty() ? "" : " for symbol " + symbol));
   }
-  feed.append(ticks);
-  try {
-    target.run->pump();
-  } catch (const RuntimeError& e) {
-    fail(e);
-    return ApiError{500, "the query failed on these ticks: " + *error_};
+  if (auto problem = journal(
+          {QueryRecord::Kind::Push, format, node, symbol, receipt_time, std::string(body)})) {
+    return *problem;
   }
+  if (auto problem = apply_push(k, target, ticks)) return *problem;
   return PushAccepted{ticks.size(), feed.passed()};
 }
 
@@ -223,8 +262,7 @@ std::optional<ApiError> StandingQuery::advance(const std::string& node, const st
   if (!(symbol.empty() && !query_->info.symbols.empty())) {
     if (auto problem = check_symbol(symbol)) return *problem;
   }
-  size_t k = 0;
-  while (query_->nodes[push_nodes_[k]].id != node) ++k;
+  const size_t k = push_index(node);
   std::lock_guard lock(mutex_);
   if (auto problem = failed_error()) return *problem;
   std::vector<Symbol*> targets;
@@ -238,16 +276,40 @@ std::optional<ApiError> StandingQuery::advance(const std::string& node, const st
                                        format_time(time), format_time(s->feeds[k]->passed())));
     }
   }
-  try {
-    for (Symbol* s : targets) {
-      s->feeds[k]->advance(time);
-      s->run->pump();
-    }
-  } catch (const RuntimeError& e) {
-    fail(e);
-    return ApiError{500, "the query failed: " + *error_};
+  if (auto problem =
+          journal({QueryRecord::Kind::Advance, eps::PushFormat::Csv, node, symbol, time, {}})) {
+    return *problem;
   }
-  return std::nullopt;
+  return apply_advance(k, targets, time);
+}
+
+void StandingQuery::replay(const QueryRecord& record) {
+  auto damaged = [&](const std::string& why) {
+    return JournalError(fmt::format("journal of query {}: damaged record ({})", name(), why));
+  };
+  if (check_push_node(record.node)) throw damaged("no push source " + record.node);
+  const size_t k = push_index(record.node);
+  std::lock_guard lock(mutex_);
+  if (error_) return;  // the query failed on an earlier record, as it did before
+  std::vector<Symbol*> targets;
+  for (auto& s : symbols_) {
+    if (s->name == record.symbol ||
+        (record.kind == QueryRecord::Kind::Advance && record.symbol.empty())) {
+      targets.push_back(s.get());
+    }
+  }
+  if (targets.empty()) throw damaged("no symbol " + record.symbol);
+  if (record.kind == QueryRecord::Kind::Advance) {
+    apply_advance(k, targets, record.time);
+    return;
+  }
+  Batch ticks;
+  if (auto problem = eps::decode_push_body(record.body, record.format,
+                                           query_->nodes[push_nodes_[k]].output_schemas[0],
+                                           record.time, targets[0]->feeds[k]->passed(), ticks)) {
+    throw damaged(problem->message);
+  }
+  apply_push(k, *targets[0], ticks);
 }
 
 // Called during pump() and stop(), with mutex_ held.
@@ -394,14 +456,17 @@ std::string StandingQuery::describe() {
   return out + "}";
 }
 
-std::string StandingQuery::stop() {
+std::string StandingQuery::stop(Stop how) {
   {
     std::lock_guard lock(mutex_);
     if (!stopped_) {
-      for (auto& symbol : symbols_) {
-        for (auto& feed : symbol->feeds) feed->close();
-        RunResult result = symbol->run->close();
-        if (result.error && !error_) fail(*result.error);
+      if (how == Stop::End) {
+        for (auto& symbol : symbols_) {
+          for (auto& feed : symbol->feeds) feed->close();
+          RunResult result = symbol->run->close();
+          if (result.error && !error_) fail(*result.error);
+        }
+        if (journal_) journal_->remove(name());
       }
       end_streams(sse_event("end", fmt::format(R"({{"query": {}}})", json_quoted(name()))), "");
       stopped_ = true;

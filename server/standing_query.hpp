@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "api.hpp"
+#include "journal.hpp"
+#include "query_journal.hpp"
 #include "response_stream.hpp"
 #include "sources/push_body.hpp"
 #include "tickflow/query.hpp"
@@ -59,9 +61,19 @@ class StandingQuery {
                                     const std::string& output, const std::string& symbol, bool sse);
   // The query's description for GET /v1/queries (a JSON object).
   std::string describe();
-  // Ends every push source: the EPs emit what they hold (as at the end of a batch run), the
-  // streams get those ticks and end. Returns the description as it was at the end.
-  std::string stop();
+  // How a query stops: DELETE ends it for good (the EPs emit what they hold, as at the end
+  // of a batch run, and its journal is deleted); a shutdown with a journal only ends the
+  // streams, since a restart replays the journal and the query goes on.
+  enum class Stop { End, Suspend };
+  // Returns the description as it was at the end.
+  std::string stop(Stop how = Stop::End);
+
+  // Journals every push and advance accepted from now on (before it is applied; a failed
+  // write is a 503 and applies nothing).
+  void attach_journal(Journal* journal) { journal_ = journal; }
+  // Applies a journaled record at start-up, without journaling it again. Throws JournalError
+  // when the record does not apply (the journal does not belong to this query).
+  void replay(const QueryRecord& record);
 
   // Checks of request parameters, shared by the routes (nullopt when fine).
   std::optional<ApiError> check_symbol(const std::string& symbol) const;
@@ -82,6 +94,13 @@ class StandingQuery {
   };
 
   Symbol* find_symbol(const std::string& symbol);
+  size_t push_index(const std::string& node) const;
+  // With mutex_ held: journals `record` (when a journal is attached).
+  std::optional<ApiError> journal(const QueryRecord& record);
+  // With mutex_ held: appends decoded ticks to a feed and runs the symbol's graph.
+  std::optional<ApiError> apply_push(size_t k, Symbol& target, const Batch& ticks);
+  std::optional<ApiError> apply_advance(size_t k, const std::vector<Symbol*>& targets,
+                                        int64_t time);
   void on_output(size_t output, Symbol& symbol, const Batch& batch);
   void fail(const RuntimeError& error);
   std::optional<ApiError> failed_error() const;
@@ -96,6 +115,7 @@ class StandingQuery {
   std::mutex mutex_;
   std::vector<std::unique_ptr<Symbol>> symbols_;
   std::vector<Subscriber> subscribers_;
+  Journal* journal_ = nullptr;
   std::optional<std::string> error_;  // the run failed: its error
   bool stopped_ = false;
 };
