@@ -6,8 +6,13 @@
 
 namespace tickflow::server {
 
+namespace {
+// Well below serve.cpp's handle-request timeout (120 s), which also limits a silent stream.
+constexpr auto kHeartbeatPeriod = std::chrono::seconds(20);
+}  // namespace
+
 App::App(asio::io_context& io, const ServeOptions& options, std::function<void(std::string)> log)
-    : log_(std::move(log)) {
+    : log_(std::move(log)), heartbeat_(io) {
   if (options.journal_dir) {
     // The service needs the journal and replay needs the service: replay into a service
     // created without a journal reference, then hand it the journal.
@@ -66,7 +71,17 @@ App::App(asio::io_context& io, const ServeOptions& options, std::function<void(s
 
 App::~App() = default;
 
+void App::start_heartbeat() {
+  heartbeat_.expires_after(kHeartbeatPeriod);
+  heartbeat_.async_wait([this](const std::error_code& error) {
+    if (error) return;
+    queries_->heartbeat();
+    start_heartbeat();
+  });
+}
+
 void App::stop_queries() {
+  heartbeat_.cancel();
   queries_->stop_all();
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <functional>
 #include <memory>
@@ -50,6 +51,10 @@ class App {
   QueryService& queries() { return *queries_; }
   // Syncs every journal file (at shutdown, after the last request).
   void flush();
+  // Keeps idle query streams open from now on (the HTTP layer closes a response that is
+  // silent for too long): a keep-alive every 20 s until stop_queries(). The server calls it;
+  // code that runs the io_context until it has no work (tests) does not.
+  void start_heartbeat();
   // Stops the standing queries (at shutdown, before the connections close): their EPs
   // emit what they hold and their streams end.
   void stop_queries();
@@ -62,6 +67,7 @@ class App {
   std::unique_ptr<StatsService> stats_;
   std::unique_ptr<QueryService> queries_;
   Router router_;
+  asio::steady_timer heartbeat_;
 };
 
 }  // namespace tickflow::server

@@ -105,6 +105,15 @@ void QueryService::stop_all() {
   }
 }
 
+void QueryService::heartbeat() {
+  std::vector<std::shared_ptr<StandingQuery>> queries;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [name, query] : queries_) queries.push_back(query);
+  }
+  for (auto& query : queries) query->heartbeat();
+}
+
 void QueryService::attach_journal(Journal* journal) {
   std::unique_lock lock(mutex_);
   journal_ = journal;

@@ -39,6 +39,8 @@ class QueryService {
   // Stops every query at shutdown: with a journal the streams just end (a restart goes on
   // from the journal), without one the queries end as on DELETE.
   void stop_all();
+  // Writes a keep-alive to every subscriber: an SSE comment, or an empty JSON line.
+  void heartbeat();
   // Journals the pushes and advances of the queries loaded at start-up (`journal` outlives
   // the service; queries registered over HTTP are not journaled); replays records at
   // start-up into the query they name.

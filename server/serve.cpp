@@ -220,6 +220,7 @@ int serve(const ServeOptions& options) {
       "queries{})",
       options.host, options.port, threads, options.limits.max_symbols, options.limits.max_k,
       app->queries().size(), options.journal_dir ? ", journal " + *options.journal_dir : ""));
+  app->start_heartbeat();
   std::vector<std::thread> pool;
   for (size_t i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

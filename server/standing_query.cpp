@@ -389,6 +389,13 @@ std::optional<ApiError> StandingQuery::subscribe(std::shared_ptr<ResponseStream>
   return std::nullopt;
 }
 
+void StandingQuery::heartbeat() {
+  std::lock_guard lock(mutex_);
+  std::erase_if(subscribers_, [](const Subscriber& subscriber) {
+    return !subscriber.stream->write(subscriber.sse ? ": keep-alive\n\n" : "\n");
+  });
+}
+
 void StandingQuery::end_streams(const std::string& sse_last, const std::string& jsonl_last) {
   for (auto& subscriber : subscribers_) {
     subscriber.stream->end(subscriber.sse ? sse_last : jsonl_last);

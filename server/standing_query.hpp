@@ -59,6 +59,9 @@ class StandingQuery {
   // one; JSON lines, or server-sent events (event name = the output).
   std::optional<ApiError> subscribe(std::shared_ptr<ResponseStream> stream,
                                     const std::string& output, const std::string& symbol, bool sse);
+  // Keeps the subscriptions open while no tick comes: ": keep-alive" for SSE, an empty
+  // line for JSON lines (readers of JSON lines skip empty lines).
+  void heartbeat();
   // The query's description for GET /v1/queries (a JSON object).
   std::string describe();
   // How a query stops: DELETE ends it for good (the EPs emit what they hold, as at the end

@@ -245,7 +245,8 @@ class StreamReader(threading.Thread):
 def by_symbol(lines):
     groups = {s: [] for s in SYMBOLS}
     for line in lines:
-        groups[json.loads(line)["SYMBOL"]].append(line)
+        if line.strip():  # the stream's keep-alives are empty lines
+            groups[json.loads(line)["SYMBOL"]].append(line)
     return groups
 
 
