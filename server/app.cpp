@@ -53,6 +53,7 @@ App::App(asio::io_context& io, const ServeOptions& options, std::function<void(s
         {"tickflow_values_held Values held over all symbols.", double(stats_->values_held())},
         {"tickflow_memory_bytes Bytes held by the symbols' power trees.",
          double(stats_->memory_bytes())},
+        {"tickflow_standing_queries Standing queries served.", double(queries_->size())},
     });
     respond(std::move(response));
   });

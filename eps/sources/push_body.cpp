@@ -159,11 +159,23 @@ std::optional<PushBodyError> decode_json_lines(std::string_view body, const Sche
       return PushBodyError{row, fmt::format("{}:{}: row {}: {}", kBodyName, line, row, message)};
     };
     nlohmann::json tick;
+    // nlohmann keeps the last of repeated keys; a repeated field is refused instead.
+    std::vector<std::string> keys;
+    std::string repeated;
+    auto note_key = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+      if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+        auto key = parsed.get<std::string>();
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) repeated = key;
+        keys.push_back(std::move(key));
+      }
+      return true;
+    };
     try {
-      tick = nlohmann::json::parse(text);
+      tick = nlohmann::json::parse(text, note_key);
     } catch (const nlohmann::json::parse_error& e) {
       return fail(fmt::format("not JSON: {}", e.what()));
     }
+    if (!repeated.empty()) return fail(fmt::format("key {} appears twice", repeated));
     if (!tick.is_object()) return fail("a JSON-lines tick must be an object {\"FIELD\": value}");
     std::optional<int64_t> time;
     std::vector<bool> seen(schema->size(), false);

@@ -225,6 +225,9 @@ def main():
                    '{"TIMESTAMP": "2024-01-02 09:35:00", "PRICE": 1}\n{"PRICE": }\n', NDJSON)
             expect(server, "json value of the wrong type", "POST", f"{q}/push/trades?symbol=AAPL",
                    422, ["row 1", "bad int value", "SIZE"], '{"SIZE": 1.5}\n', NDJSON)
+            expect(server, "json line with a repeated key", "POST",
+                   f"{q}/push/trades?symbol=AAPL", 422, ["row 1", "SIZE appears twice"],
+                   '{"SIZE": 1, "SIZE": 2}\n', NDJSON)
             expect(server, "json line that is not an object", "POST",
                    f"{q}/push/trades?symbol=AAPL", 422, ["row 1", "object"], "[1, 2]\n", NDJSON)
             check("rejected requests applied nothing", pushed(server, "px", "trades") ==
