@@ -2,7 +2,8 @@
 dask-scheduler and two dask-worker processes (one thread each) on 127.0.0.1, free ports,
 dashboards off; stopped at the end, also on failure. Results equal the unsharded q.run for
 every order, shard count and output count; a query error comes back once, naming shard and
-symbol; a worker killed mid-run has its task run again and the result does not change."""
+symbol; a worker killed mid-run has its task run again and the result does not change, also
+when the tasks write their parts to files (no temporary file is left)."""
 import contextlib
 import os
 import signal
@@ -34,8 +35,9 @@ def free_port():
 
 def start(args):
     # Own process group, so that stopping it also stops anything it started.
+    # (Their logs go nowhere: a pipe nobody reads would block them once full.)
     return subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def stop(process):
@@ -48,7 +50,6 @@ def stop(process):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-    process.stderr.close()
 
 
 class Cluster:
@@ -73,6 +74,9 @@ class Cluster:
                         "--no-nanny", "--no-dashboard", "--death-timeout", "30"])
         self.processes.append(worker)
         self.workers["tcp://127.0.0.1:%d" % port] = worker
+
+    def workers_alive(self):
+        return [w for w, p in self.workers.items() if p.poll() is None]
 
     def close(self):
         if getattr(self, "client", None) is not None:
@@ -241,16 +245,18 @@ def test_bad_arguments(cluster):
         tf.distributed.run(no_symbols, client=cluster.client, by="day")
 
 
-def test_worker_killed_mid_run(cluster):
-    """Last in this module: it leaves one worker of the two."""
-    q = bars_query(count=400_000)
-    expected = q.run(threads=2)
+def kill_a_busy_worker_during(cluster, work):
+    """Runs work() in a thread, SIGKILLs a worker as soon as it holds a task, and returns
+    (work's result, the worker killed) once the run is over."""
+    if len(cluster.workers_alive()) < 2:
+        cluster.add_worker()
+        cluster.client.wait_for_workers(2, timeout=DEADLINE_SECONDS)
     outcome = {}
     log_before = cluster.client.run_on_scheduler(transition_count)
 
     def run():
         try:
-            outcome["result"] = tf.distributed.run(q, client=cluster.client, partitions=4)
+            outcome["result"] = work()
         except BaseException as e:  # reported by the assertions below
             outcome["error"] = e
 
@@ -273,7 +279,30 @@ def test_worker_killed_mid_run(cluster):
     # The scheduler took a running shard task back from the dead worker and ran it again.
     rerun = cluster.client.run_on_scheduler(shard_tasks_taken_back, start=log_before)
     assert rerun, "no running task was taken back from the killed worker"
-    assert_same(outcome["result"], expected)
+    return outcome["result"]
+
+
+def test_worker_killed_mid_run(cluster):
+    q = bars_query(count=400_000)
+    expected = q.run(threads=2)
+    result = kill_a_busy_worker_during(
+        cluster, lambda: tf.distributed.run(q, client=cluster.client, partitions=4))
+    assert_same(result, expected)
+
+
+def test_worker_killed_while_writing_parts(cluster, tmp_path):
+    query_file = tmp_path / "q.yaml"
+    query_file.write_text("tickflow: 1\nsymbols: [%s]\nnodes:\n"
+                          "  trades: {ep: generate, count: 200000, seed: 5}\n" % ", ".join(SYMBOLS))
+    parts = kill_a_busy_worker_during(cluster, lambda: tf.distributed.run(
+        str(query_file), client=cluster.client, partitions=4, output=tmp_path / "out"))
+    # Complete parts only: no temporary file of the killed worker's write is left.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        ["part_%d.csv" % i for i in range(4)] + ["part_%d.csv.shard.json" % i for i in range(4)])
+    tf.distributed.concat(parts, tmp_path / "all.csv")
+    assert (tmp_path / "all.csv").read_bytes() == subprocess.run(
+        [TICKFLOW, "run", str(query_file), "--no-progress"], capture_output=True, check=True,
+        timeout=60).stdout
 
 
 def transition_count(dask_scheduler):
