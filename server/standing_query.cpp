@@ -229,24 +229,19 @@ std::variant<StandingQuery::PushAccepted, ApiError> StandingQuery::push(const st
   if (auto problem = check_push_node(node)) return *problem;
   if (auto problem = check_symbol(symbol)) return *problem;
   const size_t k = push_index(node);
-  // Decoded before the lock: large bodies of different requests decode in parallel.
-  Batch ticks;
-  const int64_t receipt_time = now_nanos();
-  if (auto problem =
-          eps::decode_push_body(body, format, query_->nodes[push_nodes_[k]].output_schemas[0],
-                                receipt_time, LiveFeed::kNoTime, ticks)) {
-    return unprocessable(problem->message);
-  }
+  // Decoded under the lock, with the receipt time taken there: a tick stamped on receipt is
+  // never late because another request of the same source got in first. (Requests of one
+  // query are applied one at a time anyway; different queries decode in parallel.)
   std::lock_guard lock(mutex_);
   if (auto problem = failed_error()) return *problem;
   Symbol& target = *find_symbol(symbol);
   LiveFeed& feed = *target.feeds[k];
-  if (!ticks.empty() && ticks.times[0] < feed.passed()) {
-    return unprocessable(fmt::format(
-        "row 1: timestamp {} is earlier than {}, the time push source {}{} has already passed "
-        "(late tick); nothing of this request was applied",
-        format_time(ticks.times[0]), format_time(feed.passed()), node,
-        symbol.empty() ? "" : " for symbol " + symbol));
+  const int64_t receipt_time = last_receipt_ = std::max(now_nanos(), last_receipt_);
+  Batch ticks;
+  if (auto problem =
+          eps::decode_push_body(body, format, query_->nodes[push_nodes_[k]].output_schemas[0],
+                                receipt_time, feed.passed(), ticks)) {
+    return unprocessable(problem->message);
   }
   if (auto problem = journal(
           {QueryRecord::Kind::Push, format, node, symbol, receipt_time, std::string(body)})) {

@@ -3,10 +3,10 @@
 // (GET .../latest) and the subscribers of GET .../stream.
 //
 // Concurrency: one mutex per query serializes pushes, advances, reads and subscriptions,
-// so a reader never sees part of a request and requests apply in arrival order. Bodies are
-// decoded before the lock is taken (only the late-tick check and the work on the graph run
-// under it). Output goes to subscribers through bounded ResponseStreams, which never block:
-// a slow subscriber costs the query nothing.
+// so a reader never sees part of a request and requests apply in arrival order; a body is
+// decoded under it too, with the receipt time taken there, so that ticks stamped on receipt
+// are in order. Different queries run in parallel. Output goes to subscribers through
+// bounded ResponseStreams, which never block: a slow subscriber costs the query nothing.
 #pragma once
 
 #include <cstdint>
@@ -119,6 +119,7 @@ class StandingQuery {
   std::vector<std::unique_ptr<Symbol>> symbols_;
   std::vector<Subscriber> subscribers_;
   Journal* journal_ = nullptr;
+  int64_t last_receipt_ = 0;          // receipt times never go back, even when the clock does
   std::optional<std::string> error_;  // the run failed: its error
   bool stopped_ = false;
 };

@@ -161,3 +161,25 @@ nodes:
   CHECK(end.find(R"("outputs": [{"node": "total", "ticks": 800}])") != std::string::npos);
   CHECK(end.find(R"("status": "stopped")") != std::string::npos);
 }
+
+TEST_CASE("standing query: ticks stamped on receipt from racing requests are never late") {
+  auto query = load(R"(tickflow: 1
+name: receipt
+nodes:
+  x: {ep: push, fields: {V: int}}
+)");
+  StandingQuery standing(query, "test", QueryLimits{});
+  std::atomic<int> refused{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto result = standing.push("x", "", eps::PushFormat::JsonLines, R"({"V": 1})");
+        if (!std::holds_alternative<StandingQuery::PushAccepted>(result)) ++refused;
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  CHECK(refused == 0);
+  CHECK(standing.stop().find(R"("ticks": 800)") != std::string::npos);
+}
