@@ -3,7 +3,6 @@
 #pragma once
 
 #include <map>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +16,9 @@ class Registry {
   // Adds a definition. Throws std::invalid_argument for a duplicate or invalid name,
   // or a parameter spec whose default does not parse. Unless the definition names its
   // `source`, it is the file that calls add (relative to the source tree for built-in EPs),
-  // or for a plugin the library's path.
-  void add(EpDefinition definition, std::source_location caller = std::source_location::current());
+  // or for a plugin the library's path. (__builtin_FILE, which GCC and Clang evaluate at the
+  // call site, rather than std::source_location: libstdc++'s needs Clang 15 or later.)
+  void add(EpDefinition definition, const char* caller_file = __builtin_FILE());
   const EpDefinition* find(std::string_view name) const;
   // All definitions, sorted by name.
   std::vector<const EpDefinition*> all() const;

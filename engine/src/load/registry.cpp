@@ -20,12 +20,12 @@ std::string source_tree_path(std::string_view file) {
 
 }  // namespace
 
-void Registry::add(EpDefinition definition, std::source_location caller) {
+void Registry::add(EpDefinition definition, const char* caller_file) {
   if (!origin_.empty()) {
     definition.origin = origin_;
     definition.source = origin_;
   } else if (definition.source.empty()) {
-    definition.source = source_tree_path(caller.file_name());
+    definition.source = source_tree_path(caller_file);
   }
   if (!is_valid_name(definition.name)) {
     throw std::invalid_argument("invalid EP name '" + definition.name + "'");
