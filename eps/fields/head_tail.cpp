@@ -47,6 +47,11 @@ class HeadOperator : public RowSelectingOperator {
   HeadOperator(int64_t n, std::vector<size_t> key_columns)
       : n_(n), groups_(std::move(key_columns)) {}
 
+  // Without groups, once n ticks have passed the rest of the input is dropped: the engine
+  // can stop the sources upstream (a head over a huge source ends at once). With groups, a
+  // new group may still come.
+  bool wants_input(size_t) const override { return groups_.grouped() || passed_ < n_; }
+
  private:
   void select(const Batch& batch, size_t rows, std::vector<uint8_t>& ports) override {
     if (!groups_.grouped()) {

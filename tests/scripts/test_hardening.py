@@ -105,6 +105,61 @@ def file_cases(tmp):
           own.read_text().startswith("tickflow: 1"), err)
 
 
+HUGE = 2**31  # generate's ticks: minutes of work at any batch size, hours at batch size 1
+
+
+def early_stop_cases(tmp):
+    # Item 11: head stops the sources upstream (Operator::wants_input). Without that each
+    # run below would generate 2^31 ticks and hit the timeout. Same output for every
+    # --threads and --batch-size, through a chain and from two sources merged.
+    chain = tmp / "head_chain.yaml"
+    chain.write_text(f"tickflow: 1\nnodes:\n  g: {{ep: generate, count: {HUGE}, seed: 3}}\n"
+                     "  f: {ep: add_field, in: g, set: {NOTIONAL: PRICE * SIZE}}\n"
+                     "  w: {ep: where, in: f, if: SIZE > 0}\n"
+                     "  h: {ep: head, in: w, n: 4}\n")
+    merged = tmp / "head_merge.yaml"
+    merged.write_text(f"tickflow: 1\nnodes:\n  a: {{ep: generate, count: {HUGE}, seed: 1}}\n"
+                      f"  b: {{ep: generate, count: {HUGE}, seed: 2}}\n"
+                      "  m: {ep: merge, in: [a, b]}\n  h: {ep: head, in: m, n: 5}\n")
+    symbols = tmp / "head_symbols.yaml"
+    symbols.write_text(f"tickflow: 1\nsymbols: [A, B, C]\nnodes:\n"
+                       f"  g: {{ep: generate, count: {HUGE}}}\n  h: {{ep: head, in: g, n: 2}}\n")
+    for query, rows in [(chain, 4), (merged, 5), (symbols, 6)]:
+        outputs = set()
+        ok = True
+        for threads, batch in [(1, 1), (2, 1), (2, 7), (1, 4096), (2, 4096)]:
+            try:
+                code, out, err = tf("run", "--no-progress", str(query), "--threads", str(threads),
+                                    "--batch-size", str(batch), timeout=60)
+            except subprocess.TimeoutExpired:
+                code, out, err = -1, "", "timed out: the source was not stopped"
+            ok = ok and code == 0 and out.count("\n") == rows + 1
+            outputs.add(out)
+        check(f"head stops its sources at once: {query.name}", ok and len(outputs) == 1,
+              err + out[:300])
+
+    # A source that another consumer still reads keeps running: where's fail port goes to
+    # an output while head stops reading the pass port; that output is the same as without
+    # the head.
+    rest = "  g: {ep: generate, count: 50, seed: 3}\n  w: {ep: where, in: g, if: SIZE > 300}\n" \
+           "  rest: {ep: keep, in: w.fail, fields: [SIZE]}\n"
+    alone = tmp / "rest_alone.yaml"
+    alone.write_text("tickflow: 1\nnodes:\n" + rest)
+    code, out, err = tf("run", "--no-progress", str(alone), "-o", str(tmp / "alone"))
+    expected_rest = (tmp / "alone" / "rest.csv").read_text() if code == 0 else err
+    both = tmp / "head_and_rest.yaml"
+    both.write_text("tickflow: 1\nnodes:\n" + rest + "  h: {ep: head, in: w, n: 1}\n")
+    results = set()
+    for threads, batch in [(1, 1), (2, 3), (2, 4096)]:
+        out_dir = tmp / f"out_{threads}_{batch}"
+        code, out, err = tf("run", "--no-progress", str(both), "-o", str(out_dir),
+                            "--threads", str(threads), "--batch-size", str(batch))
+        results.add((code, (out_dir / "rest.csv").read_text() if code == 0 else err,
+                     (out_dir / "h.csv").read_text().count("\n") if code == 0 else 0))
+    check("other readers keep the source running",
+          results == {(0, expected_rest, 2)} and expected_rest.count("\n") > 10, str(results)[:400])
+
+
 def cli_cases(tmp):
     # Item 9: numbers out of range are refused with the range in plain words.
     plain = tmp / "plain.yaml"
@@ -149,6 +204,7 @@ def main():
         time_cases(tmp)
         file_cases(tmp)
         cli_cases(tmp)
+        early_stop_cases(tmp)
     return summary()
 
 

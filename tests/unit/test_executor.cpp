@@ -289,3 +289,35 @@ nodes:
     CHECK(result.error->describe().find("1970-01-01 00:00:00.005000000") != std::string::npos);
   }
 }
+
+TEST_CASE("downstream finished: a head stops its sources, with the same output") {
+  // Ten million ticks through a merge; the head wants 3. Without the stop every run would
+  // generate all of them (stats show what the sources produced).
+  const std::string yaml = R"(tickflow: 1
+nodes:
+  a: {ep: generate, count: 10000000, seed: 1}
+  b: {ep: generate, count: 10000000, seed: 2}
+  m: {ep: merge, in: [a, b]}
+  h: {ep: head, in: m, n: 3}
+  k: {ep: keep, in: h, fields: [SIZE]}
+)";
+  auto [reference, ref_result] = run_text(yaml, 1, 4096);
+  REQUIRE_FALSE(ref_result.error);
+  REQUIRE(reference.values.size() == 3);
+  for (size_t threads : {1, 2}) {
+    for (size_t batch : {1, 7, 4096}) {
+      for (bool one_thread : {false, true}) {
+        CAPTURE(threads);
+        CAPTURE(batch);
+        CAPTURE(one_thread);
+        auto [out, result] = run_text(yaml, threads, batch, std::nullopt, one_thread);
+        REQUIRE_FALSE(result.error);
+        CHECK(out.times == reference.times);
+        CHECK(out.values == reference.values);
+        // A few batches in flight at most, far from the 10M each source could give.
+        CHECK(result.stats[0].ticks_out < 100000);
+        CHECK(result.stats[1].ticks_out < 100000);
+      }
+    }
+  }
+}

@@ -219,8 +219,9 @@ nodes:
   a: {ep: generate, kind: trades, count: 1000000, interval: 1ms, seed: 1}
   b: {ep: generate, kind: quotes, count: 1000000, interval: 1ms, seed: 2}
   j: {ep: join_by_time, in: [a, b]}
-  n: {ep: head, in: j, n: 0}
+  n: {ep: tail, in: j, n: 1}
 )yaml";
+  // (tail reads every tick; a head would stop the sources at once.)
   const Outputs out = run(yaml, 2, 4096);
   CHECK(out.result.stats[2].ticks_out == 1000000);
   CHECK(peak_held(out, 2) < 20 * 4096);

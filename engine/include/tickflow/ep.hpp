@@ -119,9 +119,11 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void emit(size_t port, Batch&& batch) = 0;
-  // False when nothing reads output `port` (a `fail` port left unconnected): the operator may
-  // skip building that port's batches. Ticks emitted there anyway are dropped and not
-  // counted as ticks_out.
+  // False when nothing reads output `port` (a `fail` port left unconnected), or no longer
+  // does: every consumer of the port has finished with it (Operator::wants_input), e.g. a
+  // `head` that has passed its n ticks. The operator may skip building that port's batches,
+  // and a source may stop early inside a long produce() call. Ticks emitted there anyway are
+  // dropped and not counted as ticks_out.
   virtual bool connected(size_t port) const {
     (void)port;
     return true;
@@ -188,6 +190,18 @@ class Operator {
   virtual std::optional<int64_t> input_passed(size_t input, int64_t time, OutputSink& out) {
     (void)input, (void)time, (void)out;
     return std::nullopt;
+  }
+
+  // Downstream finished: false once the operator ignores every further tick on `input` (head
+  // after its n ticks). Sampled after every call, like held(), and once when the operator
+  // is created. The engine then delivers no more batches on that input (input_finished and
+  // finish still come); when no consumer of a node reads any of its ports any more, that
+  // node's inputs stop in turn, and a source is not asked to produce again: it gets finish()
+  // as if exhausted, and OutputSink::connected turns false for its ports. The output of
+  // the run does not change, only the work it takes.
+  virtual bool wants_input(size_t input) const {
+    (void)input;
+    return true;
   }
 };
 

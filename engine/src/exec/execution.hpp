@@ -36,10 +36,11 @@ struct Consumer {
 class Collector : public OutputSink {
  public:
   bool connected(size_t port) const override {
-    return !consumers || (port < consumers->size() && !(*consumers)[port].empty());
+    return !readers || (port < ports && readers[port].load(std::memory_order_relaxed) > 0);
   }
-  // The node's consumers per output port (null: every port counts as connected).
-  const std::vector<std::vector<Consumer>>* consumers = nullptr;
+  // The node's readers per output port (null: every port counts as connected).
+  const std::atomic<int>* readers = nullptr;
+  size_t ports = 0;
 
   void emit(size_t port, Batch&& batch) override {
     if (batch.empty()) return;
@@ -105,7 +106,12 @@ class Execution {
     size_t open_inputs = 0;
     bool finished = false;
     NodeStats stats;
-    std::vector<std::vector<Consumer>> consumers;       // per output port
+    std::vector<std::vector<Consumer>> consumers;  // per output port
+    // Downstream finished: per output port, the consumers (taps included) that still read it
+    // — 0 for a port nothing reads; per input, whether the operator still wants its ticks
+    // (Operator::wants_input). Atomic: a consumer in another segment stops reading.
+    std::unique_ptr<std::atomic<int>[]> readers;
+    std::unique_ptr<std::atomic<bool>[]> input_wanted;
     std::vector<std::pair<size_t, Batch>> spare_items;  // an empty Collector list to reuse
     // Sequential runs, per output port: whether a consumer takes ticks one at a time
     // (Plan::tick_by_tick), whether a consumer or tap takes whole batches, and the ticks
@@ -132,6 +138,10 @@ class Execution {
   bool produce(size_t n);
   void end_input(size_t n, size_t input);
   void finish_node(size_t n);
+  // Downstream finished (executor.cpp): input `input` of node n no longer wanted.
+  void stop_unwanted_inputs(size_t n);
+  void stop_input(size_t n, size_t input);
+  bool abandoned(size_t n) const { return abandoned_[n].load(std::memory_order_acquire); }
   void check_all_finished();
   void finish_operators();
 
@@ -181,7 +191,8 @@ class Execution {
   Collector call_collect(size_t n, Call&& body, bool stream = false) {
     NodeState& state = nodes_[n];
     Collector out;
-    out.consumers = &state.consumers;
+    out.readers = state.readers.get();
+    out.ports = state.consumers.size();
     out.items.swap(state.spare_items);
     // Streaming: batches routed during the call; their routing time is not the node's own.
     struct Stream {
@@ -221,6 +232,7 @@ class Execution {
                                .count() -
                            streaming.routed_nanos;
     }
+    stop_unwanted_inputs(n);
     Held held = state.op->held();
     state.stats.peak_ticks_held = std::max(state.stats.peak_ticks_held, held.ticks);
     state.stats.peak_bytes_held = std::max(state.stats.peak_bytes_held, held.bytes);
@@ -256,6 +268,9 @@ class Execution {
   std::vector<NodeState> nodes_;
   std::vector<std::unique_ptr<SegmentState>> segments_;
   std::atomic<bool> failed_{false};
+  // Per node: every port's readers have stopped (see stop_input); a source is then finished
+  // instead of asked to produce.
+  std::unique_ptr<std::atomic<bool>[]> abandoned_;
   TaskHandoff handoff_;  // ThreadSanitizer: segment tasks and the graph's wait
   std::atomic<bool> throttle_by_demand_{true};
   std::mutex error_mutex_;

@@ -128,6 +128,17 @@ void Execution::setup() {
   for (size_t t = 0; t < taps_.size(); ++t) {
     nodes_[taps_[t].node].consumers[taps_[t].port].push_back({Consumer::Kind::Tap, t, 0});
   }
+  abandoned_ = std::make_unique<std::atomic<bool>[]>(nodes_.size());
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    NodeState& state = nodes_[n];
+    abandoned_[n] = false;
+    state.readers = std::make_unique<std::atomic<int>[]>(state.consumers.size());
+    for (size_t port = 0; port < state.consumers.size(); ++port) {
+      state.readers[port] = static_cast<int>(state.consumers[port].size());
+    }
+    state.input_wanted = std::make_unique<std::atomic<bool>[]>(query_.nodes[n].inputs.size());
+    for (size_t i = 0; i < query_.nodes[n].inputs.size(); ++i) state.input_wanted[i] = true;
+  }
   if (sequential_) {
     for (auto& state : nodes_) {
       for (const auto& consumers : state.consumers) {
@@ -151,6 +162,7 @@ void Execution::setup() {
     try {
       nodes_[n].op = query_.nodes[n].factory(nodes_[n].context);
       if (!nodes_[n].op) throw RuntimeError("the EP created no operator");
+      stop_unwanted_inputs(n);  // e.g. head with n: 0 wants nothing from the start
     } catch (RuntimeError& e) {
       annotate(e, n);
       throw;
@@ -210,8 +222,12 @@ void Execution::run_segment_body(size_t s, std::deque<Message>& messages) {
       return;
     }
     if (plan_.segments[s].is_source && !segment.exhausted && !failed_) {
-      if (!downstream_has_room(s)) return;  // a consumer will wake us
-      bool more = produce(head);
+      // Downstream finished: nothing reads this source any more, so it ends here.
+      bool more = false;
+      if (!abandoned(head)) {
+        if (!downstream_has_room(s)) return;  // a consumer will wake us
+        more = produce(head);
+      }
       if (more) {
         schedule(s);
       } else {
@@ -307,6 +323,7 @@ void Execution::route_batch(size_t n, size_t port, Batch&& batch) {
         taps_[c.target].on_batch(batch);
         continue;
       }
+      if (!nodes_[c.target].input_wanted[c.input].load(std::memory_order_relaxed)) continue;
       Batch copy = last ? std::move(batch) : batch;
       if (c.kind == Consumer::Kind::Fused) {
         deliver(c.target, c.input, std::move(copy));
@@ -327,6 +344,8 @@ void Execution::post(size_t node, Message message) {
 }
 
 void Execution::deliver(size_t n, size_t input, Batch&& batch) {
+  // The operator said it ignores every further tick on this input.
+  if (!nodes_[n].input_wanted[input].load(std::memory_order_relaxed)) return;
   nodes_[n].stats.ticks_in += static_cast<int64_t>(batch.size());
   call(n, [&](Operator& op, OutputSink& out) { op.process(input, std::move(batch), out); });
 }
@@ -363,6 +382,34 @@ void Execution::finish_node(size_t n) {
       }
     }
   }
+}
+
+// After every call of node n: an input its operator no longer wants stops being read.
+void Execution::stop_unwanted_inputs(size_t n) {
+  NodeState& state = nodes_[n];
+  for (size_t i = 0; i < query_.nodes[n].inputs.size(); ++i) {
+    if (state.input_wanted[i].load(std::memory_order_relaxed) && !state.op->wants_input(i)) {
+      stop_input(n, i);
+    }
+  }
+}
+
+// Input `input` of node n is not read any more. When that was the last reader of the
+// producer's last read port, the producer is abandoned: its own inputs stop too (and so on
+// upstream), a source is finished instead of asked to produce, and OutputSink::connected
+// says false for its ports. Only flags change here, so a consumer may call it from its
+// segment while the producer runs in another; the producer's operator still gets
+// input_finished and finish, so the run ends as usual.
+void Execution::stop_input(size_t n, size_t input) {
+  if (!nodes_[n].input_wanted[input].exchange(false)) return;
+  auto [producer, port] = query_.nodes[n].inputs[input];
+  NodeState& source = nodes_[producer];
+  if (source.readers[port].fetch_sub(1) != 1) return;
+  for (size_t p = 0; p < source.consumers.size(); ++p) {
+    if (source.readers[p].load() > 0) return;
+  }
+  if (abandoned_[producer].exchange(true)) return;
+  for (size_t i = 0; i < query_.nodes[producer].inputs.size(); ++i) stop_input(producer, i);
 }
 
 void Execution::check_all_finished() {

@@ -95,6 +95,7 @@ void Execution::run_sequential() {
   }
   SourceInterleave interleave(sources, /*exact=*/plan_.sequential);
   auto produce = [&](size_t node, std::deque<std::pair<size_t, Batch>>& into) {
+    if (abandoned(node)) return false;  // downstream finished: the source ends here
     bool more = false;
     Collector out =
         call_collect(node, [&](Operator& op, OutputSink& sink) { more = op.produce(sink); });
