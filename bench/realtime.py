@@ -79,23 +79,34 @@ def make_rows(n, seed=1):
 
 
 class Server:
+    """`tickflow serve` on a free port; retried on another port when the one picked was
+    taken meanwhile (/v1/queries must list our queries and the process must be alive)."""
+
     def __init__(self, tickflow, files, threads):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [tickflow, "serve", "--host", HOST, "--port", str(self.port), "--threads",
-             str(threads), *files], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(5):
+            self.port = free_port()
+            self.process = subprocess.Popen(
+                [tickflow, "serve", "--host", HOST, "--port", str(self.port), "--threads",
+                 str(threads), *files], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if self.wait_until_up(len(files)):
+                return
+            self.stop()
+        raise RuntimeError("server did not start")
+
+    def wait_until_up(self, queries):
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 c = http.client.HTTPConnection(HOST, self.port, timeout=5)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    c.close()
-                    return
+                c.request("GET", "/v1/queries")
+                response = c.getresponse()
+                body = response.read()
+                c.close()
+                return (response.status == 200 and body.count(b'"source"') == queries and
+                        self.process.poll() is None)
             except OSError:
                 time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("server did not start")
+        return False
 
     def stop(self):
         if self.process.poll() is None:

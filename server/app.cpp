@@ -30,7 +30,7 @@ App::App(asio::io_context& io, const ServeOptions& options, std::function<void(s
   }
 
   stats_->add_routes(router_);
-  queries_ = std::make_unique<QueryService>(options.registry, options.query_limits);
+  queries_ = std::make_unique<QueryService>(io, options.registry, options.query_limits);
   for (const auto& [query, source] : options.queries) queries_->add(query, source);
   if (options.journal_dir) {
     query_journal_ = std::make_unique<Journal>(

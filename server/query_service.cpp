@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <asio/post.hpp>
+
 #include <charconv>
 #include <filesystem>
 #include <initializer_list>
@@ -70,8 +72,8 @@ bool valid_query_name(std::string_view name) {
 
 }  // namespace
 
-QueryService::QueryService(const Registry* registry, QueryLimits limits)
-    : registry_(registry), limits_(limits) {}
+QueryService::QueryService(asio::io_context& io, const Registry* registry, QueryLimits limits)
+    : io_(io), registry_(registry), limits_(limits) {}
 
 void QueryService::add(std::shared_ptr<const Query> query, const std::string& source) {
   auto standing = std::make_shared<StandingQuery>(std::move(query), source, limits_);
@@ -139,19 +141,19 @@ void QueryService::replay(const std::string& query, std::span<const double> word
 void QueryService::add_routes(Router& router) {
   auto route = [this](void (QueryService::*handler)(const HttpRequest&, Responder)) {
     return [this, handler](std::shared_ptr<HttpRequest> request, Responder respond) {
-      (this->*handler)(*request, std::move(respond));
+      asio::post(io_, [this, handler, request = std::move(request),
+                       respond = std::move(respond)]() mutable {
+        try {
+          (this->*handler)(*request, respond);
+        } catch (const std::exception& e) {
+          respond(HttpResponse::error(500, std::string("internal error: ") + e.what()));
+        }
+      });
     };
   };
-  router.add("GET", "/v1/queries", [this](auto, Responder respond) { list(std::move(respond)); });
+  router.add("GET", "/v1/queries", route(&QueryService::list));
   router.add("POST", "/v1/queries", route(&QueryService::create));
-  router.add("GET", "/v1/queries/{query}", [this](auto request, Responder respond) {
-    auto query = find(path_param(*request, "query"));
-    if (!query) {
-      return respond(
-          HttpResponse::error(404, "no query named " + json_quoted(path_param(*request, "query"))));
-    }
-    respond(HttpResponse::json(200, query->describe()));
-  });
+  router.add("GET", "/v1/queries/{query}", route(&QueryService::describe));
   router.add("DELETE", "/v1/queries/{query}", route(&QueryService::remove));
   router.add("POST", "/v1/queries/{query}/push/{node}", route(&QueryService::push));
   router.add("POST", "/v1/queries/{query}/advance/{node}", route(&QueryService::advance));
@@ -159,7 +161,16 @@ void QueryService::add_routes(Router& router) {
   router.add("GET", "/v1/queries/{query}/stream", route(&QueryService::stream));
 }
 
-void QueryService::list(Responder respond) {
+void QueryService::describe(const HttpRequest& request, Responder respond) {
+  auto query = find(path_param(request, "query"));
+  if (!query) {
+    return respond(
+        HttpResponse::error(404, "no query named " + json_quoted(path_param(request, "query"))));
+  }
+  respond(HttpResponse::json(200, query->describe()));
+}
+
+void QueryService::list(const HttpRequest&, Responder respond) {
   std::vector<std::shared_ptr<StandingQuery>> queries;
   {
     std::shared_lock lock(mutex_);

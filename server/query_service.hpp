@@ -16,6 +16,8 @@
 // tick, a time earlier than the source has passed), 500 the query failed on the ticks.
 #pragma once
 
+#include <asio/io_context.hpp>
+
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -29,8 +31,10 @@ namespace tickflow::server {
 
 class QueryService {
  public:
-  // `registry` (the EPs that registered queries may use) must outlive the service.
-  QueryService(const Registry* registry, QueryLimits limits);
+  // `registry` (the EPs that registered queries may use) must outlive the service. Requests
+  // are handled as handlers posted to `io` (as the statistics service's are), not inside
+  // the HTTP layer's call.
+  QueryService(asio::io_context& io, const Registry* registry, QueryLimits limits);
 
   // Registers a query loaded at start-up (`source`: its file). Throws RuntimeError when its
   // runs cannot start, UsageError for a name already taken.
@@ -51,7 +55,8 @@ class QueryService {
 
  private:
   std::shared_ptr<StandingQuery> find(const std::string& name) const;
-  void list(Responder respond);
+  void list(const HttpRequest& request, Responder respond);
+  void describe(const HttpRequest& request, Responder respond);
   void create(const HttpRequest& request, Responder respond);
   void remove(const HttpRequest& request, Responder respond);
   void push(const HttpRequest& request, Responder respond);
@@ -59,6 +64,7 @@ class QueryService {
   void latest(const HttpRequest& request, Responder respond);
   void stream(const HttpRequest& request, Responder respond);
 
+  asio::io_context& io_;
   const Registry* registry_;
   QueryLimits limits_;
   Journal* journal_ = nullptr;
