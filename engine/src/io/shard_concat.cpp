@@ -121,7 +121,10 @@ std::vector<std::pair<std::string, ShardManifest>> shards_in_order(
   std::vector<std::pair<std::string, ShardManifest>> parts;
   for (const auto& path : paths) parts.emplace_back(path, read_manifest(manifest_path(path)));
   const ShardManifest& first = parts.front().second;
-  for (const auto& [path, m] : parts) {
+  for (const auto& part : parts) {
+    // (named references, not a structured binding: Clang 14 cannot capture one in a lambda)
+    const std::string& path = part.first;
+    const ShardManifest& m = part.second;
     auto differs = [&](const std::string& what) {
       return UsageError(path + " and " + parts.front().first +
                         " are not parts of the same sharded run: their " + what + " differ");
