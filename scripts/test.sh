@@ -4,7 +4,8 @@
 #   release  Release build (g++) and the whole ctest suite
 #   asan     clang -O1 build with AddressSanitizer + UndefinedBehaviorSanitizer (and libFuzzer
 #            coverage) in build-asan: unit, golden, script and fuzz-regression tests
-#   fuzz     every libFuzzer target of tests/fuzz for TICKFLOW_FUZZ_SECONDS (default 30) s
+#   fuzz     every libFuzzer target of tests/fuzz, the fixed campaign (seed 1, a set number
+#            of inputs each: reproducible); TICKFLOW_FUZZ_SECONDS=N explores N s each instead
 #   tsan     clang -O1 build with ThreadSanitizer in build-tsan: the unit tests that run on
 #            several threads (executor, symbol runner, parallel sort, serve) and the
 #            multi-symbol, flow-control and serve script tests
@@ -60,7 +61,7 @@ job_asan() {
 
 job_fuzz() {
   [[ -x build-asan/tests/fuzz/fuzz_query ]] || job_asan
-  ./scripts/fuzz.sh build-asan "${TICKFLOW_FUZZ_SECONDS:-30}"
+  ./scripts/fuzz.sh build-asan "${TICKFLOW_FUZZ_SECONDS:---fixed}"
 }
 
 job_tsan() {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/time.hpp"
@@ -373,10 +374,31 @@ nlohmann::json catalog_to_json(const TableCatalog& catalog) {
           {"partitions", partitions}};
 }
 
+int64_t json_int64(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw nlohmann::json::other_error::create(501, "integer out of range", &value);
+    }
+    return static_cast<int64_t>(u);
+  }
+  if (!value.is_number_integer()) {
+    throw nlohmann::json::other_error::create(501, "expected an integer", &value);
+  }
+  return value.get<int64_t>();
+}
+
+uint64_t json_uint64(const nlohmann::json& value) {
+  if (!value.is_number_unsigned()) {
+    throw nlohmann::json::other_error::create(501, "expected an unsigned integer", &value);
+  }
+  return value.get<uint64_t>();
+}
+
 TableCatalog catalog_from_json(const nlohmann::json& json, const std::string& path) {
   TableCatalog catalog;
   try {
-    const int version = json.at("format").get<int>();
+    const int64_t version = json_int64(json.at("format"));
     if (version != kFormatVersion) {
       throw RuntimeError(fmt::format("archive file '{}' has format {}; this tickflow reads {}",
                                      path, version, kFormatVersion),
@@ -398,12 +420,12 @@ TableCatalog catalog_from_json(const nlohmann::json& json, const std::string& pa
       info.day = day_of(*day);
       info.symbol = p.at("symbol").get<std::string>();
       info.dir = p.at("dir").get<std::string>();
-      info.ticks = p.at("ticks").get<int64_t>();
-      info.min_time = p.at("min_time").get<int64_t>();
-      info.max_time = p.at("max_time").get<int64_t>();
-      info.bytes = p.at("bytes").get<int64_t>();
-      info.raw_bytes = p.at("raw_bytes").get<int64_t>();
-      info.manifest_checksum = p.at("manifest_checksum").get<uint64_t>();
+      info.ticks = json_int64(p.at("ticks"));
+      info.min_time = json_int64(p.at("min_time"));
+      info.max_time = json_int64(p.at("max_time"));
+      info.bytes = json_int64(p.at("bytes"));
+      info.raw_bytes = json_int64(p.at("raw_bytes"));
+      info.manifest_checksum = json_uint64(p.at("manifest_checksum"));
       catalog.partitions.push_back(std::move(info));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -64,6 +64,12 @@ std::string checked_json_text(const nlohmann::json& document);
 nlohmann::json parse_checked_json(const std::string& text, const std::string& path,
                                   uint64_t* checksum_out = nullptr);
 
+// An integer of a document the archive wrote. A float, a string or a value outside the
+// type's range means the file is damaged; nlohmann's get<int64_t>() on 1e20 would be
+// undefined behaviour, so these check first and throw nlohmann::json::other_error.
+int64_t json_int64(const nlohmann::json& value);
+uint64_t json_uint64(const nlohmann::json& value);
+
 nlohmann::json catalog_to_json(const TableCatalog& catalog);
 TableCatalog catalog_from_json(const nlohmann::json& json, const std::string& path);
 

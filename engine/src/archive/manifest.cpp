@@ -44,8 +44,8 @@ ColumnManifest column_from_json(const nlohmann::json& json, size_t chunk_count) 
     throw std::runtime_error("encoding does not fit the type of column " + column.name);
   }
   for (const auto& b : json.at("blocks")) {
-    Block block{b.at(0).get<int64_t>(), b.at(1).get<int64_t>(), b.at(2).get<int64_t>(),
-                b.at(3).get<uint64_t>()};
+    Block block{json_int64(b.at(0)), json_int64(b.at(1)), json_int64(b.at(2)),
+                json_uint64(b.at(3))};
     if (block.offset < 0 || block.size <= 0 || block.raw_size < 0) {
       throw std::runtime_error("bad block of column " + column.name);
     }
@@ -75,17 +75,19 @@ nlohmann::json manifest_to_json(const PartitionManifest& manifest) {
 PartitionManifest manifest_from_json(const nlohmann::json& json, const std::string& path) {
   PartitionManifest manifest;
   try {
-    if (json.at("format").get<int>() != kFormatVersion) {
+    if (json_int64(json.at("format")) != kFormatVersion) {
       throw std::runtime_error("unsupported format version");
     }
-    manifest.ticks = json.at("ticks").get<int64_t>();
+    manifest.ticks = json_int64(json.at("ticks"));
     int64_t rows = 0;
     for (const auto& c : json.at("chunks")) {
-      ChunkManifest chunk{c.at(0).get<int64_t>(), c.at(1).get<int64_t>(), c.at(2).get<int64_t>()};
+      ChunkManifest chunk{json_int64(c.at(0)), json_int64(c.at(1)), json_int64(c.at(2))};
       if (chunk.rows <= 0 || chunk.min_time > chunk.max_time) {
         throw std::runtime_error("bad chunk entry");
       }
-      rows += chunk.rows;
+      if (__builtin_add_overflow(rows, chunk.rows, &rows)) {
+        throw std::runtime_error("chunk rows overflow");
+      }
       manifest.chunks.push_back(chunk);
     }
     if (rows != manifest.ticks) throw std::runtime_error("chunk rows do not add up to ticks");
