@@ -33,7 +33,8 @@ struct RunArgs {
   std::string symbols_file;
   std::vector<std::string> params;  // NAME=VALUE
   std::string start, end;
-  size_t threads = 0;  // 0 = all cores
+  std::string time_zone;  // --tz; "" = the file's tz:, else UTC
+  size_t threads = 0;     // 0 = all cores
   size_t batch_size = 4096;
   std::optional<std::string> stats;  // "text" or "json" when --stats is given
   std::optional<int64_t> max_accumulated_ticks;

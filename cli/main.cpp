@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
   run->add_option("--param", run_args.params, "Query parameter NAME=VALUE (repeatable)");
   run->add_option("--start", run_args.start, "Range start (overrides the file's range)");
   run->add_option("--end", run_args.end, "Range end, exclusive (overrides the file's range)");
+  run->add_option("--tz", run_args.time_zone,
+                  "IANA time zone of the query (overrides the file's tz:), e.g. America/New_York");
   constexpr uint64_t kMaxThreads = 1024;
   run->add_option("--threads", run_args.threads, "Worker threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));

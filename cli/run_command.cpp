@@ -48,10 +48,21 @@ QueryOverrides make_overrides(const RunArgs& args) {
   if (!args.start.empty()) {
     o.start = parse_time_or_nanos(args.start);
     if (!o.start) throw UsageError("--start: not a time: '" + args.start + "'");
+    o.start.reset();  // read by the loader, in the query's zone
+    o.start_text = args.start;
   }
   if (!args.end.empty()) {
     o.end = parse_time_or_nanos(args.end);
     if (!o.end) throw UsageError("--end: not a time: '" + args.end + "'");
+    o.end.reset();
+    o.end_text = args.end;
+  }
+  if (!args.time_zone.empty()) {
+    if (!is_known_time_zone(args.time_zone)) {
+      throw UsageError("--tz: unknown time zone '" + args.time_zone +
+                       "' (expected an IANA name such as America/New_York)");
+    }
+    o.time_zone = args.time_zone;
   }
   for (const auto& p : args.params) {
     size_t eq = p.find('=');

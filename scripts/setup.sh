@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libtbb-dev libfmt-dev libyaml-cpp-dev doctest-dev
-  libcli11-dev libfast-float-dev nlohmann-json3-dev
+  libcli11-dev libfast-float-dev nlohmann-json3-dev libhowardhinnant-date-dev tzdata
   python3 clang-format git
   librestinio-dev libasio-dev libsimdjson-dev zlib1g-dev
   libzstd-dev libxxhash-dev zstd

@@ -103,6 +103,8 @@ struct QueryInfo {
   std::string base_dir;  // directory paths in the query are relative to
   std::optional<int64_t> range_start;
   std::optional<int64_t> range_end;
+  // The query's IANA time zone (`tz:` or --tz, SPEC §17); "UTC" by default.
+  std::string time_zone = "UTC";
   std::vector<std::string> symbols;     // empty: a run without symbols
   std::vector<QueryParamValue> params;  // in declaration order ($NAME in expressions)
   std::vector<StateVariable> state;     // `state:` in declaration order (StateVariable::id)

@@ -77,6 +77,10 @@ struct ExprContext {
   // When not empty, a lead X[+k] is an error with this message, located at the lead (for
   // EPs that must not look ahead, such as the state EPs).
   std::string no_leads;
+  // The query's IANA time zone (SPEC §17) for the calendar functions (year … second,
+  // date, floor_time of a day or more); empty or "UTC" for UTC. make_expr_context copies
+  // QueryInfo::time_zone, which the loader has checked names a known zone.
+  std::string time_zone;
 };
 
 // Per-run mutable state of one compiled expression: scratch columns and lag history.

@@ -18,6 +18,11 @@ namespace tickflow {
 struct QueryOverrides {
   std::optional<int64_t> start;
   std::optional<int64_t> end;
+  // --start / --end as written: read in the query's zone by the loader (which then
+  // reports a bad one); `start` / `end` win when set.
+  std::optional<std::string> start_text;
+  std::optional<std::string> end_text;
+  std::optional<std::string> time_zone;  // --tz: an IANA name, replaces the file's `tz:`
   std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE
   std::optional<std::vector<std::string>> symbols;
 };

@@ -24,6 +24,9 @@ std::string time_range_hint(std::string_view text);
 // Like parse_time_text, but also accepts a plain integer of nanoseconds (YAML form, SPEC §2).
 std::optional<int64_t> parse_time_or_nanos(std::string_view text);
 
+// True when `name` is "UTC" or an IANA zone the system tz database knows (SPEC §17).
+bool is_known_time_zone(std::string_view name);
+
 // "10ns", "5us", "250ms", "3s", "2m", "1h", "1d"; an optional leading '-'. Nanoseconds or nullopt.
 std::optional<int64_t> parse_duration(std::string_view text);
 // The inverse: "1m", "250ms", "-3s": the largest unit that divides the duration ("0ns" for 0).

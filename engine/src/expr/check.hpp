@@ -11,6 +11,10 @@
 #include "expr/ast.hpp"
 #include "expr/nodes.hpp"
 
+namespace date {
+class time_zone;
+}
+
 namespace tickflow::expr {
 
 class TypeErrors {
@@ -40,6 +44,8 @@ NodePtr build_in(const Ast& ast, std::vector<NodePtr> values, TypeErrors& errors
 bool is_function(std::string_view name);
 std::vector<std::string> function_names();
 // `ast` is the call; its children are the argument expressions (for locations).
-NodePtr build_call(const Ast& ast, std::vector<NodePtr> args, TypeErrors& errors);
+// `zone`: the query's time zone for the calendar functions; nullptr for UTC.
+NodePtr build_call(const Ast& ast, std::vector<NodePtr> args, TypeErrors& errors,
+                   const date::time_zone* zone);
 
 }  // namespace tickflow::expr

@@ -3,6 +3,7 @@
 // constant subtrees, and reports located errors with caret snippets.
 #include <algorithm>
 
+#include "core/time_zone.hpp"
 #include "expr/check.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
@@ -97,7 +98,10 @@ TypedValue evaluate_constant(Node& node) {
 class Checker final : public TypeErrors {
  public:
   Checker(const SourceMap& source, const ExprContext& context, std::vector<Diagnostic>& errors)
-      : source_(source), context_(context), errors_(errors) {}
+      : source_(source),
+        context_(context),
+        errors_(errors),
+        zone_(is_utc_zone_name(context.time_zone) ? nullptr : find_time_zone(context.time_zone)) {}
 
   void error(size_t offset, size_t length, std::string message) override {
     errors_.push_back(source_.diagnostic(offset, length, std::move(message)));
@@ -216,7 +220,7 @@ class Checker final : public TypeErrors {
       conditional_depth_ -= guarded;
       ok &= args.back() != nullptr;
     }
-    return ok ? build_call(ast, std::move(args), *this) : nullptr;
+    return ok ? build_call(ast, std::move(args), *this, zone_) : nullptr;
   }
 
   NodePtr name(const Ast& ast) {
@@ -313,6 +317,7 @@ class Checker final : public TypeErrors {
   const SourceMap& source_;
   const ExprContext& context_;
   std::vector<Diagnostic>& errors_;
+  const date::time_zone* zone_;  // nullptr: UTC
   size_t error_count_ = 0;
   int conditional_depth_ = 0;
 };

@@ -16,6 +16,7 @@ ExprContext make_expr_context(BindContext& bind, const Schema& schema) {
   auto values = std::make_shared<std::vector<std::pair<std::string, TypedValue>>>();
   ExprContext context;
   context.schema = &schema;
+  context.time_zone = bind.query().time_zone;
   for (const auto& p : bind.query().params) {
     context.param_names.push_back(p.name);
     std::optional<Value> value;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 
+#include "core/time_zone.hpp"
 #include "expr/check.hpp"
 #include "tickflow/time.hpp"
 
@@ -21,6 +22,8 @@ struct Call {
   const Ast& ast;
   std::vector<NodePtr>& args;
   TypeErrors& errors;
+  // The query's zone (SPEC §17); nullptr for UTC. Calendar functions read local time.
+  const date::time_zone* zone;
 
   Type type(size_t i) const { return args[i]->type(); }
   NodePtr take(size_t i) { return std::move(args[i]); }
@@ -260,11 +263,13 @@ NodePtr build_time(Call& c) {
       return c.take(0);
     case Type::Int:
       return map1<int64_t, int64_t>(Type::Time, c.take(0), [](int64_t v) { return v; });
-    case Type::String:
+    case Type::String: {
+      // A time written without an offset is wall-clock time in the query's zone.
+      const date::time_zone* zone = c.zone;
       return try_map<int64_t, std::string>(
           Type::Time,
-          [](int64_t& out, const std::string& s) {
-            auto t = parse_time_or_nanos(s);
+          [zone](int64_t& out, const std::string& s) {
+            auto t = parse_time_in_zone(s, zone);
             if (t) out = *t;
             return t.has_value();
           },
@@ -274,6 +279,7 @@ NodePtr build_time(Call& c) {
                    (hint.empty() ? " (expected e.g. '2024-01-02 09:30:00')" : hint);
           },
           c.take(0));
+    }
     default:
       c.reject(0, "a string, an int (nanoseconds) or a time");
       return nullptr;
@@ -386,12 +392,31 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 enum class TimePart { Year, Month, Day, Hour, Minute, Second };
 
+constexpr int64_t kSecondsPerDay = 86400;
+
+// Seconds since the epoch of `t`'s wall-clock time in `zone` (UTC when null). Whole
+// seconds cannot overflow: the offset is at most a day and int64 nanoseconds span only
+// ±292 years of seconds.
+int64_t local_seconds_of(int64_t t, const date::time_zone* zone) {
+  const int64_t seconds = floor_div(t, kNanosPerSecond);
+  return zone ? seconds + utc_offset_seconds(*zone, seconds) : seconds;
+}
+
+// The UTC instant in nanoseconds of local second `local_seconds`, or false when it does
+// not fit int64 nanoseconds.
+bool local_seconds_to_time(int64_t local_seconds, const date::time_zone* zone, int64_t& out) {
+  const int64_t seconds = zone ? local_to_utc_seconds(*zone, local_seconds) : local_seconds;
+  return !__builtin_mul_overflow(seconds, kNanosPerSecond, &out);
+}
+
 template <TimePart Part>
 NodePtr time_part(Call& c) {
   if (!c.want(0, Type::Time)) return nullptr;
-  return map1<int64_t, int64_t>(Type::Int, c.take(0), [](int64_t t) -> int64_t {
-    const int64_t days = floor_div(t, kNanosPerDay);
-    const int64_t seconds_of_day = (t - days * kNanosPerDay) / kNanosPerSecond;
+  const date::time_zone* zone = c.zone;
+  return map1<int64_t, int64_t>(Type::Int, c.take(0), [zone](int64_t t) -> int64_t {
+    const int64_t local = local_seconds_of(t, zone);
+    const int64_t days = floor_div(local, kSecondsPerDay);
+    const int64_t seconds_of_day = local - days * kSecondsPerDay;
     if constexpr (Part == TimePart::Hour) return seconds_of_day / 3600;
     if constexpr (Part == TimePart::Minute) return seconds_of_day / 60 % 60;
     if constexpr (Part == TimePart::Second) return seconds_of_day % 60;
@@ -404,18 +429,47 @@ NodePtr time_part(Call& c) {
   });
 }
 
+// The start of `t`'s local day: local midnight, or where a DST gap that swallows
+// midnight ends.
+bool local_midnight(int64_t t, const date::time_zone* zone, int64_t& out) {
+  const int64_t day = floor_div(local_seconds_of(t, zone), kSecondsPerDay);
+  return local_seconds_to_time(day * kSecondsPerDay, zone, out);
+}
+
 NodePtr build_date(Call& c) {
   if (!c.want(0, Type::Time)) return nullptr;
+  const date::time_zone* zone = c.zone;
   // Only the first day before 1677-09-22 has a midnight int64 nanoseconds cannot hold.
   return try_map<int64_t, int64_t>(
-      Type::Time,
-      [](int64_t& out, int64_t t) {
-        return !__builtin_mul_overflow(floor_div(t, kNanosPerDay), kNanosPerDay, &out);
-      },
+      Type::Time, [zone](int64_t& out, int64_t t) { return local_midnight(t, zone, out); },
       [](int64_t t) {
         return "date(" + format_time(t) + "): its midnight is before 1677-09-21, the earliest time";
       },
       c.take(0));
+}
+
+// floor_time in a zone: a duration of a day or more floors the local wall-clock time
+// (whole local days for 1d, counted from 1970-01-01 local), then maps it back to UTC;
+// shorter durations floor the UTC instant, so 1h bins stay 60 minutes long at DST
+// changes (zones with whole-hour offsets give the same bins either way).
+bool floor_time_in_zone(int64_t t, int64_t d, const date::time_zone* zone, int64_t& out) {
+  if (d <= 0) return false;
+  if (!zone || d < kNanosPerDay) return !__builtin_mul_overflow(floor_div(t, d), d, &out);
+  const __int128 local =
+      static_cast<__int128>(t) +
+      static_cast<__int128>(local_seconds_of(t, zone) - floor_div(t, kNanosPerSecond)) *
+          kNanosPerSecond;
+  __int128 floored = local / d * d;
+  if (floored > local) floored -= d;  // division truncates toward zero
+  // The floor is a whole number of local seconds when d is whole seconds; otherwise
+  // round down to one (sub-second parts of multi-day durations are meaningless).
+  __int128 floored_seconds = floored / kNanosPerSecond;
+  if (floored_seconds * kNanosPerSecond > floored) floored_seconds -= 1;
+  if (floored_seconds < std::numeric_limits<int64_t>::min() / 2 ||
+      floored_seconds > std::numeric_limits<int64_t>::max() / 2) {
+    return false;
+  }
+  return local_seconds_to_time(static_cast<int64_t>(floored_seconds), zone, out);
 }
 
 NodePtr build_floor_time(Call& c) {
@@ -430,11 +484,10 @@ NodePtr build_floor_time(Call& c) {
       return nullptr;
     }
   }
+  const date::time_zone* zone = c.zone;
   return try_map<int64_t, int64_t, int64_t>(
       Type::Time,
-      [](int64_t& out, int64_t t, int64_t d) {
-        return d > 0 && !__builtin_mul_overflow(floor_div(t, d), d, &out);
-      },
+      [zone](int64_t& out, int64_t t, int64_t d) { return floor_time_in_zone(t, d, zone, out); },
       [](int64_t t, int64_t d) {
         if (d > 0) {
           return "floor_time(" + format_time(t) + ", " + format_duration(d) +
@@ -529,7 +582,8 @@ std::vector<std::string> function_names() {
   return names;
 }
 
-NodePtr build_call(const Ast& ast, std::vector<NodePtr> args, TypeErrors& errors) {
+NodePtr build_call(const Ast& ast, std::vector<NodePtr> args, TypeErrors& errors,
+                   const date::time_zone* zone) {
   const FunctionSpec* spec = find_function(ast.text);
   if (args.size() < spec->min_args || args.size() > spec->max_args) {
     const std::string count =
@@ -542,7 +596,7 @@ NodePtr build_call(const Ast& ast, std::vector<NodePtr> args, TypeErrors& errors
                              std::string(spec->signature) + ")");
     return nullptr;
   }
-  Call call{ast, args, errors};
+  Call call{ast, args, errors, zone};
   return spec->build(call);
 }
 

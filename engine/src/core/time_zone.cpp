@@ -1,0 +1,80 @@
+#include "core/time_zone.hpp"
+
+#include <date/tz.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "tickflow/time.hpp"
+
+namespace tickflow {
+
+bool is_utc_zone_name(std::string_view name) {
+  return name.empty() || name == "UTC";
+}
+
+const date::time_zone* find_time_zone(std::string_view name) {
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    // locate_zone throws std::runtime_error for an unknown name; the caller reports it.
+    return nullptr;
+  }
+}
+
+bool is_known_time_zone(std::string_view name) {
+  return is_utc_zone_name(name) || find_time_zone(name) != nullptr;
+}
+
+int64_t utc_offset_seconds(const date::time_zone& zone, int64_t seconds) {
+  const date::sys_seconds instant{std::chrono::seconds{seconds}};
+  return zone.get_info(instant).offset.count();
+}
+
+int64_t local_to_utc_seconds(const date::time_zone& zone, int64_t local_seconds) {
+  const date::local_seconds local{std::chrono::seconds{local_seconds}};
+  // choose::earliest: the earlier of two instants for an ambiguous time, the end of the
+  // gap for a nonexistent one (no exception either way).
+  return zone.to_sys(local, date::choose::earliest).time_since_epoch().count();
+}
+
+namespace {
+
+// True when a time text ends in 'Z' or an offset: a sign after the date part (the date's
+// own dashes are at most at position 7 of "YYYY-MM-DD").
+bool has_utc_offset(std::string_view text) {
+  if (!text.empty() && (text.back() == 'Z' || text.back() == 'z')) return true;
+  return text.size() > 10 && text.find_first_of("+-", 10) != std::string_view::npos;
+}
+
+bool is_plain_integer(std::string_view text) {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  if (text.empty()) return false;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return false;
+  }
+  return true;
+}
+
+int64_t floor_div(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_time_in_zone(std::string_view text, const date::time_zone* zone) {
+  std::optional<int64_t> t = parse_time_or_nanos(text);
+  if (!t || !zone || is_plain_integer(text) || has_utc_offset(text)) return t;
+  // Parsed as if UTC: that is the wall-clock reading; move it by the zone's offset.
+  const int64_t local_seconds = floor_div(*t, kNanosPerSecond);
+  const int64_t fraction = *t - local_seconds * kNanosPerSecond;
+  int64_t nanos;
+  if (__builtin_mul_overflow(local_to_utc_seconds(*zone, local_seconds), kNanosPerSecond, &nanos) ||
+      __builtin_add_overflow(nanos, fraction, &nanos)) {
+    return std::nullopt;
+  }
+  return nanos;
+}
+
+}  // namespace tickflow
