@@ -49,7 +49,7 @@ def main():
 
         code, out, err = run([tickflow, "eps", "--plugin", plugin[1]])
         check("ABI version mismatch names both versions", code == 2 and
-              "built for plugin ABI version 45, but this tickflow has ABI version 4" in err, err)
+              "built for plugin ABI version 46, but this tickflow has ABI version 5" in err, err)
 
         code, out, err = run([tickflow, "eps", "--plugin", plugin[3]])
         check("duplicate EP name", code == 2 and "EP 'keep' is already registered (by builtin)" in err, err)
