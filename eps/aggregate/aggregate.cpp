@@ -231,40 +231,66 @@ class AggregateOperator : public Operator {
     return options_->range_end ? std::min(bucket_end_, *options_->range_end) : bucket_end_;
   }
 
-  void set_time_bucket(int64_t start) {
-    bucket_start_ = start;
-    bucket_end_ = start + options_->bucket_duration;
+  // Bucket arithmetic runs on the wall clock of Options::bucket_zone (the identity for
+  // UTC): bucket k starts at local origin_ + k * d and ends where bucket k + 1 starts.
+  int64_t to_local(int64_t t) const { return options_->bucket_zone.to_local(t); }
+
+  void set_local_bucket(int64_t local_start) {
+    const TimeZone& zone = options_->bucket_zone;
+    bucket_local_start_ = local_start;
+    bucket_start_ = zone.to_utc(local_start);
+    int64_t local_end;
+    if (__builtin_add_overflow(local_start, options_->bucket_duration, &local_end)) {
+      local_end = std::numeric_limits<int64_t>::max();
+    }
+    bucket_end_ = zone.to_utc(local_end);
+  }
+
+  void next_time_bucket() {
+    int64_t next;
+    if (__builtin_add_overflow(bucket_local_start_, options_->bucket_duration, &next)) {
+      next = std::numeric_limits<int64_t>::max();
+    }
+    set_local_bucket(next);
+  }
+
+  // The bucket holding `time`, never one before the current (a wall clock that goes
+  // back at a DST change must not reopen a closed bucket).
+  void set_bucket_holding(int64_t time) {
+    const int64_t d = options_->bucket_duration;
+    int64_t start = origin_ + floor_div(to_local(time) - origin_, d) * d;
+    if (time_started_ && start < bucket_local_start_) start = bucket_local_start_;
+    set_local_bucket(start);
   }
 
   // Closes the current bucket and moves to the one holding `time`, emitting the empty
   // buckets between them when emit_empty.
   void advance_time_bucket(int64_t time) {
-    const int64_t d = options_->bucket_duration;
     if (!closed_early_) close_bucket(time_bucket_stamp());
     closed_early_ = false;
     if (options_->emit_empty) {
-      for (set_time_bucket(bucket_end_); bucket_end_ <= time; set_time_bucket(bucket_end_)) {
+      for (next_time_bucket(); bucket_end_ <= time; next_time_bucket()) {
         close_bucket(time_bucket_stamp());
       }
     } else {
-      set_time_bucket(origin_ + floor_div(time - origin_, d) * d);
+      set_bucket_holding(time);
     }
   }
 
   void start_time_buckets(int64_t first_time) {
     const Options& o = *options_;
-    const int64_t d = o.bucket_duration;
-    origin_ = o.range_start ? *o.range_start : floor_div(first_time, kNanosPerDay) * kNanosPerDay;
-    time_started_ = true;
-    if (o.range_start && o.emit_empty && first_time >= origin_) {
-      set_time_bucket(origin_);
+    origin_ = o.range_start ? to_local(*o.range_start)
+                            : floor_div(to_local(first_time), kNanosPerDay) * kNanosPerDay;
+    if (o.range_start && o.emit_empty && first_time >= *o.range_start) {
+      set_local_bucket(origin_);
       while (bucket_end_ <= first_time) {
         close_bucket(time_bucket_stamp());
-        set_time_bucket(bucket_end_);
+        next_time_bucket();
       }
     } else {
-      set_time_bucket(origin_ + floor_div(first_time - origin_, d) * d);
+      set_bucket_holding(first_time);
     }
+    time_started_ = true;
   }
 
   void add_time_buckets(const Batch& batch) {
@@ -288,16 +314,16 @@ class AggregateOperator : public Operator {
     const Options& o = *options_;
     if (time_started_) {
       if (!closed_early_) close_bucket(time_bucket_stamp());
-      set_time_bucket(bucket_end_);
+      next_time_bucket();
     } else if (o.range_start) {
-      set_time_bucket(*o.range_start);
+      set_local_bucket(to_local(*o.range_start));
     } else {
       return;  // no ticks and no range: no bucket to speak of
     }
     if (!o.emit_empty || !o.range_end) return;
     while (bucket_start_ < *o.range_end) {
       close_bucket(time_bucket_stamp());
-      set_time_bucket(bucket_end_);
+      next_time_bucket();
     }
   }
 
@@ -432,7 +458,8 @@ class AggregateOperator : public Operator {
   bool time_started_ = false;
   // Standing queries: the current time bucket was closed by input_passed (and is not again).
   bool closed_early_ = false;
-  int64_t origin_ = 0;
+  int64_t origin_ = 0;              // on the bucket zone's wall clock
+  int64_t bucket_local_start_ = 0;  // bucket_start_ on the bucket zone's wall clock
   int64_t bucket_start_ = 0;
   int64_t bucket_end_ = 0;
   std::unique_ptr<ExprState> condition_state_;

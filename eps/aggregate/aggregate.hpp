@@ -10,6 +10,7 @@
 #include "aggregate/aggregate_functions.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/expr.hpp"
+#include "tickflow/time.hpp"
 
 namespace tickflow::eps::agg {
 
@@ -45,6 +46,10 @@ struct Options {
   SchemaPtr output_schema;
   std::optional<int64_t> range_start;
   std::optional<int64_t> range_end;
+  // Time buckets of a day or more in a query with a zone follow its local days: bucket
+  // bounds are computed on the wall clock (a 1d bucket is 23 or 25 hours at DST changes).
+  // UTC otherwise.
+  TimeZone bucket_zone;
 };
 
 OperatorFactory make_aggregate_factory(std::shared_ptr<const Options> options);

@@ -406,6 +406,11 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   options->output_schema = make_schema(std::move(fields));
   options->range_start = ctx.query().range_start;
   options->range_end = ctx.query().range_end;
+  if (options->bucket == Options::Bucket::Time &&
+      options->bucket_duration >= 86400 * kNanosPerSecond) {
+    // The loader has checked the name.
+    options->bucket_zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
+  }
   // Buckets and windows stamp ticks in input order; only an unordered input makes the
   // output unordered (time buckets and time windows reject such an input above).
   ctx.set_output(0, options->output_schema, ctx.input(0).time_ordered);

@@ -27,6 +27,25 @@ std::optional<int64_t> parse_time_or_nanos(std::string_view text);
 // True when `name` is "UTC" or an IANA zone the system tz database knows (SPEC §17).
 bool is_known_time_zone(std::string_view name);
 
+// A zone of the system tz database for EPs that follow local days (SPEC §17), resolved
+// once at bind time; cheap to copy and safe to share between threads. Default: UTC, where
+// both conversions are the identity. Results saturate at the int64 limits.
+class TimeZone {
+ public:
+  TimeZone() = default;
+  // "UTC" or "" give UTC; nullopt for a name the tz database does not know.
+  static std::optional<TimeZone> find(std::string_view name);
+  bool is_utc() const { return zone_ == nullptr; }
+  // The wall-clock reading of UTC instant t, as nanoseconds since local 1970-01-01 00:00.
+  int64_t to_local(int64_t t) const;
+  // The UTC instant of wall-clock time `local`: the earlier instant of a repeated time,
+  // the end of the gap for a skipped one.
+  int64_t to_utc(int64_t local) const;
+
+ private:
+  const void* zone_ = nullptr;  // a date::time_zone of the process-wide database
+};
+
 // "10ns", "5us", "250ms", "3s", "2m", "1h", "1d"; an optional leading '-'. Nanoseconds or nullopt.
 std::optional<int64_t> parse_duration(std::string_view text);
 // The inverse: "1m", "250ms", "-3s": the largest unit that divides the duration ("0ns" for 0).

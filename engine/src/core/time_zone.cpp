@@ -2,6 +2,7 @@
 
 #include <date/tz.h>
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +25,45 @@ const date::time_zone* find_time_zone(std::string_view name) {
 
 bool is_known_time_zone(std::string_view name) {
   return is_utc_zone_name(name) || find_time_zone(name) != nullptr;
+}
+
+std::optional<TimeZone> TimeZone::find(std::string_view name) {
+  TimeZone zone;
+  if (is_utc_zone_name(name)) return zone;
+  const date::time_zone* found = find_time_zone(name);
+  if (!found) return std::nullopt;
+  zone.zone_ = found;
+  return zone;
+}
+
+namespace {
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+int64_t floor_div_seconds(int64_t nanos) {
+  const int64_t q = nanos / kNanosPerSecond;
+  return (nanos % kNanosPerSecond < 0) ? q - 1 : q;
+}
+
+}  // namespace
+
+int64_t TimeZone::to_local(int64_t t) const {
+  if (!zone_) return t;
+  const auto& zone = *static_cast<const date::time_zone*>(zone_);
+  // The offset is at most a day, so offset * 1e9 cannot overflow.
+  return saturating_add(t, utc_offset_seconds(zone, floor_div_seconds(t)) * kNanosPerSecond);
+}
+
+int64_t TimeZone::to_utc(int64_t local) const {
+  if (!zone_) return local;
+  const auto& zone = *static_cast<const date::time_zone*>(zone_);
+  const int64_t seconds = floor_div_seconds(local);
+  const int64_t shift = local_to_utc_seconds(zone, seconds) - seconds;  // minus the offset
+  return saturating_add(local, shift * kNanosPerSecond);
 }
 
 int64_t utc_offset_seconds(const date::time_zone& zone, int64_t seconds) {
