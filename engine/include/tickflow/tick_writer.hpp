@@ -60,6 +60,11 @@ void remove_unfinished_output_files() noexcept;
 // `symbol_column` set: a SYMBOL column follows TIMESTAMP, holding this value until
 // set_symbol() changes it; a schema field named SYMBOL is then not printed a second time.
 // Output reaches `out` in chunks of about 1 MB and on finish().
+//
+// write() formats a large CSV or JSON-lines batch in row ranges on the threads of the
+// task arena it is called in (its --threads), each range into its own buffer, and writes
+// them in order: the bytes never depend on the thread count or on how ticks are batched.
+// One TickWriter is used by one thread at a time.
 class TickWriter {
  public:
   TickWriter(OutputFormat format, SchemaPtr schema, OutputFile& out,
