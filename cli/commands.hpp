@@ -33,8 +33,9 @@ struct RunArgs {
   std::string symbols_file;
   std::vector<std::string> params;  // NAME=VALUE
   std::string start, end;
-  std::string time_zone;  // --tz; "" = the file's tz:, else UTC
-  size_t threads = 0;     // 0 = all cores
+  std::string time_zone;         // --tz; "" = the file's tz:, else UTC
+  std::string output_time_zone;  // --output-tz; "" = the file's output_tz:, else UTC
+  size_t threads = 0;            // 0 = all cores
   size_t batch_size = 4096;
   std::optional<std::string> stats;  // "text" or "json" when --stats is given
   std::optional<int64_t> max_accumulated_ticks;

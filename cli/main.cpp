@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   run->add_option("--end", run_args.end, "Range end, exclusive (overrides the file's range)");
   run->add_option("--tz", run_args.time_zone,
                   "IANA time zone of the query (overrides the file's tz:), e.g. America/New_York");
+  run->add_option("--output-tz", run_args.output_time_zone,
+                  "Print output times in this IANA zone with their offset (overrides the "
+                  "file's output_tz:)");
   constexpr uint64_t kMaxThreads = 1024;
   run->add_option("--threads", run_args.threads, "Worker threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));

@@ -64,6 +64,13 @@ QueryOverrides make_overrides(const RunArgs& args) {
     }
     o.time_zone = args.time_zone;
   }
+  if (!args.output_time_zone.empty()) {
+    if (!is_known_time_zone(args.output_time_zone)) {
+      throw UsageError("--output-tz: unknown time zone '" + args.output_time_zone +
+                       "' (expected an IANA name such as America/New_York, or UTC)");
+    }
+    o.output_time_zone = args.output_time_zone;
+  }
   for (const auto& p : args.params) {
     size_t eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {

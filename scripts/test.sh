@@ -69,7 +69,7 @@ job_tsan() {
   cmake --build build-tsan --parallel "$cores" --target tickflow_concurrency_tests tickflow
   build-tsan/tests/tickflow_concurrency_tests
   ctest --test-dir build-tsan --output-on-failure --parallel "$cores" \
-    -R '^(script\.test_(symbols|flow_control|serve_http|serve_journal)|golden\.(symbols|state)_.*)$'
+    -R '^(script\.test_(symbols|flow_control|serve_http|serve_journal|parallel_output)|golden\.(symbols|state)_.*)$'
 }
 
 for job in $jobs; do

@@ -300,7 +300,7 @@ void QueryService::advance(const HttpRequest& request, Responder respond) {
   if (to == params.end()) {
     return respond(HttpResponse::error(400, "query parameter to (the time passed) is missing"));
   }
-  const auto time = parse_time_or_nanos(to->second);
+  const auto time = query->time_zone().parse(to->second);
   if (!time) {
     return respond(HttpResponse::error(
         400, fmt::format("to = {} is not a time (\"2024-01-02 09:30:00\", ISO-8601 or integer "

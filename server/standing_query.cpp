@@ -74,6 +74,7 @@ std::optional<eps::PushFormat> push_format(std::string_view content_type, std::s
 StandingQuery::StandingQuery(std::shared_ptr<const Query> query, std::string source,
                              QueryLimits limits)
     : query_(std::move(query)),
+      zone_(TimeZone::find(query_->info.time_zone).value_or(TimeZone{})),
       source_(std::move(source)),
       limits_(limits),
       plan_(plan_query(*query_)) {
@@ -97,6 +98,9 @@ StandingQuery::StandingQuery(std::shared_ptr<const Query> query, std::string sou
       symbol->writers.push_back(std::make_unique<TickWriter>(
           OutputFormat::Jsonl, query_->nodes[ref.node].output_schemas[ref.port],
           *symbol->files.back(), with_symbols ? std::optional<std::string>(name) : std::nullopt));
+      if (auto zone = output_zone(query_->info.output_time_zone)) {
+        symbol->writers.back()->set_output_zone(*zone);
+      }
       Symbol* target = symbol.get();
       taps.push_back({ref.node, ref.port,
                       [this, o, target](const Batch& batch) { on_output(o, *target, batch); },
@@ -240,7 +244,7 @@ std::variant<StandingQuery::PushAccepted, ApiError> StandingQuery::push(const st
   Batch ticks;
   if (auto problem =
           eps::decode_push_body(body, format, query_->nodes[push_nodes_[k]].output_schemas[0],
-                                receipt_time, feed.passed(), ticks)) {
+                                zone_, receipt_time, feed.passed(), ticks)) {
     return unprocessable(problem->message);
   }
   if (auto problem = journal(
@@ -300,7 +304,7 @@ void StandingQuery::replay(const QueryRecord& record) {
   }
   Batch ticks;
   if (auto problem = eps::decode_push_body(record.body, record.format,
-                                           query_->nodes[push_nodes_[k]].output_schemas[0],
+                                           query_->nodes[push_nodes_[k]].output_schemas[0], zone_,
                                            record.time, targets[0]->feeds[k]->passed(), ticks)) {
     throw damaged(problem->message);
   }

@@ -26,6 +26,7 @@
 #include "tickflow/query.hpp"
 #include "tickflow/standing.hpp"
 #include "tickflow/tick_writer.hpp"
+#include "tickflow/time.hpp"
 
 namespace tickflow::server {
 
@@ -41,6 +42,8 @@ class StandingQuery {
   ~StandingQuery();
 
   const std::string& name() const { return query_->name; }
+  // The query's `tz:`: times without an offset in requests are read in it.
+  const TimeZone& time_zone() const { return zone_; }
 
   struct PushAccepted {
     size_t ticks = 0;
@@ -111,6 +114,7 @@ class StandingQuery {
   void end_streams(const std::string& sse_last, const std::string& jsonl_last);
 
   std::shared_ptr<const Query> query_;
+  TimeZone zone_;  // the query's tz: times in push bodies without an offset are read in it
   std::string source_;
   QueryLimits limits_;
   Plan plan_;

@@ -67,12 +67,19 @@ class SelectTicksOperator : public Operator {
       const int64_t t = batch.times[row];
       switch (b.bucket) {
         case Options::Bucket::Time: {
+          // Buckets of a day or more count on the wall clock of the query's zone
+          // (b.bucket_zone, UTC otherwise), as aggregate's do.
+          const int64_t local = b.bucket_zone.to_local(t);
           if (!origin_) {
-            origin_ = b.range_start ? *b.range_start : floor_div(t, kNanosPerDay) * kNanosPerDay;
+            origin_ = b.range_start ? b.bucket_zone.to_local(*b.range_start)
+                                    : floor_div(local, kNanosPerDay) * kNanosPerDay;
           }
-          const int64_t index = floor_div(t - *origin_, b.bucket_duration);
+          int64_t index = floor_div(local - *origin_, b.bucket_duration);
+          // A wall clock going back at a DST change never reopens a closed bucket.
+          if (started_ && index < bucket_index_) index = bucket_index_;
           if (!held_.empty() && index != bucket_index_) close(out);
           bucket_index_ = index;
+          started_ = true;
           break;
         }
         case Options::Bucket::Condition:
@@ -153,6 +160,7 @@ class SelectTicksOperator : public Operator {
   GroupKeys groups_;
   std::optional<int64_t> origin_;  // time buckets: alignment
   int64_t bucket_index_ = 0;
+  bool started_ = false;  // bucket_index_ holds a time bucket's index
   std::string symbol_;
   const StateReader* state_reader_ = nullptr;
   std::unique_ptr<ExprState> condition_state_;
@@ -164,6 +172,11 @@ OperatorFactory bind_select_ticks(BindContext& ctx, Pick pick) {
   options->pick = pick;
   bool ok = agg::read_bucket(ctx, options->bucket);
   options->bucket.range_start = ctx.query().range_start;
+  if (options->bucket.bucket == Options::Bucket::Time &&
+      options->bucket.bucket_duration >= 86400 * kNanosPerSecond) {
+    // The loader has checked the name.
+    options->bucket.bucket_zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
+  }
   const int64_t n = ctx.get_int("n");
   if (n < 1) {
     ctx.error(ctx.location("n"), "n must be at least 1, got " + std::to_string(n));

@@ -136,6 +136,7 @@ struct WriterOptions {
   std::string path;  // resolved; may hold {symbol}
   bool symbol_column = false;
   std::shared_ptr<CombinedOutput> combined;  // set when several symbols share one file
+  std::optional<TimeZone> output_zone;       // --output-tz / output_tz:
 };
 
 class FileWriter final : public Operator {
@@ -147,6 +148,7 @@ class FileWriter final : public Operator {
                                          : replace_symbol(options.path, context.symbol))),
         writer_(options.format, options.schema, *file_,
                 options.symbol_column ? std::optional<std::string>(context.symbol) : std::nullopt) {
+    if (options.output_zone) writer_.set_output_zone(*options.output_zone);
   }
 
   bool needs_commit() const override { return true; }
@@ -173,6 +175,7 @@ BindFunction make_bind(OutputFormat format) {
     WriterOptions options;
     options.format = format;
     options.schema = ctx.input(0).schema;
+    options.output_zone = output_zone(ctx.query().output_time_zone);
     std::string path = ctx.get_string("path");
     if (path.empty()) {
       ctx.error(ctx.location("path"), "path must not be empty");

@@ -27,6 +27,7 @@ struct CsvSourceConfig {
   bool path_per_symbol = false;
   char delimiter = ',';
   csv::TimeFormat time_format = csv::TimeFormat::Auto;
+  TimeZone time_zone;  // the query's: times without an offset are read in it
   bool skip_bad_rows = false;
   std::string bind_path;  // the file the layout was read from
   csv::CsvLayout layout;
@@ -87,6 +88,7 @@ class SharedSymbolFile {
       }
       csv::TickReaderOptions options;
       options.time_format = config_->time_format;
+      options.time_zone = config_->time_zone;
       options.skip_bad_rows = config_->skip_bad_rows;
       options.range_start = range_start_;
       options.range_end = range_end_;
@@ -213,6 +215,7 @@ class CsvSourceOperator : public Operator {
     }
     csv::TickReaderOptions options;
     options.time_format = config_->time_format;
+    options.time_zone = config_->time_zone;
     options.skip_bad_rows = config_->skip_bad_rows;
     // A per-symbol file holds only its symbol's rows; its symbol column is just dropped.
     if (config_->layout.symbol_column && !config_->path_per_symbol && !run_.symbol.empty()) {
@@ -251,6 +254,7 @@ bool read_options(BindContext& ctx, CsvSourceConfig& config) {
   const std::string format = ctx.get_string("time_format");
   if (auto parsed = csv::parse_time_format(format)) {
     config.time_format = *parsed;
+    config.time_zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
   } else {
     ctx.error(ctx.location("time_format"),
               "unknown time_format '" + format + "'; expected one of auto, iso, ns, us, ms, s" +

@@ -147,23 +147,45 @@ std::optional<int64_t> TimeParser::parse(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<int64_t> TimeParser::local_to_utc(int64_t local) {
+  if (local < unique_begin_ || local >= unique_end_) {
+    const int64_t utc = zone_.to_utc(local);
+    const TimeZone::Offset span = zone_.offset_at(utc);
+    constexpr int64_t kDay = 86400 * kNanosPerSecond;
+    offset_ = span.nanos;
+    // Saturating: the first and last spans reach the int64 limits.
+    const auto add = [](int64_t a, int64_t b) {
+      int64_t sum;
+      if (!__builtin_add_overflow(a, b, &sum)) return sum;
+      return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+    };
+    unique_begin_ = add(add(span.begin, offset_), kDay);
+    unique_end_ = add(add(span.end, offset_), -kDay);
+    if (local < unique_begin_ || local >= unique_end_) return utc;  // near a change
+  }
+  int64_t utc;
+  if (__builtin_sub_overflow(local, offset_, &utc)) return std::nullopt;
+  return utc;
+}
+
 // Fast path for "YYYY-MM-DD hh:mm:ss[.fffffffff]"; every other form goes to the shared
 // parser, so both accept and compute exactly the same.
 std::optional<int64_t> TimeParser::parse_text(std::string_view s) {
+  const auto slow = [&] { return zone_.is_utc() ? parse_time_text(s) : zone_.parse(s); };
   if (s.size() < 19 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':') {
-    return parse_time_text(s);
+    return slow();
   }
   unsigned hours, minutes, seconds;
   if (!two_digits(s.data() + 11, hours) || !two_digits(s.data() + 14, minutes) ||
       !two_digits(s.data() + 17, seconds)) {
-    return parse_time_text(s);
+    return slow();
   }
   int64_t fraction = 0;
   if (s.size() > 19) {
     const size_t digits = s.size() - 20;
-    if (s[19] != '.' || digits < 1 || digits > 9) return parse_time_text(s);
+    if (s[19] != '.' || digits < 1 || digits > 9) return slow();
     for (size_t i = 20; i < s.size(); ++i) {
-      if (s[i] < '0' || s[i] > '9') return parse_time_text(s);
+      if (s[i] < '0' || s[i] > '9') return slow();
       fraction = fraction * 10 + (s[i] - '0');
     }
     for (size_t i = digits; i < 9; ++i) fraction *= 10;
@@ -171,7 +193,7 @@ std::optional<int64_t> TimeParser::parse_text(std::string_view s) {
   if (hours > 23 || minutes > 59 || seconds > 60) return std::nullopt;
   if (!has_cached_date_ || !same_date(s.data(), cached_date_)) {
     auto day = parse_time_text(s.substr(0, 10));
-    if (!day) return parse_time_text(s);  // 1677-09-21: only its midnight is out of range
+    if (!day) return slow();  // 1677-09-21: only its midnight is out of range
     std::memcpy(cached_date_, s.data(), 10);
     cached_day_nanos_ = *day;
     has_cached_date_ = true;
@@ -181,8 +203,8 @@ std::optional<int64_t> TimeParser::parse_text(std::string_view s) {
   if (__builtin_add_overflow(
           cached_day_nanos_,
           (int64_t{hours} * 3600 + minutes * 60 + seconds) * kNanosPerSecond + fraction, &nanos))
-    return std::nullopt;
-  return nanos;
+    return zone_.is_utc() ? std::nullopt : slow();
+  return zone_.is_utc() ? nanos : local_to_utc(nanos);
 }
 
 // An integer count of units with up to `fraction_digits` decimals (digits beyond
@@ -371,7 +393,8 @@ TickReader::TickReader(RecordReader& reader, const CsvLayout& layout, TickReader
     : reader_(reader),
       layout_(layout),
       options_(std::move(options)),
-      time_parser_(options_.time_format) {}
+      time_parser_(options_.time_format, options_.time_zone),
+      field_time_parser_(TimeFormat::Auto, options_.time_zone) {}
 
 bool TickReader::read(Batch& batch, size_t max_ticks) {
   if (done_) return false;

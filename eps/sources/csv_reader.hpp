@@ -16,6 +16,7 @@
 #include "tickflow/batch.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/schema.hpp"
+#include "tickflow/time.hpp"
 #include "tickflow/types.hpp"
 
 namespace tickflow::csv {
@@ -156,17 +157,28 @@ std::string_view time_format_name(TimeFormat format);
 // date of the last "YYYY-MM-DD hh:mm:ss" text is cached.
 class TimeParser {
  public:
-  explicit TimeParser(TimeFormat format) : format_(format) {}
+  // A time text without an offset is a wall-clock time of `zone` (SPEC §17: the query's
+  // `tz:`); integer times and texts with 'Z' or an offset are absolute.
+  explicit TimeParser(TimeFormat format, TimeZone zone = {}) : format_(format), zone_(zone) {}
   std::optional<int64_t> parse(std::string_view text);
 
  private:
   std::optional<int64_t> parse_text(std::string_view text);
   std::optional<int64_t> parse_number(std::string_view text, int fraction_digits);
+  // The UTC instant of wall-clock time `local` in zone_.
+  std::optional<int64_t> local_to_utc(int64_t local);
 
   TimeFormat format_;
+  TimeZone zone_;
   char cached_date_[10] = {};
   int64_t cached_day_nanos_ = 0;
   bool has_cached_date_ = false;
+  // Local times in [unique_begin_, unique_end_) map to UTC by subtracting offset_: the
+  // middle of one span of the zone's rules, a day away from any change (where a local time
+  // can be repeated or skipped), so the database is asked about once per span.
+  int64_t unique_begin_ = 0;
+  int64_t unique_end_ = 0;
+  int64_t offset_ = 0;
 };
 
 // Infers column types from sample cells (SPEC §4): int if every value is an int64,
@@ -244,6 +256,9 @@ struct TickReaderOptions {
   // The time of every tick when the layout has no time column (a push request's receipt
   // time, SPEC §13).
   int64_t missing_time = 0;
+  // The query's zone: times without an offset (the time column and time fields) are read
+  // in it.
+  TimeZone time_zone;
 };
 
 // Turns the data records of a reader (positioned after the header) into batches.
@@ -266,7 +281,7 @@ class TickReader {
   const CsvLayout& layout_;
   TickReaderOptions options_;
   TimeParser time_parser_;
-  TimeParser field_time_parser_{TimeFormat::Auto};
+  TimeParser field_time_parser_;
   std::optional<int64_t> previous_time_;
   size_t previous_line_ = 0;
   // With route_by_symbol: the previous time and line per symbol.

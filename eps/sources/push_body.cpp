@@ -50,7 +50,8 @@ void to_schema(Batch& read, const std::vector<std::string>& names, const SchemaP
 }
 
 std::optional<PushBodyError> decode_csv(std::string_view body, const SchemaPtr& schema,
-                                        int64_t receipt_time, int64_t not_before, Batch& out) {
+                                        const TimeZone& zone, int64_t receipt_time,
+                                        int64_t not_before, Batch& out) {
   csv::RecordReader reader(csv::memory_source(std::string(body)), std::string(kBodyName), ',');
   std::vector<std::string> header;
   try {
@@ -75,6 +76,7 @@ std::optional<PushBodyError> decode_csv(std::string_view body, const SchemaPtr& 
   const csv::CsvLayout layout = csv::make_layout(header, types, time_column, std::nullopt);
   csv::TickReaderOptions options;
   options.missing_time = receipt_time;
+  options.time_zone = zone;
   csv::TickReader ticks(reader, layout, options);
   Batch read(layout.schema);
   try {
@@ -90,7 +92,8 @@ std::optional<PushBodyError> decode_csv(std::string_view body, const SchemaPtr& 
 }
 
 // One JSON value as a field of type `type`; false when it does not fit.
-bool append_json_value(const nlohmann::json& value, Type type, Column& column) {
+bool append_json_value(const nlohmann::json& value, Type type, Column& column,
+                       const TimeZone& zone) {
   if (value.is_null()) {
     column.append_default();
     return true;
@@ -129,8 +132,8 @@ bool append_json_value(const nlohmann::json& value, Type type, Column& column) {
       int64_t parsed = 0;
       if (type == Type::Duration) {
         if (!csv::parse_duration_cell(text, parsed)) return false;
-      } else if (auto t = parse_time_text(text)) {
-        parsed = *t;
+      } else if (auto t = parse_time_text(text) ? zone.parse(text) : std::nullopt) {
+        parsed = *t;  // a time text (not integer nanoseconds in a string), in the zone
       } else {
         return false;
       }
@@ -142,8 +145,8 @@ bool append_json_value(const nlohmann::json& value, Type type, Column& column) {
 }
 
 std::optional<PushBodyError> decode_json_lines(std::string_view body, const SchemaPtr& schema,
-                                               int64_t receipt_time, int64_t not_before,
-                                               Batch& out) {
+                                               const TimeZone& zone, int64_t receipt_time,
+                                               int64_t not_before, Batch& out) {
   out = Batch(schema);
   size_t row = 0;
   int line = 0;
@@ -182,13 +185,13 @@ std::optional<PushBodyError> decode_json_lines(std::string_view body, const Sche
     for (const auto& [key, value] : tick.items()) {
       if (key == "TIMESTAMP") {
         Column parsed(Type::Time);
-        if (value.is_null() || !append_json_value(value, Type::Time, parsed)) {
+        if (value.is_null() || !append_json_value(value, Type::Time, parsed, zone)) {
           return fail("TIMESTAMP must be a time text or integer nanoseconds");
         }
         time = parsed.ints()[0];
       } else if (auto f = schema->index_of(key)) {
         const Field& field = (*schema)[*f];
-        if (!append_json_value(value, field.type, out.columns[*f])) {
+        if (!append_json_value(value, field.type, out.columns[*f], zone)) {
           return fail(
               fmt::format("bad {} value {} in field {}", type_name(field.type), value.dump(), key));
         }
@@ -215,10 +218,13 @@ std::optional<PushBodyError> decode_json_lines(std::string_view body, const Sche
 }  // namespace
 
 std::optional<PushBodyError> decode_push_body(std::string_view body, PushFormat format,
-                                              const SchemaPtr& schema, int64_t receipt_time,
-                                              int64_t not_before, Batch& out) {
-  if (format == PushFormat::Csv) return decode_csv(body, schema, receipt_time, not_before, out);
-  return decode_json_lines(body, schema, receipt_time, not_before, out);
+                                              const SchemaPtr& schema, const TimeZone& zone,
+                                              int64_t receipt_time, int64_t not_before,
+                                              Batch& out) {
+  if (format == PushFormat::Csv) {
+    return decode_csv(body, schema, zone, receipt_time, not_before, out);
+  }
+  return decode_json_lines(body, schema, zone, receipt_time, not_before, out);
 }
 
 }  // namespace tickflow::eps

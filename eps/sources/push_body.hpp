@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "tickflow/batch.hpp"
+#include "tickflow/time.hpp"
 
 namespace tickflow::eps {
 
@@ -27,10 +28,11 @@ struct PushBodyError {
 };
 
 // Decodes `body` into `out` (a batch of `schema`). Ticks must be in non-decreasing time
-// order and none earlier than `not_before` (the time the source has passed). Returns the
-// problem, or nullopt when `out` holds every tick of the body.
+// order and none earlier than `not_before` (the time the source has passed). Times written
+// without an offset are read in `zone`, the query's (SPEC §17). Returns the problem, or
+// nullopt when `out` holds every tick of the body.
 std::optional<PushBodyError> decode_push_body(std::string_view body, PushFormat format,
-                                              const SchemaPtr& schema, int64_t receipt_time,
-                                              int64_t not_before, Batch& out);
+                                              const SchemaPtr& schema, const TimeZone& zone,
+                                              int64_t receipt_time, int64_t not_before, Batch& out);
 
 }  // namespace tickflow::eps

@@ -74,7 +74,8 @@ Type infer_type(const std::string& text, bool quoted) {
 
 // Converts a cell to `type`, or nullopt when it does not fit. A declared type is the
 // user's explicit intent, so quoted numbers are accepted for numeric fields.
-std::optional<Value> parse_cell(const std::string& text, Type type) {
+// Times without an offset are read in `zone`, the query's (SPEC §17).
+std::optional<Value> parse_cell(const std::string& text, Type type, const TimeZone& zone) {
   switch (type) {
     case Type::Int:
       if (auto v = parse_int_text(text)) return Value(*v);
@@ -88,7 +89,7 @@ std::optional<Value> parse_cell(const std::string& text, Type type) {
     case Type::String:
       return Value(text);
     case Type::Time:
-      if (auto v = parse_time_or_nanos(text)) return Value(*v);
+      if (auto v = zone.parse(text)) return Value(*v);
       return std::nullopt;
     case Type::Duration:
       // Durations print as integer ns (SPEC §5), so that form must read back.
@@ -233,6 +234,7 @@ OperatorFactory bind_ticks(BindContext& ctx) {
   }
 
   const int64_t stamp_origin = ctx.query().range_start.value_or(0);
+  const TimeZone zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
   std::vector<int64_t> times;
   std::vector<Location> time_locations;
   const ConfigNode* rows = ctx.param("rows");
@@ -262,7 +264,7 @@ OperatorFactory bind_ticks(BindContext& ctx) {
         if (value.is_null()) continue;  // stamped like a row without TIMESTAMP
         std::string text = value.text();
         if (text.find("${") != std::string::npos) text = ctx.substitute(text, value.location());
-        auto parsed = parse_time_or_nanos(text);
+        auto parsed = zone.parse(text);
         if (!parsed) {
           fail(value.location(), row_name + ": TIMESTAMP '" + text +
                                      "' is not a time (use \"YYYY-MM-DD HH:MM:SS[.fraction]\", "
@@ -309,7 +311,7 @@ OperatorFactory bind_ticks(BindContext& ctx) {
     Column column(type);
     column.resize(row_nodes.size());
     for (auto& cell : field.cells) {
-      auto parsed = parse_cell(cell.text, type);
+      auto parsed = parse_cell(cell.text, type, zone);
       if (!parsed) {
         std::string message = "row " + std::to_string(cell.row + 1) + ": " + field.name + " is '" +
                               cell.text + "', which is not " + describe_type_for_message(type);

@@ -83,7 +83,14 @@ PYBIND11_MODULE(_tickflow, m) {
         }
       },
       py::arg("parts"), py::arg("output"));
-  m.def("_parse_time", [](const std::string& text) { return parse_time_or_nanos(text); });
+  m.def(
+      "_parse_time",
+      [](const std::string& text, const std::string& zone) -> std::optional<int64_t> {
+        const std::optional<TimeZone> found = TimeZone::find(zone);
+        return found ? found->parse(text) : std::nullopt;
+      },
+      py::arg("text"), py::arg("zone") = "UTC");
+  m.def("_is_known_time_zone", [](const std::string& name) { return is_known_time_zone(name); });
   m.def("_eps", &ep_list);
 
   py::class_<QueryObject>(m, "_Query")
@@ -96,14 +103,22 @@ PYBIND11_MODULE(_tickflow, m) {
       .def_property_readonly("name", &QueryObject::name)
       .def_property_readonly("symbols", &QueryObject::symbols)
       .def_property_readonly("range", &QueryObject::range)
+      .def_property_readonly("time_zone", &QueryObject::time_zone)
+      .def_property_readonly("output_time_zone", &QueryObject::output_time_zone)
       .def(
           "run",
           [](QueryObject& q, std::optional<std::vector<std::string>> symbols,
              std::optional<int64_t> start, std::optional<int64_t> end, size_t threads,
              size_t batch_size, bool merge_symbols, const py::list& sources,
              std::optional<std::tuple<size_t, size_t, std::string>> shard,
-             std::vector<std::string> output_paths, const std::string& output_format) {
+             std::vector<std::string> output_paths, const std::string& output_format,
+             std::optional<std::string> start_text, std::optional<std::string> end_text,
+             std::optional<std::string> time_zone, std::optional<std::string> output_time_zone) {
             RunRequest request;
+            request.start_text = std::move(start_text);
+            request.end_text = std::move(end_text);
+            request.time_zone = std::move(time_zone);
+            request.output_time_zone = std::move(output_time_zone);
             if (shard) {
               const auto& [index, count, by] = *shard;
               request.shard = ShardSpec{index, count, by == "day" ? ShardBy::Day : ShardBy::Symbol};
@@ -126,5 +141,7 @@ PYBIND11_MODULE(_tickflow, m) {
           py::arg("symbols"), py::arg("start"), py::arg("end"), py::arg("threads"),
           py::arg("batch_size"), py::arg("merge_symbols"), py::arg("sources"),
           py::arg("shard") = py::none(), py::arg("output_paths") = std::vector<std::string>(),
-          py::arg("output_format") = "csv");
+          py::arg("output_format") = "csv", py::arg("start_text") = py::none(),
+          py::arg("end_text") = py::none(), py::arg("tz") = py::none(),
+          py::arg("output_tz") = py::none());
 }

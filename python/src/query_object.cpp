@@ -225,10 +225,15 @@ py::list QueryObject::run(const RunRequest& request) {
   std::unique_ptr<Query> rebound;
   QueryOverrides overrides = overrides_;
   std::vector<std::pair<std::string, std::string>> replaced;
-  if (request.symbols || request.start || request.end || !request.sources.empty()) {
+  if (request.symbols || request.start || request.end || request.start_text || request.end_text ||
+      request.time_zone || request.output_time_zone || !request.sources.empty()) {
     if (request.symbols) overrides.symbols = request.symbols;
     if (request.start) overrides.start = request.start;
     if (request.end) overrides.end = request.end;
+    if (request.start_text) overrides.start_text = request.start_text;
+    if (request.end_text) overrides.end_text = request.end_text;
+    if (request.time_zone) overrides.time_zone = request.time_zone;
+    if (request.output_time_zone) overrides.output_time_zone = request.output_time_zone;
     for (const auto& [node, table] : request.sources) {
       replaced.emplace_back(node, register_table(table));
     }

@@ -23,6 +23,10 @@ namespace tickflow::python {
 struct RunRequest {
   std::optional<std::vector<std::string>> symbols;
   std::optional<int64_t> start, end;
+  // A range bound written without an offset, read in the query's zone (SPEC §17).
+  std::optional<std::string> start_text, end_text;
+  std::optional<std::string> time_zone;         // tz=: replaces the query's tz:
+  std::optional<std::string> output_time_zone;  // output_tz=: replaces output_tz:
   size_t threads = 1;
   size_t batch_size = 4096;
   bool merge_symbols = false;
@@ -59,6 +63,9 @@ class QueryObject {
   std::pair<std::optional<int64_t>, std::optional<int64_t>> range() const {
     return {bound_->info.range_start, bound_->info.range_end};
   }
+  // The query's `tz:` ("UTC" by default) and `output_tz:` ("" when output is plain UTC).
+  const std::string& time_zone() const { return bound_->info.time_zone; }
+  const std::string& output_time_zone() const { return bound_->info.output_time_zone; }
   // Runs; returns a list of (output name, list of (column name, array)).
   pybind11::list run(const RunRequest& request);
 

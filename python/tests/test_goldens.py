@@ -34,6 +34,9 @@ def run_arguments(case):
         elif flag in ("--start", "--end"):
             run[flag[2:]] = value
             i += 2
+        elif flag in ("--tz", "--output-tz"):
+            run[flag[2:].replace("-", "_")] = value
+            i += 2
         elif flag == "--symbols":
             run["symbols"] = value.split(",")
             i += 2
@@ -58,7 +61,7 @@ def cases():
 
 def parse(text, dtype):
     if dtype.kind == "M":
-        return np.datetime64(text.replace(" ", "T"), "ns").astype(np.int64)
+        return pd.Timestamp(text).value  # with or without an offset (output_tz)
     if dtype.kind == "m":
         return int(text)
     if dtype.kind == "i":
@@ -72,7 +75,9 @@ def parse(text, dtype):
 
 def value_of(series, row):
     value = series.iloc[row]
-    if series.dtype.kind in "Mm":
+    if series.dtype.kind == "M":
+        return value.value  # the instant in ns, also for a tz-aware column (output_tz)
+    if series.dtype.kind == "m":
         return series.to_numpy()[row].astype(np.int64)
     return value
 

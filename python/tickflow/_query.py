@@ -83,19 +83,47 @@ def _param_pairs(params):
 
 
 def _time_arg(value, what):
+    """A range bound as (nanos, None), or (None, text) for a time written without an offset,
+    which the query reads in its zone (`tz:` / tz=, SPEC §17) as `--start` does."""
     if value is None:
-        return None
+        return None, None
     if isinstance(value, str):
-        nanos = _tickflow._parse_time(value)
-        if nanos is None:
+        if _tickflow._parse_time(value) is None:
             raise ValueError("%s: not a time: %r (expected e.g. '2024-01-02 09:30:00', ISO-8601, "
                              "or integer nanoseconds)" % (what, value))
-        return nanos
+        return None, value
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        return int(value)
+        return int(value), None
     if _is_time(value):
-        return _nanos(value)
+        ts = pd.Timestamp(value)
+        if ts is pd.NaT:
+            raise ValueError("%s: NaT is not a time" % what)
+        if ts.tzinfo is None:
+            return None, ts.isoformat(sep=" ")
+        return _nanos(ts), None
     raise TypeError("%s: a %s is not a time" % (what, type(value).__name__))
+
+
+def _time_nanos(value, what, zone):
+    """A range bound as nanoseconds, a time without an offset read in `zone`."""
+    nanos, text = _time_arg(value, what)
+    if text is None:
+        return nanos
+    nanos = _tickflow._parse_time(text, zone)
+    if nanos is None:
+        raise ValueError("%s: not a time in %s: %r" % (what, zone, text))
+    return nanos
+
+
+def _zone_arg(value, what):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("%s must be a time zone name (str), not %s" % (what, type(value).__name__))
+    if not _tickflow._is_known_time_zone(value):
+        raise ValueError("%s: unknown time zone %r (expected an IANA name such as "
+                         "America/New_York, or UTC)" % (what, value))
+    return value
 
 
 # ---------------------------------------------------------------- DataFrames in
@@ -206,7 +234,13 @@ def _convert_other(value, path):
 
 # ---------------------------------------------------------------- DataFrames out
 
-def _frame(columns):
+def _frame(columns, output_zone=None):
+    """Columns as a DataFrame; with an output zone (output_tz), time columns are tz-aware
+    in that zone (the same instants: only how they are shown changes)."""
+    if output_zone:
+        columns = [(name, pd.DatetimeIndex(values).tz_localize("UTC").tz_convert(output_zone)
+                    if np.asarray(values).dtype.kind == "M" else values)
+                   for name, values in columns]
     return pd.DataFrame({name: values for name, values in columns}, copy=False)
 
 
@@ -256,18 +290,32 @@ class Query:
         return self._impl.explain(bool(dot))
 
     def run(self, symbols=None, start=None, end=None, threads=None, batch_size=4096,
-            sources=None, merge_symbols=False):
+            sources=None, merge_symbols=False, tz=None, output_tz=None):
         """Runs the query; returns a DataFrame, or a dict {output: DataFrame} for several outputs.
 
         symbols: list of symbols (or one str) overriding the query's; start/end: the range
-        [start, end) as str, Timestamp/datetime (naive = UTC) or int ns; threads: worker
-        threads (default: all cores); batch_size: ticks per batch; sources: {node: DataFrame}
-        replacing source nodes; merge_symbols: one time-ordered stream over the symbols.
+        [start, end) as str, Timestamp/datetime or int ns (a str or naive datetime without an
+        offset is read in the query's zone, UTC by default); threads: worker threads (default:
+        all cores); batch_size: ticks per batch; sources: {node: DataFrame} replacing source
+        nodes; merge_symbols: one time-ordered stream over the symbols; tz: IANA zone of the
+        query, replacing its ``tz:``; output_tz: zone of the time columns returned (tz-aware),
+        replacing its ``output_tz:`` (default: naive UTC).
         """
-        return self._run(symbols, start, end, threads, batch_size, sources, merge_symbols)
+        return self._run(symbols, start, end, threads, batch_size, sources, merge_symbols,
+                         tz=tz, output_tz=output_tz)
+
+    @property
+    def tz(self):
+        """The query's time zone (``tz:``), "UTC" by default."""
+        return self._impl.time_zone
+
+    @property
+    def output_tz(self):
+        """The zone output times are shown in (``output_tz:``), or None for naive UTC."""
+        return self._impl.output_time_zone or None
 
     def _run(self, symbols, start, end, threads, batch_size, sources, merge_symbols, shard=None,
-             output_paths=(), output_format="csv"):
+             output_paths=(), output_format="csv", tz=None, output_tz=None):
         """run(), or with shard=(I, N, "symbol"|"day") one shard of it (tickflow.distributed);
         with output_paths, the outputs go to those files (and their shard manifests) and the
         paths come back."""
@@ -297,12 +345,19 @@ class Query:
                                  (node, _did_you_mean(str(node), source_nodes),
                                   ", ".join(source_nodes)))
                 tables.append((node, _table(frame, where)))
-        results = self._impl.run(symbols, _time_arg(start, "start"), _time_arg(end, "end"),
+        start_nanos, start_text = _time_arg(start, "start")
+        end_nanos, end_text = _time_arg(end, "end")
+        tz = _zone_arg(tz, "tz")
+        output_tz = _zone_arg(output_tz, "output_tz")
+        results = self._impl.run(symbols, start_nanos, end_nanos,
                                  int(threads), int(batch_size), bool(merge_symbols), tables,
-                                 shard, list(output_paths), output_format)
+                                 shard, list(output_paths), output_format,
+                                 start_text=start_text, end_text=end_text, tz=tz,
+                                 output_tz=output_tz)
         if output_paths:
             return list(results)
-        frames = {name: _frame(columns) for name, columns in results}
+        output_zone = output_tz if output_tz is not None else self._impl.output_time_zone
+        frames = {name: _frame(columns, output_zone) for name, columns in results}
         if len(frames) == 1:
             return next(iter(frames.values()))
         return frames

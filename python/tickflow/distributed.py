@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import _tickflow
 from ._errors import Error, RunError
-from ._query import Query, _time_arg
+from ._query import Query, _time_nanos
 
 _NANOS_PER_DAY = 86400 * 10**9
 
@@ -74,8 +74,9 @@ def run(query, symbols=None, start=None, end=None, client=None, partitions=None,
     if len(set(symbols)) != len(symbols):
         raise ValueError("a sharded run needs distinct symbols; %r is listed twice" %
                          next(s for s in symbols if symbols.count(s) > 1))
-    start = _time_arg(start, "start")
-    end = _time_arg(end, "end")
+    # Day shards are counted on instants: a bound without an offset is read in the query's zone.
+    start = _time_nanos(start, "start", query.tz)
+    end = _time_nanos(end, "end", query.tz)
 
     if by == "symbol":
         if not symbols:

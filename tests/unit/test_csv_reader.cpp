@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -387,4 +388,57 @@ TEST_CASE("csv ticks: range and symbol selection") {
 
   auto header_only = load("TIMESTAMP,PX\n");
   CHECK(read_ticks(header_only).empty());
+}
+
+// The expected UTC instant of wall-clock time `local` (as nanoseconds since local 1970-01-01)
+// from the zone's offsets alone: the earliest instant t with t + offset(t) == local, or for
+// a local time the clocks skip, the instant of the change (the end of the gap).
+static int64_t model_local_to_utc(const TimeZone& zone, int64_t local) {
+  constexpr int64_t kDay = 86400 * kNanosPerSecond;
+  const int64_t before = zone.offset_at(local - kDay).nanos;
+  const int64_t after = zone.offset_at(local + kDay).nanos;
+  std::vector<int64_t> found;
+  for (int64_t offset : {before, after}) {
+    const int64_t t = local - offset;
+    if (zone.offset_at(t).nanos == offset) found.push_back(t);
+  }
+  if (!found.empty()) return *std::min_element(found.begin(), found.end());
+  return zone.offset_at(local - before).begin;
+}
+
+TEST_CASE("csv times in a zone: the span cache agrees with a model of the zone's offsets") {
+  for (const char* name : {"America/New_York", "Europe/London", "Australia/Lord_Howe"}) {
+    CAPTURE(name);
+    const TimeZone zone = *TimeZone::find(name);
+    TimeParser parser(TimeFormat::Auto, zone);
+    // Every 7 min 13.5 s through 2024 in time order (the reader's usual pattern), and
+    // then backwards across the year (every lookup misses the cache).
+    std::vector<int64_t> locals;
+    const int64_t begin = *parse_time_text("2024-01-01"), end = *parse_time_text("2025-01-01");
+    for (int64_t t = begin; t < end; t += 433'500'000'000) locals.push_back(t);
+    for (int64_t t = end; t > begin; t -= 86'399'999'999'999) locals.push_back(t);
+    size_t checked = 0;
+    for (int64_t local : locals) {
+      const std::string text = format_time(local);  // "YYYY-MM-DD HH:MM:SS.nnnnnnnnn"
+      const auto parsed = parser.parse(text);
+      REQUIRE(parsed);
+      CAPTURE(text);
+      CHECK(*parsed == model_local_to_utc(zone, local));
+      ++checked;
+    }
+    CHECK(checked > 70'000);
+    // Texts with an offset or 'Z', and integers, are absolute.
+    CHECK(parser.parse("2024-07-01 12:00:00Z") == parse_time_text("2024-07-01 12:00:00Z"));
+    CHECK(parser.parse("2024-07-01T12:00:00-07:00") ==
+          parse_time_text("2024-07-01T12:00:00-07:00"));
+    CHECK(parser.parse("1719835200000000000") == 1719835200000000000);
+  }
+  // By hand: New York's 2024 changes (EST -5 h, EDT -4 h).
+  TimeParser ny(TimeFormat::Auto, *TimeZone::find("America/New_York"));
+  CHECK(ny.parse("2024-03-10 01:59:59") == parse_time_text("2024-03-10 06:59:59Z"));
+  CHECK(ny.parse("2024-03-10 02:30:00") == parse_time_text("2024-03-10 07:00:00Z"));  // gap
+  CHECK(ny.parse("2024-03-10 03:00:00") == parse_time_text("2024-03-10 07:00:00Z"));
+  CHECK(ny.parse("2024-11-03 01:30:00") == parse_time_text("2024-11-03 05:30:00Z"));  // twice
+  CHECK(ny.parse("2024-11-03 02:00:00") == parse_time_text("2024-11-03 07:00:00Z"));
+  CHECK(ny.parse("2024-07-04") == parse_time_text("2024-07-04 04:00:00Z"));
 }

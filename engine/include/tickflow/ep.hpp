@@ -105,6 +105,9 @@ struct QueryInfo {
   std::optional<int64_t> range_end;
   // The query's IANA time zone (`tz:` or --tz, SPEC §17); "UTC" by default.
   std::string time_zone = "UTC";
+  // The zone output times are printed in, with their offset (`output_tz:` or --output-tz,
+  // SPEC §17); "" prints UTC without an offset.
+  std::string output_time_zone;
   std::vector<std::string> symbols;     // empty: a run without symbols
   std::vector<QueryParamValue> params;  // in declaration order ($NAME in expressions)
   std::vector<StateVariable> state;     // `state:` in declaration order (StateVariable::id)

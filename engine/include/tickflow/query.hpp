@@ -22,7 +22,8 @@ struct QueryOverrides {
   // reports a bad one); `start` / `end` win when set.
   std::optional<std::string> start_text;
   std::optional<std::string> end_text;
-  std::optional<std::string> time_zone;  // --tz: an IANA name, replaces the file's `tz:`
+  std::optional<std::string> time_zone;         // --tz: an IANA name, replaces the file's `tz:`
+  std::optional<std::string> output_time_zone;  // --output-tz: replaces the file's `output_tz:`
   std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE
   std::optional<std::vector<std::string>> symbols;
 };

@@ -10,6 +10,7 @@
 
 #include "tickflow/batch.hpp"
 #include "tickflow/schema.hpp"
+#include "tickflow/time.hpp"
 
 namespace tickflow {
 
@@ -47,6 +48,10 @@ class OutputFile {
   std::string memory_;
 };
 
+// The zone of QueryInfo::output_time_zone for TickWriter::set_output_zone: nullopt for ""
+// (UTC without an offset) or a name the tz database does not know (the loader refuses it).
+std::optional<TimeZone> output_zone(std::string_view output_time_zone);
+
 // Removes every temporary output file not yet committed or aborted. Async-signal-safe:
 // the CLI calls it from its SIGINT/SIGTERM handler so an interrupted run leaves nothing.
 void remove_unfinished_output_files() noexcept;
@@ -73,6 +78,10 @@ class TickWriter {
   // Replaces the SYMBOL column value for the following ticks (multi-symbol output); no
   // effect when the writer was made without a SYMBOL column.
   void set_symbol(std::string symbol);
+  // Prints TIMESTAMP and time fields as `zone`'s wall clock with the offset,
+  // "YYYY-MM-DD HH:MM:SS.nnnnnnnnn-05:00" (--output-tz, SPEC §17), also for zone UTC
+  // ("+00:00"). Call before the first write(); without it times print in UTC, no offset.
+  void set_output_zone(const TimeZone& zone);
   void write(const Batch& batch);
   // Passes what is buffered to the output now (not for table, which is written at the end).
   void flush();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,18 @@ class TimeZone {
   // The UTC instant of wall-clock time `local`: the earlier instant of a repeated time,
   // the end of the gap for a skipped one.
   int64_t to_utc(int64_t local) const;
+
+  // The zone's offset from UTC at instant t, and the UTC instants [begin, end) it holds
+  // for, so that a caller converting many nearby instants asks the database once per span.
+  struct Offset {
+    int64_t nanos = 0;  // local = UTC + nanos
+    int64_t begin = std::numeric_limits<int64_t>::min();
+    int64_t end = std::numeric_limits<int64_t>::max();
+  };
+  Offset offset_at(int64_t t) const;
+  // A time text or integer nanoseconds as parse_time_or_nanos reads it, except that a time
+  // written without 'Z' or an offset is this zone's wall-clock time (SPEC §17).
+  std::optional<int64_t> parse(std::string_view text) const;
 
  private:
   const void* zone_ = nullptr;  // a date::time_zone of the process-wide database

@@ -62,8 +62,35 @@ int64_t TimeZone::to_utc(int64_t local) const {
   if (!zone_) return local;
   const auto& zone = *static_cast<const date::time_zone*>(zone_);
   const int64_t seconds = floor_div_seconds(local);
-  const int64_t shift = local_to_utc_seconds(zone, seconds) - seconds;  // minus the offset
-  return saturating_add(local, shift * kNanosPerSecond);
+  const int64_t utc_seconds = local_to_utc_seconds(zone, seconds);
+  if (utc_seconds + utc_offset_seconds(zone, utc_seconds) != seconds) {
+    // A skipped local time: the end of the gap exactly, not the end plus the fraction.
+    int64_t nanos;
+    if (__builtin_mul_overflow(utc_seconds, kNanosPerSecond, &nanos)) {
+      return utc_seconds < 0 ? std::numeric_limits<int64_t>::min()
+                             : std::numeric_limits<int64_t>::max();
+    }
+    return nanos;
+  }
+  return saturating_add(local, (utc_seconds - seconds) * kNanosPerSecond);  // minus the offset
+}
+
+TimeZone::Offset TimeZone::offset_at(int64_t t) const {
+  Offset offset;
+  if (!zone_) return offset;
+  const auto& zone = *static_cast<const date::time_zone*>(zone_);
+  const date::sys_info info =
+      zone.get_info(date::sys_seconds{std::chrono::seconds{floor_div_seconds(t)}});
+  offset.nanos = info.offset.count() * kNanosPerSecond;
+  // The database's first and last spans reach far beyond what int64 nanoseconds hold.
+  const auto to_nanos = [](int64_t seconds) {
+    int64_t nanos;
+    if (!__builtin_mul_overflow(seconds, kNanosPerSecond, &nanos)) return nanos;
+    return seconds < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  };
+  offset.begin = to_nanos(info.begin.time_since_epoch().count());
+  offset.end = to_nanos(info.end.time_since_epoch().count());
+  return offset;
 }
 
 int64_t utc_offset_seconds(const date::time_zone& zone, int64_t seconds) {
@@ -108,13 +135,20 @@ std::optional<int64_t> parse_time_in_zone(std::string_view text, const date::tim
   if (!t || !zone || is_plain_integer(text) || has_utc_offset(text)) return t;
   // Parsed as if UTC: that is the wall-clock reading; move it by the zone's offset.
   const int64_t local_seconds = floor_div(*t, kNanosPerSecond);
-  const int64_t fraction = *t - local_seconds * kNanosPerSecond;
+  const int64_t utc_seconds = local_to_utc_seconds(*zone, local_seconds);
+  // A skipped local time moves to the end of the gap exactly, without its fraction.
+  const bool skipped = utc_seconds + utc_offset_seconds(*zone, utc_seconds) != local_seconds;
+  const int64_t fraction = skipped ? 0 : *t - local_seconds * kNanosPerSecond;
   int64_t nanos;
-  if (__builtin_mul_overflow(local_to_utc_seconds(*zone, local_seconds), kNanosPerSecond, &nanos) ||
+  if (__builtin_mul_overflow(utc_seconds, kNanosPerSecond, &nanos) ||
       __builtin_add_overflow(nanos, fraction, &nanos)) {
     return std::nullopt;
   }
   return nanos;
+}
+
+std::optional<int64_t> TimeZone::parse(std::string_view text) const {
+  return parse_time_in_zone(text, static_cast<const date::time_zone*>(zone_));
 }
 
 }  // namespace tickflow

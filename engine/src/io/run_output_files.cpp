@@ -38,6 +38,7 @@ RunOutputFiles::RunOutputFiles(const Query& query, OutputFormat format,
     stream.writer = std::make_unique<TickWriter>(
         format, query.nodes[ref.node].output_schemas[ref.port], *stream.file,
         with_symbols ? std::optional<std::string>("") : std::nullopt);
+    if (auto zone = output_zone(query.info.output_time_zone)) stream.writer->set_output_zone(*zone);
     if (shard) stream.manifest = *shard;
     impl_->streams.push_back(std::move(stream));
   }

@@ -484,6 +484,18 @@ void TickWriter::set_symbol(std::string symbol) {
   impl_->set_symbol(std::move(symbol));
 }
 
+std::optional<TimeZone> output_zone(std::string_view output_time_zone) {
+  if (output_time_zone.empty()) return std::nullopt;
+  return TimeZone::find(output_time_zone);
+}
+
+void TickWriter::set_output_zone(const TimeZone& zone) {
+  assert(impl_->parts.empty());
+  Impl::Formatters& f = impl_->formatters;
+  f.timestamp = TimeFormatter(zone);
+  for (TimeFormatter& column : f.columns) column = TimeFormatter(zone);
+}
+
 void TickWriter::write(const Batch& batch) {
   assert(batch.columns.size() == impl_->schema->size());
   switch (impl_->format) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,12 +36,49 @@ inline void put_pair(char* out, uint32_t value) {
 }
 
 // Consecutive ticks nearly always share a day, so the calendar part is computed once per day.
+// In an output zone (--output-tz, SPEC §17) a time prints as that zone's wall clock followed
+// by its offset, "YYYY-MM-DD HH:MM:SS.nnnnnnnnn-05:00"; the offset is looked up once per span
+// of the zone's rules, not per tick.
 struct TimeFormatter {
   int64_t day = std::numeric_limits<int64_t>::min();
-  char date_prefix[11] = {};  // "YYYY-MM-DD "
+  char date_prefix[11] = {};                                  // "YYYY-MM-DD "
+  std::optional<TimeZone> zone;                               // unset: UTC without an offset
+  TimeZone::Offset offset{.nanos = 0, .begin = 0, .end = 0};  // empty: looked up first
+  char offset_text[6] = {};                                   // "+HH:MM"
 
-  // Writes the 29 characters of format_time(nanos); returns the end.
+  TimeFormatter() = default;
+  explicit TimeFormatter(std::optional<TimeZone> output_zone) : zone(output_zone) {}
+
+  // Writes format_time(nanos) (29 characters), or in an output zone the local time and
+  // its offset (35); returns the end.
   char* put(char* out, int64_t nanos) {
+    if (!zone) return put_utc(out, nanos);
+    if (nanos < offset.begin || nanos >= offset.end) look_up_offset(nanos);
+    int64_t local;
+    if (offset.nanos % (60 * kNanosPerSecond) != 0 ||
+        __builtin_add_overflow(nanos, offset.nanos, &local)) {
+      // A local mean time of before ~1900 (an offset with seconds, which ±HH:MM cannot
+      // say) or a time within a day of the int64 limits: the UTC reading, exactly.
+      out = put_utc(out, nanos);
+      std::memcpy(out, "+00:00", 6);
+      return out + 6;
+    }
+    out = put_utc(out, local);
+    std::memcpy(out, offset_text, 6);
+    return out + 6;
+  }
+
+  void look_up_offset(int64_t nanos) {
+    offset = zone->offset_at(nanos);
+    const int64_t minutes = offset.nanos / (60 * kNanosPerSecond);
+    const auto magnitude = static_cast<uint32_t>(minutes < 0 ? -minutes : minutes);
+    offset_text[0] = minutes < 0 ? '-' : '+';
+    put_pair(offset_text + 1, magnitude / 60 % 100);
+    offset_text[3] = ':';
+    put_pair(offset_text + 4, magnitude % 60);
+  }
+
+  char* put_utc(char* out, int64_t nanos) {
     int64_t days = nanos / kNanosPerDay;
     int64_t rem = nanos % kNanosPerDay;
     if (rem < 0) {
@@ -72,7 +110,7 @@ struct TimeFormatter {
   }
 };
 
-constexpr size_t kTimeChars = 29;
+constexpr size_t kTimeChars = 35;       // with an output zone's "+HH:MM"
 constexpr size_t kMaxIntChars = 20;     // "-9223372036854775808"
 constexpr size_t kMaxDoubleChars = 32;  // "-2.2250738585072014e-308" is 24
 

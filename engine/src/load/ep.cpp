@@ -94,7 +94,15 @@ int64_t BindContext::get_duration(std::string_view name) const {
 }
 
 int64_t BindContext::get_time(std::string_view name) const {
-  return parse_time_or_nanos(required(*this, name).text()).value_or(0);
+  // The parameter's form was checked against the schema; here a time without an offset is
+  // read in the query's zone (SPEC §17).
+  const ConfigNode& node = required(*this, name);
+  const TimeZone zone = TimeZone::find(query().time_zone).value_or(TimeZone{});
+  if (auto t = zone.parse(node.text())) return *t;
+  const_cast<BindContext*>(this)->error(
+      node.location(),
+      "'" + node.text() + "' is not a time in " + query().time_zone + time_range_hint(node.text()));
+  return 0;
 }
 
 std::vector<std::string> BindContext::get_list(std::string_view name) const {

@@ -32,7 +32,7 @@ namespace {
 
 const std::vector<std::string> kTopLevelKeys = {"tickflow", "name",   "description", "params",
                                                 "symbols",  "range",  "state",       "plugins",
-                                                "nodes",    "output", "tz"};
+                                                "nodes",    "output", "tz",          "output_tz"};
 
 using detail::InputRefText;
 using detail::NodeBindContext;
@@ -94,6 +94,7 @@ class Loader {
     detail::read_params(root_, overrides_, *query_, diags_);
     read_symbols();
     read_time_zone();
+    read_output_time_zone();
     read_range();
     read_plugins();
     detail::read_state(root_, *query_, registry_, diags_);
@@ -195,6 +196,32 @@ class Loader {
       return;
     }
     query_->info.time_zone = name;
+  }
+
+  // `output_tz:` (or --output-tz): the zone output times print in, with their offset.
+  void read_output_time_zone() {
+    const ConfigNode* tz = root_.find("output_tz");
+    std::string name;
+    Location where{file_, 1, 1};
+    if (overrides_.output_time_zone) {
+      name = *overrides_.output_time_zone;
+    } else if (tz && !tz->is_null()) {
+      where = tz->location();
+      if (!tz->is_scalar() || tz->text().empty()) {
+        error(where, "'output_tz:' must be a time zone name such as America/New_York");
+        return;
+      }
+      name = tz->text();
+    } else {
+      return;
+    }
+    if (!is_known_time_zone(name)) {
+      error(where, "unknown time zone '" + name +
+                       "' in output_tz (expected an IANA name from the system tz database, "
+                       "such as America/New_York or UTC)");
+      return;
+    }
+    query_->info.output_time_zone = is_utc_zone_name(name) ? "UTC" : name;
   }
 
   void read_range() {
