@@ -109,6 +109,7 @@ struct TickWriter::Impl {
   std::string symbol;
   std::string symbol_cell;  // the symbol as printed in the current format
   std::vector<OutColumn> columns;
+  std::vector<size_t> string_columns;  // Batch::columns indices of the string fields printed
   Formatters formatters;
   std::vector<Part> parts;
   bool finished = false;
@@ -128,6 +129,7 @@ struct TickWriter::Impl {
       // In a run with symbols the run's SYMBOL column replaces a field of that name.
       if (has_symbol_column && field.name == "SYMBOL") continue;
       columns.push_back({i, field.type, fmt::format(",\"{}\":", field.name)});
+      if (field.type == Type::String) string_columns.push_back(i);
     }
     formatters.columns.resize(columns.size());
     buffer_capacity = kChunkBytes;
@@ -221,12 +223,28 @@ struct TickWriter::Impl {
   // fixed_bound().
   size_t row_bound(const Batch& batch, size_t row, size_t fixed) const {
     size_t bytes = fixed;
-    for (const OutColumn& column : columns) {
-      if (column.type != Type::String) continue;
-      std::string_view text = batch.columns[column.index].strings()[row];
+    for (size_t index : string_columns) {
+      std::string_view text = batch.columns[index].strings()[row];
       bytes += format == OutputFormat::Csv ? csv_max_chars(text) : json_max_chars(text);
     }
     return bytes;
+  }
+
+  // The end of the run of rows from `begin` whose bound stays near `budget` bytes (at
+  // least one row), and that bound.
+  std::pair<size_t, size_t> run_of_rows(const Batch& batch, size_t begin, size_t fixed,
+                                        size_t budget) const {
+    const size_t rows = batch.size();
+    if (string_columns.empty()) {  // every row has the same bound
+      const size_t end = std::min(rows, begin + std::max<size_t>(1, budget / fixed));
+      return {end, (end - begin) * fixed};
+    }
+    size_t end = begin;
+    size_t bound = 0;
+    do {
+      bound += row_bound(batch, end++, fixed);
+    } while (end < rows && bound < budget);
+    return {end, bound};
   }
 
   size_t fixed_bound() const {
@@ -337,11 +355,7 @@ struct TickWriter::Impl {
       // Runs of rows of at most ~64 KB each, so a huge batch never needs a huge buffer.
       static constexpr size_t kRunBytes = 64 << 10;
       for (size_t begin = 0; begin < rows;) {
-        size_t end = begin;
-        size_t bound = 0;
-        do {
-          bound += row_bound(batch, end++, fixed);
-        } while (end < rows && bound < kRunBytes);
+        const auto [end, bound] = run_of_rows(batch, begin, fixed, kRunBytes);
         commit_to(put_rows(reserve(bound), batch, begin, end, formatters));
         begin = end;
       }
@@ -356,8 +370,11 @@ struct TickWriter::Impl {
         Part& part = parts[k];
         const size_t begin = rows * k / part_count;
         const size_t end = rows * (k + 1) / part_count;
-        size_t bound = 0;
-        for (size_t row = begin; row < end; ++row) bound += row_bound(batch, row, fixed);
+        size_t bound = (end - begin) * fixed;
+        if (!string_columns.empty()) {
+          bound = 0;
+          for (size_t row = begin; row < end; ++row) bound += row_bound(batch, row, fixed);
+        }
         if (bound > part.capacity) {
           part.capacity = std::max(bound, part.capacity * 2);
           part.text = std::make_unique_for_overwrite<char[]>(part.capacity);
