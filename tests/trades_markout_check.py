@@ -3,7 +3,7 @@
 
     tests/trades_markout_check.py --tickflow build/tickflow
 
-Has tickflow write the example's two generated inputs (trades, quotes) as CSV, computes the
+Has tickflow write the example's generated trades and quotes (market, market.quotes) as CSV, computes the
 prevailing quote and the quote 1s later with pandas merge_asof, and the MID, SPREAD and
 MARKOUT_1S columns in Python; then compares with expected.csv (values within 1e-9, same
 rows and times). Exits 1 on any difference.
@@ -40,8 +40,8 @@ def main():
     parser.add_argument("--tickflow", required=True)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        trades = dump(args.tickflow, "trades", f"{tmp}/trades.csv")
-        quotes = dump(args.tickflow, "quotes", f"{tmp}/quotes.csv")
+        trades = dump(args.tickflow, "market", f"{tmp}/trades.csv")
+        quotes = dump(args.tickflow, "market.quotes", f"{tmp}/quotes.csv")
     now = pd.merge_asof(trades, quotes, on="TIMESTAMP", allow_exact_matches=True)
     later_quotes = quotes.copy()
     later_quotes["TIMESTAMP"] -= pd.Timedelta(seconds=1)

@@ -1,4 +1,5 @@
-// The `generate` source: synthetic trades or quotes, deterministic per (seed, symbol).
+// The `generate` source: synthetic trades or quotes, or (kind: market) both from one
+// simulated order book, deterministic per (seed, symbol).
 //
 // Determinism does not depend on batch size or thread count because every column has
 // its own random stream and tick i always consumes the same draws of each stream. The
@@ -84,7 +85,7 @@ class Xoshiro256 {
   uint64_t state_[4];
 };
 
-enum class Kind { Trades, Quotes };
+enum class Kind { Trades, Quotes, Market };
 
 struct GenerateOptions {
   Kind kind = Kind::Trades;
@@ -92,11 +93,19 @@ struct GenerateOptions {
   int64_t interval = 0;
   uint64_t seed = 1;
   int64_t start = 0;
-  SchemaPtr schema;
+  SchemaPtr schema;        // port out: trades or quotes
+  SchemaPtr quote_schema;  // port quotes: kind: market's quotes (no ticks for other kinds)
 };
 
 // Independent streams per column: changing how one column is drawn never changes another.
-enum Stream : uint64_t { kTimeStream = 1, kPriceStream, kSizeStream, kAskSizeStream, kExchStream };
+enum Stream : uint64_t {
+  kTimeStream = 1,
+  kPriceStream,
+  kSizeStream,
+  kAskSizeStream,
+  kExchStream,
+  kEventStream,  // kind: market: which event comes next, trade side and placement
+};
 
 uint64_t stream_seed(uint64_t base, Stream stream) {
   uint64_t state = base ^ (stream * 0xd1b54a32d192ed03ULL);
@@ -115,9 +124,11 @@ class GenerateOperator : public Operator {
         size_rng_(stream_seed(base_seed_, kSizeStream)),
         second_size_rng_(stream_seed(base_seed_, kAskSizeStream)),
         exch_rng_(stream_seed(base_seed_, kExchStream)),
+        event_rng_(stream_seed(base_seed_, kEventStream)),
         time_(options_.start) {
     // Each symbol trades in its own price range: $20.00 .. $519.99.
     price_cents_ = 2000 + static_cast<int64_t>(base_seed_ % 50000);
+    if (options_.kind == Kind::Market) start_market();
     if (run.query) {
       range_start_ = run.query->range_start;
       range_end_ = run.query->range_end;
@@ -128,6 +139,10 @@ class GenerateOperator : public Operator {
     while (generated_ < options_.count && !past_end_) {
       const size_t n = static_cast<size_t>(
           std::min<int64_t>(static_cast<int64_t>(batch_size_), options_.count - generated_));
+      if (options_.kind == Kind::Market) {
+        if (produce_market(n, out)) break;
+        continue;
+      }
       Batch batch(options_.schema);
       generate_times(batch.times, n);
       generated_ += static_cast<int64_t>(n);
@@ -211,16 +226,116 @@ class GenerateOperator : public Operator {
     for (size_t i = 0; i < n; ++i) ask_sizes[i] = second_size_rng_.next_size();
   }
 
+  // ---- kind: market
+  //
+  // One order book per symbol: a stream of events, each a quote update (the touch moves by
+  // a random-walk step, the spread is the symbol's base spread, sometimes a cent or two
+  // wider) or, with probability 3/16, a trade against the current quote: at the ask for a
+  // buy, the bid for a sell, and inside the spread one time in eight. Events are strictly
+  // increasing in time, so the quote a trade was made against is the prevailing quote of
+  // a join_by_time however ticks are batched. Symbols differ in price level ($20-$520),
+  // activity (mean gap `interval` divided by 0.25..4) and base spread (wider for dearer
+  // and for less active names).
+  void start_market() {
+    const uint64_t profile = splitmix64(base_seed_);
+    activity_ = 0.25 + static_cast<double>(profile >> 56) / 255.0 * 3.75;
+    base_spread_ = 1 + price_cents_ / 25000 + (activity_ < 1.0 ? 1 : 0);
+    bid_cents_ = price_cents_;
+  }
+
+  // Generates n events; emits the trades on port 0 and the quotes on port 1. Returns
+  // whether anything was emitted.
+  bool produce_market(size_t n, OutputSink& out) {
+    Batch trades(options_.schema);
+    Batch quotes(options_.quote_schema);
+    const double mean_gap = static_cast<double>(options_.interval) / activity_;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t t = time_;
+      const double gap = -std::log(time_rng_.next_open_unit()) * mean_gap + 0.5;
+      const int64_t spacing =
+          gap < 9.0e18 ? std::max<int64_t>(1, static_cast<int64_t>(gap)) : INT64_MAX;
+      if (__builtin_add_overflow(time_, spacing, &time_)) time_ = INT64_MAX;
+      const uint64_t event = event_rng_.next();
+      // The first event is a quote, so that every trade has one to be measured against.
+      if (generated_market_events_++ > 0 && (event >> 60) < 3) {
+        append_trade(trades, t, event);
+      } else {
+        append_quote(quotes, t);
+      }
+    }
+    generated_ += static_cast<int64_t>(n);
+    bool emitted = false;
+    for (auto [port, batch] : {std::pair<size_t, Batch*>{0, &trades}, {1, &quotes}}) {
+      if (clip_to_range(*batch)) {
+        out.emit(port, std::move(*batch));
+        emitted = true;
+      }
+    }
+    return emitted;
+  }
+
+  void append_quote(Batch& quotes, int64_t t) {
+    bid_cents_ = std::max<int64_t>(1, bid_cents_ + price_rng_.next_step());
+    static constexpr int64_t kWider[4] = {0, 0, 1, 2};
+    spread_cents_ = base_spread_ + kWider[price_rng_.next() >> 62];
+    quotes.times.push_back(t);
+    quotes.columns[0].doubles().push_back(static_cast<double>(bid_cents_) / 100.0);
+    quotes.columns[1].ints().push_back(size_rng_.next_size());
+    quotes.columns[2].doubles().push_back(static_cast<double>(bid_cents_ + spread_cents_) / 100.0);
+    quotes.columns[3].ints().push_back(second_size_rng_.next_size());
+  }
+
+  void append_trade(Batch& trades, int64_t t, uint64_t event) {
+    const bool buy = (event >> 59) & 1;
+    int64_t price = buy ? bid_cents_ + spread_cents_ : bid_cents_;
+    if (((event >> 56) & 7) == 0 && spread_cents_ > 1) {
+      price = bid_cents_ + 1 + static_cast<int64_t>((event & 0xffff) % (spread_cents_ - 1));
+    }
+    // An odd lot (1..99 shares) one time in eight, else round lots.
+    const uint64_t size_draw = size_rng_.next();
+    const int64_t size =
+        (size_draw >> 61) == 0 ? 1 + static_cast<int64_t>(size_draw % 99) : size_rng_.next_size();
+    trades.times.push_back(t);
+    trades.columns[0].doubles().push_back(static_cast<double>(price) / 100.0);
+    trades.columns[1].ints().push_back(size);
+    trades.columns[2].strings().emplace_back(size_t{1},
+                                             kExchanges[exch_rng_.next() % std::size(kExchanges)]);
+  }
+
+  // Keeps the ticks of `batch` inside the query range; true when some remain.
+  bool clip_to_range(Batch& batch) {
+    const size_t n = batch.size();
+    size_t begin = 0, end = n;
+    if (range_start_) {
+      begin = std::lower_bound(batch.times.begin(), batch.times.end(), *range_start_) -
+              batch.times.begin();
+    }
+    if (range_end_) {
+      end = std::lower_bound(batch.times.begin(), batch.times.end(), *range_end_) -
+            batch.times.begin();
+      if (end < n) past_end_ = true;
+    }
+    if (begin >= end) return false;
+    if (begin > 0 || end < n) batch = batch.slice(begin, end);
+    return true;
+  }
+
   const GenerateOptions& options_;
   std::shared_ptr<const GenerateOptions> keep_options_alive_;
   size_t batch_size_;
   uint64_t base_seed_;
-  Xoshiro256 time_rng_, price_rng_, size_rng_, second_size_rng_, exch_rng_;
+  Xoshiro256 time_rng_, price_rng_, size_rng_, second_size_rng_, exch_rng_, event_rng_;
   int64_t time_;
   int64_t price_cents_;
   int64_t generated_ = 0;
   bool past_end_ = false;
   std::optional<int64_t> range_start_, range_end_;
+  // kind: market
+  double activity_ = 1.0;
+  int64_t base_spread_ = 1;
+  int64_t bid_cents_ = 0;
+  int64_t spread_cents_ = 1;
+  int64_t generated_market_events_ = 0;
 };
 
 OperatorFactory bind_generate(BindContext& ctx) {
@@ -232,10 +347,12 @@ OperatorFactory bind_generate(BindContext& ctx) {
     options->kind = Kind::Trades;
   } else if (kind == "quotes") {
     options->kind = Kind::Quotes;
+  } else if (kind == "market") {
+    options->kind = Kind::Market;
   } else {
     ctx.error(ctx.location("kind"), "unknown kind '" + kind + "'" +
-                                        did_you_mean(kind, {"trades", "quotes"}) +
-                                        "; kind is trades or quotes");
+                                        did_you_mean(kind, {"trades", "quotes", "market"}) +
+                                        "; kind is trades, quotes or market");
     failed = true;
   }
 
@@ -259,16 +376,15 @@ OperatorFactory bind_generate(BindContext& ctx) {
   }
   if (failed) return {};
 
-  if (options->kind == Kind::Trades) {
-    options->schema =
-        make_schema({{"PRICE", Type::Double}, {"SIZE", Type::Int}, {"EXCHANGE", Type::String}});
-  } else {
-    options->schema = make_schema({{"BID_PRICE", Type::Double},
-                                   {"BID_SIZE", Type::Int},
-                                   {"ASK_PRICE", Type::Double},
-                                   {"ASK_SIZE", Type::Int}});
-  }
+  const SchemaPtr trades =
+      make_schema({{"PRICE", Type::Double}, {"SIZE", Type::Int}, {"EXCHANGE", Type::String}});
+  options->quote_schema = make_schema({{"BID_PRICE", Type::Double},
+                                       {"BID_SIZE", Type::Int},
+                                       {"ASK_PRICE", Type::Double},
+                                       {"ASK_SIZE", Type::Int}});
+  options->schema = options->kind == Kind::Quotes ? options->quote_schema : trades;
   ctx.set_output(0, options->schema, true);
+  ctx.set_output(1, options->quote_schema, true);
 
   return [options = std::shared_ptr<const GenerateOptions>(options)](const RunContext& run) {
     return std::unique_ptr<Operator>(std::make_unique<GenerateOperator>(options, run));
@@ -288,18 +404,24 @@ void register_generate(Registry& registry) {
       "ticks are generated per symbol, the first at `start`, then spaced by exponentially "
       "distributed gaps "
       "with mean `interval` (equal timestamps can occur); the query range then clips them, so "
-      "a range never changes the ticks that remain.";
+      "a range never changes the ticks that remain. kind: market simulates one order book per "
+      "symbol and gives its trades on `out` and its quotes on port `quotes` (read it as "
+      "NODE.quotes): every trade is at or inside the quote prevailing at its time (at the ask "
+      "or bid, inside the spread one time in eight; odd lots one time in eight), about 3 "
+      "quotes per trade, times strictly increasing; symbols differ in price level, activity "
+      "(mean gap `interval` / 0.25..4) and spread (1-4 cents). For other kinds `quotes` has "
+      "no ticks.";
   def.inputs = {};
-  def.outputs = {"out"};
+  def.outputs = {"out", "quotes"};
   def.params = {
       {.name = "kind",
        .type = ParamType::String,
        .default_value = "trades",
-       .doc = "trades or quotes"},
+       .doc = "trades, quotes, or market (trades on out, their quotes on quotes)"},
       {.name = "count",
        .type = ParamType::Int,
        .default_value = "1000",
-       .doc = "ticks per symbol (before range clipping)"},
+       .doc = "ticks per symbol (before range clipping); kind: market: trades and quotes together"},
       {.name = "interval",
        .type = ParamType::Duration,
        .default_value = "100ms",
