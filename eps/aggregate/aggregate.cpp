@@ -194,6 +194,12 @@ class AggregateOperator : public Operator {
   void add_segment(const Batch& batch, size_t begin, size_t end) {
     if (begin == end) return;
     if (bucket_ticks_ == 0) bucket_first_time_ = batch.times[begin];
+    if (options_->bucket == Options::Bucket::Whole && buckets_ == 0 && bucket_ticks_ == 0) {
+      // The whole run's bucket starts at the range start, else at its first tick.
+      whole_start_ = options_->range_start.value_or(batch.times[begin]);
+      for (auto& state : states_)
+        state->set_bucket(whole_start_, std::numeric_limits<int64_t>::max());
+    }
     bucket_last_time_ = batch.times[end - 1];
     bucket_ticks_ += static_cast<int64_t>(end - begin);
     for (auto& state : states_) state->add(batch, begin, end, row_groups_.data());
@@ -244,6 +250,9 @@ class AggregateOperator : public Operator {
       local_end = std::numeric_limits<int64_t>::max();
     }
     bucket_end_ = zone.to_utc(local_end);
+    const int64_t end =
+        options_->range_end ? std::min(bucket_end_, *options_->range_end) : bucket_end_;
+    for (auto& state : states_) state->set_bucket(bucket_start_, end);
   }
 
   void next_time_bucket() {
@@ -374,6 +383,10 @@ class AggregateOperator : public Operator {
   void finish_whole_run() {
     const Options& o = *options_;
     const bool any = bucket_ticks_ > 0;
+    if (any) {
+      for (auto& state : states_)
+        state->set_bucket(whole_start_, o.range_end.value_or(bucket_last_time_));
+    }
     if (o.stamp_start) {
       if (o.range_start || any) close_bucket(o.range_start ? *o.range_start : bucket_first_time_);
     } else if (o.range_end || any) {
@@ -461,6 +474,7 @@ class AggregateOperator : public Operator {
   int64_t origin_ = 0;              // on the bucket zone's wall clock
   int64_t bucket_local_start_ = 0;  // bucket_start_ on the bucket zone's wall clock
   int64_t bucket_start_ = 0;
+  int64_t whole_start_ = 0;  // the whole-run bucket's start (range start or first tick)
   int64_t bucket_end_ = 0;
   std::unique_ptr<ExprState> condition_state_;
   Column condition_values_{Type::Bool};

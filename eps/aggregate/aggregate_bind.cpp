@@ -47,6 +47,7 @@ const std::vector<FunctionInfo>& functions() {
       {"var_pop", Fn::VarPop, {Arg::Numeric}},
       {"std_pop", Fn::StdPop, {Arg::Numeric}},
       {"vwap", Fn::Vwap, {Arg::Numeric, Arg::Numeric}},
+      {"twap", Fn::Twap, {Arg::Numeric}},
       {"median", Fn::Median, {Arg::Numeric}},
       {"percentile", Fn::Percentile, {Arg::Numeric, Arg::Fraction}},
       {"distinct_count", Fn::DistinctCount, {Arg::AnyField}},
@@ -115,7 +116,7 @@ std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entr
     ctx.error(call->name_location, "unknown aggregation '" + name + "'" +
                                        did_you_mean(name, names) +
                                        "; aggregations are count sum mean min max first "
-                                       "last var std var_pop std_pop vwap median "
+                                       "last var std var_pop std_pop vwap twap median "
                                        "percentile distinct_count first_time last_time");
     return std::nullopt;
   }
@@ -397,6 +398,17 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
       ok = false;
       continue;
     }
+    if (spec->fn == Fn::Twap && (options->running || options->bucket == Options::Bucket::Ticks ||
+                                 options->bucket == Options::Bucket::Condition)) {
+      // A time weight needs the bucket's start and end in time; tick and condition buckets
+      // and running windows have no such bounds fixed in advance.
+      ctx.error(entry.value.location(),
+                "twap needs time buckets (bucket: 1m) or the whole run (no bucket); it is not "
+                "available with " +
+                    std::string(options->running ? "running: true" : "tick or condition buckets"));
+      ok = false;
+      continue;
+    }
     fields.push_back({spec->output, spec->result_type});
     options->aggs.push_back(std::move(*spec));
   }
@@ -425,7 +437,8 @@ void register_aggregate(Registry& registry) {
   def.name = "aggregate";
   def.doc =
       "Aggregations per bucket and group: aggs: {OUT: \"fn(args)\"} with count() sum mean min "
-      "max first last var std (sample) var_pop std_pop (population) vwap(PRICE, SIZE) median "
+      "max first last var std (sample) var_pop std_pop (population) vwap(PRICE, SIZE) twap(X) "
+      "(time-weighted, time buckets) median "
       "percentile(X, P) "
       "distinct_count first_time() last_time(). Buckets: a duration (time buckets [start, end) "
       "aligned to the range start, or to midnight UTC of the first tick's day), {ticks: N}, "

@@ -15,35 +15,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Neumaier's compensated sum: the error does not grow with the number of values, and a
-// sum of a few dozen doubles is almost always the correctly rounded one.
-struct CompensatedSum {
-  double sum = 0.0;
-  double compensation = 0.0;
-  void add(double x) {
-    const double t = sum + x;
-    compensation += std::abs(sum) >= std::abs(x) ? (sum - t) + x : (x - t) + sum;
-    sum = t;
-  }
-  // Adds a * b together with its rounding error (fma gives it exactly), so that a sum of
-  // products is as accurate as one computed with exact products.
-  void add_product(double a, double b) {
-    const double product = a * b;
-    add(product);
-    if (std::isfinite(product)) compensation += std::fma(a, b, -product);
-  }
-  // An infinite sum would turn the compensation into NaN; it is the answer as it stands.
-  double value() const { return std::isfinite(sum) ? sum + compensation : sum; }
-  // (sum + compensation) / divisor with one correction step, so that the quotient is (almost
-  // always) the correctly rounded quotient of the exact sum, not of the rounded one.
-  double divided_by(double divisor) const {
-    double quotient = value() / divisor;
-    if (!std::isfinite(quotient) || !std::isfinite(sum)) return quotient;
-    const double remainder = std::fma(-quotient, divisor, sum) + compensation;
-    return quotient + remainder / divisor;
-  }
-};
-
 // ---------------------------------------------------------------- count, sum of int
 
 class CountState final : public AggState {
@@ -456,6 +427,8 @@ std::unique_ptr<AggState> make_agg_state(const AggSpec& spec, Feed feed, uint64_
       if (sliding)
         return std::make_unique<SlidingMomentsState>(spec.fn, spec.columns, window_ticks);
       return std::make_unique<VwapState>(spec.columns[0], spec.columns[1]);
+    case Fn::Twap:
+      return make_twap_state(column);
     case Fn::Min:
       return for_type<MinState>(type, column, sliding);
     case Fn::Max:

@@ -24,6 +24,7 @@
 // while it is in the bucket or window.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,35 @@
 #include "tickflow/types.hpp"
 
 namespace tickflow::eps::agg {
+
+// Neumaier's compensated sum: the error does not grow with the number of values, and a
+// sum of a few dozen doubles is almost always the correctly rounded one.
+struct CompensatedSum {
+  double sum = 0.0;
+  double compensation = 0.0;
+  void add(double x) {
+    const double t = sum + x;
+    compensation += std::abs(sum) >= std::abs(x) ? (sum - t) + x : (x - t) + sum;
+    sum = t;
+  }
+  // Adds a * b together with its rounding error (fma gives it exactly), so that a sum of
+  // products is as accurate as one computed with exact products.
+  void add_product(double a, double b) {
+    const double product = a * b;
+    add(product);
+    if (std::isfinite(product)) compensation += std::fma(a, b, -product);
+  }
+  // An infinite sum would turn the compensation into NaN; it is the answer as it stands.
+  double value() const { return std::isfinite(sum) ? sum + compensation : sum; }
+  // (sum + compensation) / divisor with one correction step, so that the quotient is (almost
+  // always) the correctly rounded quotient of the exact sum, not of the rounded one.
+  double divided_by(double divisor) const {
+    double quotient = value() / divisor;
+    if (!std::isfinite(quotient) || !std::isfinite(sum)) return quotient;
+    const double remainder = std::fma(-quotient, divisor, sum) + compensation;
+    return quotient + remainder / divisor;
+  }
+};
 
 enum class Fn {
   Count,
@@ -47,6 +77,7 @@ enum class Fn {
   VarPop,  // population variance (divides by n; OneTick's default "biased" stddev)
   StdPop,
   Vwap,
+  Twap,  // time-weighted average over a time bucket (aggregate_twap.cpp)
   Median,
   Percentile,
   DistinctCount,
@@ -76,6 +107,13 @@ class AggState {
   virtual void write(uint32_t group, Column& out) = 0;
   virtual void reset(uint32_t group) = 0;
   virtual void remove_oldest(uint32_t group) { (void)group; }
+  // The bounds [start, end) of the bucket that the following add() and write() calls are
+  // in (time buckets; for the whole-run bucket the range, else the first and last tick).
+  // Only time-weighted functions use them.
+  virtual void set_bucket(int64_t start, int64_t end) {
+    (void)start;
+    (void)end;
+  }
 };
 
 // The state for `spec`. `window_ticks` (Sliding with a tick window) sizes the power trees;
@@ -86,6 +124,8 @@ std::unique_ptr<AggState> make_agg_state(const AggSpec& spec, Feed feed, uint64_
 // (aggregate_value_functions.cpp).
 std::unique_ptr<AggState> make_percentile_state(size_t column, double p, Feed feed);
 std::unique_ptr<AggState> make_distinct_state(size_t column, bool sliding);
+// twap of input column `column` (aggregate_twap.cpp); bucket feed only.
+std::unique_ptr<AggState> make_twap_state(size_t column);
 
 // True for the functions that keep their bucket's values (median, percentile,
 // distinct_count); their memory grows with the ticks of a bucket.
