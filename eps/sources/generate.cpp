@@ -409,7 +409,7 @@ void register_generate(Registry& registry) {
       "NODE.quotes): every trade is at or inside the quote prevailing at its time (at the ask "
       "or bid, inside the spread one time in eight; odd lots one time in eight), about 3 "
       "quotes per trade, times strictly increasing; symbols differ in price level, activity "
-      "(mean gap `interval` / 0.25..4) and spread (1-4 cents). For other kinds `quotes` has "
+      "(mean gap `interval` / 0.25..4) and spread (1-6 cents). For other kinds `quotes` has "
       "no ticks.";
   def.inputs = {};
   def.outputs = {"out", "quotes"};

@@ -51,7 +51,7 @@ def main():
         check("every trade at or inside its prevailing quote", trades and not outside,
               outside[:3])
         spreads = [round(float(q["ASK_PRICE"]) - float(q["BID_PRICE"]), 4) for q in quotes]
-        check("spreads are 1 to 4 cents", spreads and min(spreads) >= 0.01 and max(spreads) <= 0.04,
+        check("spreads are 1 to 6 cents", spreads and min(spreads) >= 0.01 and max(spreads) <= 0.06,
               (min(spreads), max(spreads)))
         by_symbol = collections.defaultdict(list)
         for t in trades:
