@@ -199,22 +199,24 @@ NodePtr build_state_method(const Ast& ast, const StateRef* ref,
   } else if (ref) {
     const std::string kind(state_kind_name(var->kind));
     const bool is_set = var->kind == StateKind::TickSet;
-    if (method != "has" && method != "value" && method != "size") {
-      std::string hint = did_you_mean(method, {"has", "value", "size"});
+    if (method != "has" && method != "value" && method != "size" && method != "find") {
+      std::string hint = did_you_mean(method, {"has", "value", "find", "size"});
       if (hint.empty())
-        hint = is_set ? " (a tick_set has has(), value() and size())"
+        hint = is_set ? " (a tick_set has has(), value(), find() and size())"
                       : " (a " + kind + " has value() and size())";
       method_error("unknown method '" + method + "' of " + full + hint);
       ok = false;
-    } else if (method == "has" && !is_set) {
-      method_error("has() needs a tick_set; " + full + " is a " + kind + " (use " + full +
+    } else if ((method == "has" || method == "find") && !is_set) {
+      method_error(method + "() needs a tick_set; " + full + " is a " + kind + " (use " + full +
                    ".value('FIELD', i) or " + full + ".size())");
       ok = false;
     }
   }
 
   // The arguments (value()'s field name is a literal, not an expression).
-  const bool named_field = method == "value";
+  // find('FIELD', default, key...) is value() with a default of the caller's choosing.
+  const bool is_find = method == "find";
+  const bool named_field = method == "value" || is_find;
   std::vector<NodePtr> args;
   for (size_t i = 0; i < ast.children.size(); ++i) {
     if (named_field && i == 0) {
@@ -240,6 +242,9 @@ NodePtr build_state_method(const Ast& ast, const StateRef* ref,
   } else if (method == "has") {
     want = var->key.size();
     signature = full + ".has(" + keys + ")";
+  } else if (is_find) {
+    want = 2 + var->key.size();
+    signature = full + ".find('FIELD', default" + (keys.empty() ? "" : ", " + keys) + ")";
   } else if (is_set) {
     want = 1 + var->key.size();
     signature = full + ".value('FIELD'" + (keys.empty() ? "" : ", " + keys) + ")";
@@ -279,8 +284,25 @@ NodePtr build_state_method(const Ast& ast, const StateRef* ref,
     }
   }
 
+  // find()'s default: of the field's type (an int is taken for a double field).
+  NodePtr fallback;
+  if (is_find && ok) {
+    const Type want_type = fields[field].type;
+    if (args[1]->type() == Type::Int && want_type == Type::Double) {
+      fallback = promote_to_double(std::move(args[1]));
+    } else if (args[1]->type() == want_type) {
+      fallback = std::move(args[1]);
+    } else {
+      errors.error(ast.children[1]->start, 1,
+                   "find() needs a default of the field's type (" +
+                       std::string(type_name(want_type)) + " for " + fields[field].name +
+                       ") as argument 2, found " + std::string(type_name(args[1]->type())));
+      ok = false;
+    }
+  }
+
   // The key values or the index.
-  const size_t first = named_field ? 1 : 0;
+  const size_t first = is_find ? 2 : named_field ? 1 : 0;
   auto reject = [&](size_t i, const std::string& expected) {
     const std::string position = args.size() > 1 ? " as argument " + std::to_string(i + 1) : "";
     errors.error(ast.children[i]->start, 1,
@@ -307,6 +329,22 @@ NodePtr build_state_method(const Ast& ast, const StateRef* ref,
   }
   if (!ok) return nullptr;
   if (method == "has") return make_state_has(ref->id, ast.text, std::move(key));
+  if (is_find) {
+    // has(key) ? value(field, key) : default; the key expressions are built a second time
+    // for the test (they are pure: the same values on every evaluation).
+    std::vector<NodePtr> test_key;
+    for (size_t k = 0; k < var->key.size(); ++k) {
+      NodePtr again = check(*ast.children[first + k]);
+      if (!again) return nullptr;
+      if (again->type() == Type::Int && fields[var->key[k]].type == Type::Double)
+        again = promote_to_double(std::move(again));
+      test_key.push_back(std::move(again));
+    }
+    return make_if(
+        make_state_has(ref->id, ast.text, std::move(test_key)),
+        make_state_key_value(ref->id, ast.text, fields[field].type, field, std::move(key)),
+        std::move(fallback));
+  }
   return make_state_key_value(ref->id, ast.text, fields[field].type, field, std::move(key));
 }
 
