@@ -407,6 +407,16 @@ class AggregateOperator : public Operator {
         window_times_[g].push_back(t);
         last_arrival_[g] = t;
         exits_.emplace_back(t + o.window_duration, g);
+      } else if (o.window == Options::Window::Ticks && !o.window_per_group) {
+        // The stream's oldest tick leaves; it is the oldest its group still holds.
+        if (static_cast<int64_t>(stream_window_.size()) == o.window_ticks) {
+          const uint32_t h = stream_window_.front();
+          stream_window_.pop_front();
+          for (auto& state : states_) state->remove_oldest(h);
+          --window_counts_[h];
+          --held_ticks_;
+        }
+        stream_window_.push_back(g);
       } else if (o.window == Options::Window::Ticks && window_counts_[g] == o.window_ticks) {
         for (auto& state : states_) state->remove_oldest(g);
         --window_counts_[g];
@@ -485,6 +495,7 @@ class AggregateOperator : public Operator {
   std::vector<std::deque<int64_t>> window_times_;
   std::vector<int64_t> last_arrival_;
   std::vector<int64_t> last_exit_;
+  std::deque<uint32_t> stream_window_;  // per_group: false: the groups of the last N ticks
   std::deque<std::pair<int64_t, uint32_t>> exits_;  // (exit time, group), in time order
 
   // stats

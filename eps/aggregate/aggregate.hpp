@@ -35,6 +35,9 @@ struct Options {
   bool running = false;
   Window window = Window::Cumulative;
   int64_t window_ticks = 0;
+  // {ticks: N, per_group: false}: the window is the last N ticks of the whole stream, each
+  // group aggregating its own ticks among them (OneTick's end_condition_per_group=False).
+  bool window_per_group = true;
   int64_t window_duration = 0;
 
   std::vector<size_t> key_columns;

@@ -302,15 +302,26 @@ bool read_running(BindContext& ctx, Options& options) {
     options.window_duration = *duration;
     return require_time_ordered(ctx, 0, "a time window holds the ticks of the last duration");
   }
-  if (!window->is_mapping() || !check_keys(ctx, *window, {"ticks"}, "window") ||
+  if (!window->is_mapping() || !check_keys(ctx, *window, {"ticks", "per_group"}, "window") ||
       !window->find("ticks")) {
-    ctx.error(window->location(), "window: expected a duration such as 5s or {ticks: N}");
+    ctx.error(window->location(),
+              "window: expected a duration such as 5s or {ticks: N[, per_group: false]}");
     return false;
   }
   auto n = read_ticks(ctx, *window->find("ticks"), "window");
   if (!n) return false;
   options.window = Options::Window::Ticks;
   options.window_ticks = *n;
+  if (const ConfigNode* per_group = window->find("per_group")) {
+    const std::string text = per_group->is_scalar() ? per_group->text() : "";
+    if (text != "true" && text != "false") {
+      ctx.error(per_group->location(),
+                "window: per_group: expected true (the last N ticks of each group, the "
+                "default) or false (the last N ticks of the stream, aggregated per group)");
+      return false;
+    }
+    options.window_per_group = text == "true";
+  }
   return true;
 }
 
@@ -320,7 +331,8 @@ Accumulation accumulation_of(const Options& options) {
   const std::string per_group = options.key_columns.empty() ? "" : " per group";
   if (options.running) {
     if (options.window == Options::Window::Ticks) {
-      return Accumulation::bounded(std::to_string(options.window_ticks) + " ticks" + per_group);
+      return Accumulation::bounded(std::to_string(options.window_ticks) + " ticks" +
+                                   (options.window_per_group ? per_group : ""));
     }
     if (options.window == Options::Window::Time) {
       return Accumulation::bounded(format_duration(options.window_duration) + per_group);
@@ -476,7 +488,9 @@ void register_aggregate(Registry& registry) {
        .doc = "emit after every input tick"},
       {.name = "window",
        .type = ParamType::Any,
-       .doc = "running only: sliding window, a duration (ticks in (t - d, t]) or {ticks: N}"},
+       .doc = "running only: sliding window, a duration (ticks in (t - d, t]) or {ticks: N} (the "
+              "last N ticks of each group; per_group: false: of the whole stream, aggregated "
+              "per group)"},
       {.name = "group_by", .type = ParamType::FieldList, .doc = "fields whose values form groups"},
   };
   def.accumulation =

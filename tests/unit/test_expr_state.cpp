@@ -310,7 +310,8 @@ TEST_CASE("expr state: errors are located, with did-you-mean") {
   CHECK(column == 10 + 11);
   CHECK(f.error("state.ALL.sise()") == "unknown method 'sise' of state.ALL (did you mean 'size'?)");
   CHECK(f.error("state.SEEN.frobnicate()") ==
-        "unknown method 'frobnicate' of state.SEEN (a tick_set has has(), value(), find() and size())");
+        "unknown method 'frobnicate' of state.SEEN (a tick_set has has(), value(), find() and "
+        "size())");
   CHECK(f.error("state.ALL.frobnicate()") ==
         "unknown method 'frobnicate' of state.ALL (a tick_list has value() and size())");
   CHECK(f.error("state.RECENT.has(1)", &column) ==
