@@ -92,7 +92,14 @@ class AggregateOperator : public Operator {
     out_ = &out;
     const Options& o = *options_;
     if (o.running) {
-      if (o.window == Options::Window::Time) {
+      if (o.window == Options::Window::Time && o.exit_leaving) {
+        // Exits at or after the range end are not emitted, as with exit_ticks: after.
+        if (!o.range_end) {
+          flush_leaving_through(std::numeric_limits<int64_t>::max());
+        } else if (*o.range_end > std::numeric_limits<int64_t>::min()) {
+          flush_leaving_through(*o.range_end - 1);
+        }
+      } else if (o.window == Options::Window::Time) {
         flush_exits_before(o.range_end ? *o.range_end : std::numeric_limits<int64_t>::max());
       }
     } else if (o.bucket == Options::Bucket::Time) {
@@ -153,6 +160,10 @@ class AggregateOperator : public Operator {
       window_counts_.resize(count, 0);
       if (options_->window == Options::Window::Time) {
         window_times_.resize(count);
+        if (options_->exit_leaving) {
+          while (window_rows_.size() < count) window_rows_.emplace_back(options_->carried_schema);
+          window_row_start_.resize(count, 0);
+        }
         last_arrival_.resize(count, kNoTime);
         last_exit_.resize(count, kNoTime);
       }
@@ -172,7 +183,10 @@ class AggregateOperator : public Operator {
 
   // ---- output
 
-  void emit_row(int64_t stamp, uint32_t group) {
+  // `carried` (exit_ticks: leaving): the batch and row whose fields follow the aggregates;
+  // `already_carried`: its columns are the carried ones (a held window row), else the input's.
+  void emit_row(int64_t stamp, uint32_t group, const Batch* carried = nullptr, size_t row = 0,
+                bool already_carried = false) {
     pending_.times.push_back(stamp);
     const size_t key_count = options_->key_columns.size();
     for (size_t k = 0; k < key_count; ++k) {
@@ -180,6 +194,11 @@ class AggregateOperator : public Operator {
     }
     for (size_t a = 0; a < states_.size(); ++a)
       states_[a]->write(group, pending_.columns[key_count + a]);
+    const std::vector<size_t>& columns = options_->carried_columns;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      Column& out = pending_.columns[key_count + states_.size() + c];
+      out.append_from(carried->columns[already_carried ? c : columns[c]], row);
+    }
     if (pending_.size() >= batch_size_) flush();
   }
 
@@ -401,6 +420,21 @@ class AggregateOperator : public Operator {
     for (size_t r = 0; r < batch.size(); ++r) {
       const uint32_t g = row_groups_[r];
       const int64_t t = batch.times[r];
+      if (o.window == Options::Window::Time && o.exit_leaving) {
+        // Every tick leaving at or before t does so before t's arrival, with its own tick.
+        flush_leaving_through(t);
+        window_times_[g].push_back(t);
+        exits_.emplace_back(t + o.window_duration, g);
+        Batch& held = window_rows_[g];
+        held.times.push_back(t);
+        for (size_t c = 0; c < o.carried_columns.size(); ++c)
+          held.columns[c].append_from(batch.columns[o.carried_columns[c]], r);
+        for (auto& state : states_) state->add(batch, r, r + 1, row_groups_.data());
+        ++window_counts_[g];
+        ++held_ticks_;
+        emit_row(t, g, &batch, r);
+        continue;
+      }
       if (o.window == Options::Window::Time) {
         flush_exits_before(t);
         expire(g, t - o.window_duration);
@@ -445,6 +479,29 @@ class AggregateOperator : public Operator {
   // tick for its group at the exit time, unless a tick of that group arrived at exactly
   // that time (its own output already shows the window without the leaving ticks) or an
   // exit tick for the group was already emitted at that time.
+  // exit_ticks: leaving: each exit event up to `limit` (inclusive) is one tick leaving: the
+  // oldest its group holds (events are in arrival order and share the window length). It
+  // emits that tick's fields with the window before the removal, then removes it.
+  void flush_leaving_through(int64_t limit) {
+    while (!exits_.empty() && exits_.front().first <= limit) {
+      const auto [exit_time, g] = exits_.front();
+      exits_.pop_front();
+      Batch& held = window_rows_[g];
+      size_t& start = window_row_start_[g];
+      ++exit_ticks_;
+      emit_row(exit_time, g, &held, start, true);
+      for (auto& state : states_) state->remove_oldest(g);
+      window_times_[g].pop_front();
+      --window_counts_[g];
+      --held_ticks_;
+      ++start;
+      if (start >= 1024 && 2 * start >= held.size()) {  // drop the rows that left
+        held = held.slice(start, held.size());
+        start = 0;
+      }
+    }
+  }
+
   void flush_exits_before(int64_t limit) {
     const int64_t d = options_->window_duration;
     while (!exits_.empty() && exits_.front().first < limit) {
@@ -495,7 +552,10 @@ class AggregateOperator : public Operator {
   std::vector<std::deque<int64_t>> window_times_;
   std::vector<int64_t> last_arrival_;
   std::vector<int64_t> last_exit_;
-  std::deque<uint32_t> stream_window_;  // per_group: false: the groups of the last N ticks
+  std::deque<uint32_t> stream_window_;
+  std::vector<Batch> window_rows_;        // exit_ticks: leaving: each group's carried rows
+  std::vector<size_t> window_row_start_;  // the first of them still in the window  // per_group:
+                                          // false: the groups of the last N ticks
   std::deque<std::pair<int64_t, uint32_t>> exits_;  // (exit time, group), in time order
 
   // stats

@@ -38,6 +38,13 @@ struct Options {
   // {ticks: N, per_group: false}: the window is the last N ticks of the whole stream, each
   // group aggregating its own ticks among them (OneTick's end_condition_per_group=False).
   bool window_per_group = true;
+  // exit_ticks: leaving (time windows; OneTick's all_fields='when_ticks_exit_window'): every
+  // tick leaving the window emits one output tick at its exit time with the window's
+  // aggregates before its removal and the leaving tick's own fields (carried_columns, the
+  // input columns appended to the output); arrivals carry the arriving tick's fields.
+  bool exit_leaving = false;
+  std::vector<size_t> carried_columns;
+  SchemaPtr carried_schema;  // their fields
   int64_t window_duration = 0;
 
   std::vector<size_t> key_columns;

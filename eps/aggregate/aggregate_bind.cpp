@@ -426,6 +426,35 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   }
   if (!ok) return {};
   options->arguments = std::move(derived.exprs);
+  const std::string exit_ticks = ctx.get_string("exit_ticks");
+  if (exit_ticks == "leaving") {
+    if (!options->running || options->window != Options::Window::Time) {
+      ctx.error(ctx.location("exit_ticks"),
+                "exit_ticks: leaving needs running: true with a time window (window: 5s)");
+      ok = false;
+    }
+    options->exit_leaving = true;
+    // The input's fields follow the aggregates, except those already in the output.
+    const Schema& input = *ctx.input(0).schema;
+    for (size_t c = 0; c < input.size(); ++c) {
+      if (names.count(input[c].name)) continue;
+      options->carried_columns.push_back(c);
+      fields.push_back(input[c]);
+    }
+  } else if (exit_ticks != "after") {
+    ctx.error(ctx.location("exit_ticks"),
+              "exit_ticks: expected after (the default: one tick per group and exit time, "
+              "showing the window after the removal) or leaving (one tick per leaving tick, "
+              "with its fields and the window before its removal)" +
+                  did_you_mean(exit_ticks, {"after", "leaving"}));
+    ok = false;
+  }
+  if (!ok) return {};
+  if (options->exit_leaving) {
+    std::vector<Field> carried;
+    for (size_t c : options->carried_columns) carried.push_back((*ctx.input(0).schema)[c]);
+    options->carried_schema = make_schema(std::move(carried));
+  }
   options->key_schema = make_schema(key_fields);
   options->output_schema = make_schema(std::move(fields));
   options->range_start = ctx.query().range_start;
@@ -492,6 +521,12 @@ void register_aggregate(Registry& registry) {
               "last N ticks of each group; per_group: false: of the whole stream, aggregated "
               "per group)"},
       {.name = "group_by", .type = ParamType::FieldList, .doc = "fields whose values form groups"},
+      {.name = "exit_ticks",
+       .type = ParamType::String,
+       .default_value = "after",
+       .doc = "time windows: after (one tick per group and exit time, the window after the "
+              "removal) or leaving (one tick per leaving tick, with its fields and the window "
+              "before its removal; every output carries the input's fields)"},
   };
   def.accumulation =
       "none (bucketed streaming functions); bounded(window) for sliding windows; median, "
