@@ -68,8 +68,12 @@ job_tsan() {
   configure_sanitized build-tsan thread
   cmake --build build-tsan --parallel "$cores" --target tickflow_concurrency_tests tickflow
   build-tsan/tests/tickflow_concurrency_tests
+  # Not here: test_parallel_output. Parallel output hands row ranges to oneTBB tasks, and
+  # oneTBB (not built with ThreadSanitizer) copies the task objects on the spawning thread
+  # in ways no annotation can order before the task reads them: 1 run in 3 reports that
+  # copy as a race (docs/reliability.md).
   ctest --test-dir build-tsan --output-on-failure --parallel "$cores" \
-    -R '^(script\.test_(symbols|flow_control|serve_http|serve_journal|parallel_output)|golden\.(symbols|state)_.*)$'
+    -R '^(script\.test_(symbols|flow_control|serve_http|serve_journal)|golden\.(symbols|state)_.*)$'
 }
 
 for job in $jobs; do
