@@ -42,8 +42,11 @@ nodes:
         for threads in ["1", "2"]:
             code, out, err, stats = run_stats(tickflow, merge, "--threads", threads)
             held = stats.get("both", {}).get("peak_ticks_held", -1)
+            # A few batches of 4096, not the 4M ticks: how many depends on how the two
+            # sources are scheduled (68,405 was seen under AddressSanitizer on 2 loaded
+            # cores), so the bound is 32 batches, under 4 % of the streams.
             check(f"merge of 2 x 2M ticks holds a few batches (threads {threads})",
-                  code == 0 and stats["both"]["ticks_out"] == 4000000 and 0 <= held <= 16 * 4096,
+                  code == 0 and stats["both"]["ticks_out"] == 4000000 and 0 <= held <= 32 * 4096,
                   f"peak_ticks_held={held}\n{err}")
             code, out, err, stats = run_stats(tickflow, merge, "--threads", threads,
                                               "--max-accumulated-ticks", "100000")
