@@ -74,7 +74,7 @@ std::optional<eps::PushFormat> push_format(std::string_view content_type, std::s
 StandingQuery::StandingQuery(std::shared_ptr<const Query> query, std::string source,
                              QueryLimits limits)
     : query_(std::move(query)),
-      zone_(TimeZone::find(query_->info.time_zone).value_or(TimeZone{})),
+      zone_(query_zone(query_->info)),
       source_(std::move(source)),
       limits_(limits),
       plan_(plan_query(*query_)) {

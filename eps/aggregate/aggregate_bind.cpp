@@ -462,7 +462,7 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   if (options->bucket == Options::Bucket::Time &&
       options->bucket_duration >= 86400 * kNanosPerSecond) {
     // The loader has checked the name.
-    options->bucket_zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
+    options->bucket_zone = query_zone(ctx.query());
   }
   // Buckets and windows stamp ticks in input order; only an unordered input makes the
   // output unordered (time buckets and time windows reject such an input above).
@@ -471,11 +471,46 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   return agg::make_aggregate_factory(options);
 }
 
+// Shown by `tickflow eps aggregate` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample aggregate_example() {
+  return {
+      .query =
+          R"~(# One-minute bars per symbol: trade count, volume, high and VWAP, stamped at the bucket end.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  bars:
+    ep: aggregate
+    in: trades
+    bucket: 1m
+    group_by: [SYMBOL]
+    aggs:
+      TRADES: count()
+      VOLUME: sum(SIZE)
+      HIGH: max(PRICE)
+      VWAP: vwap(PRICE, SIZE)
+)~",
+      .output = R"~(TIMESTAMP,SYMBOL,TRADES,VOLUME,HIGH,VWAP
+2024-01-02 09:31:00.000000000,AAPL,2,300,185.5,185.41666666666666
+2024-01-02 09:31:00.000000000,MSFT,1,300,370.5,370.5
+2024-01-02 09:32:00.000000000,AAPL,1,500,185,185
+2024-01-02 09:32:00.000000000,MSFT,1,100,371,371
+)~"};
+}
+
 }  // namespace
 
 void register_aggregate(Registry& registry) {
   EpDefinition def;
   def.name = "aggregate";
+  def.example = aggregate_example();
   def.doc =
       "Aggregations per bucket and group: aggs: {OUT: \"fn(args)\"} with count() sum mean min "
       "max first last var std (sample) var_pop std_pop (population) vwap(PRICE, SIZE) twap(X) "

@@ -175,7 +175,7 @@ OperatorFactory bind_select_ticks(BindContext& ctx, Pick pick) {
   if (options->bucket.bucket == Options::Bucket::Time &&
       options->bucket.bucket_duration >= 86400 * kNanosPerSecond) {
     // The loader has checked the name.
-    options->bucket.bucket_zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
+    options->bucket.bucket_zone = query_zone(ctx.query());
   }
   const int64_t n = ctx.get_int("n");
   if (n < 1) {
@@ -209,9 +209,11 @@ OperatorFactory bind_select_ticks(BindContext& ctx, Pick pick) {
   };
 }
 
-void register_one(Registry& registry, const char* name, Pick pick, const char* what) {
+void register_one(Registry& registry, const char* name, Pick pick, const char* what,
+                  EpExample example) {
   EpDefinition def;
   def.name = name;
+  def.example = std::move(example);
   def.doc = std::string(what) + " of each bucket, per group with group_by (OneTick's " +
             [&] {
               std::string upper = name;
@@ -249,13 +251,119 @@ void register_one(Registry& registry, const char* name, Pick pick, const char* w
   registry.add(std::move(def));
 }
 
+// Shown by `tickflow eps first_tick` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample first_tick_example() {
+  return {.query = R"~(# Each symbol's first trade of every minute.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  per_minute:
+    ep: first_tick
+    in: trades
+    bucket: 1m
+    group_by: [SYMBOL]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:31:10.000000000,AAPL,185,500
+2024-01-02 09:31:30.000000000,MSFT,371,100
+)~"};
+}
+
+// Shown by `tickflow eps last_tick` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample last_tick_example() {
+  return {.query = R"~(# Each symbol's last trade of every minute.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  per_minute:
+    ep: last_tick
+    in: trades
+    bucket: 1m
+    group_by: [SYMBOL]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+2024-01-02 09:31:10.000000000,AAPL,185,500
+2024-01-02 09:31:30.000000000,MSFT,371,100
+)~"};
+}
+
+// Shown by `tickflow eps high_tick` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample high_tick_example() {
+  return {.query = R"~(# The highest-priced trade of every minute.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  per_minute:
+    ep: high_tick
+    in: trades
+    field: PRICE
+    bucket: 1m
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:31:30.000000000,MSFT,371,100
+)~"};
+}
+
+// Shown by `tickflow eps low_tick` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample low_tick_example() {
+  return {.query = R"~(# The lowest-priced trade of every minute.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  per_minute:
+    ep: low_tick
+    in: trades
+    field: PRICE
+    bucket: 1m
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:31:10.000000000,AAPL,185,500
+)~"};
+}
+
 }  // namespace
 
 void register_select_ticks(Registry& registry) {
-  register_one(registry, "first_tick", Pick::First, "The first n ticks");
-  register_one(registry, "last_tick", Pick::Last, "The last n ticks");
-  register_one(registry, "high_tick", Pick::High, "The n ticks with the highest `field`");
-  register_one(registry, "low_tick", Pick::Low, "The n ticks with the lowest `field`");
+  register_one(registry, "first_tick", Pick::First, "The first n ticks", first_tick_example());
+  register_one(registry, "last_tick", Pick::Last, "The last n ticks", last_tick_example());
+  register_one(registry, "high_tick", Pick::High, "The n ticks with the highest `field`",
+               high_tick_example());
+  register_one(registry, "low_tick", Pick::Low, "The n ticks with the lowest `field`",
+               low_tick_example());
 }
 
 }  // namespace tickflow::eps

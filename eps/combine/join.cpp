@@ -331,11 +331,40 @@ OperatorFactory bind_join(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps join` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample join_example() {
+  return {.query = R"~(# Each trade with its symbol's reference data (a hash join on SYMBOL).
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  sectors:
+    ep: ticks
+    rows:
+      - {SYMBOL: AAPL, SECTOR: tech, LOT: 100}
+      - {SYMBOL: MSFT, SECTOR: software, LOT: 100}
+  with_sector:
+    ep: join
+    in: [trades, sectors]
+    keys: [SYMBOL]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE,SECTOR,LOT
+2024-01-02 09:30:00.000000000,AAPL,185.25,100,tech,100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300,software,100
+2024-01-02 09:30:40.000000000,AAPL,185.5,200,tech,100
+)~"};
+}
+
 }  // namespace
 
 void register_join(Registry& registry) {
   EpDefinition def;
   def.name = "join";
+  def.example = join_example();
   def.doc =
       "Joins each left tick with the right ticks that match it: keys: [ID] matches equal values "
       "of same-named fields (hash join); on: \"L.PX > R.PX\" is any condition over left fields "

@@ -452,11 +452,41 @@ OperatorFactory bind_join_by_time(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps join_by_time` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample join_by_time_example() {
+  return {.query = R"~(# Each trade with the symbol's latest quote at or before it (an as-of join).
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  quotes:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:29:59", SYMBOL: AAPL, BID: 185.2, ASK: 185.3}
+      - {TIMESTAMP: "2024-01-02 09:30:10", SYMBOL: MSFT, BID: 370.4, ASK: 370.6}
+      - {TIMESTAMP: "2024-01-02 09:30:30", SYMBOL: AAPL, BID: 185.4, ASK: 185.5}
+  with_quote:
+    ep: join_by_time
+    in: [trades, quotes]
+    on: [SYMBOL]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE,BID,ASK
+2024-01-02 09:30:00.000000000,AAPL,185.25,100,185.2,185.3
+2024-01-02 09:30:20.000000000,MSFT,370.5,300,370.4,370.6
+2024-01-02 09:30:40.000000000,AAPL,185.5,200,185.4,185.5
+)~"};
+}
+
 }  // namespace
 
 void register_join_by_time(Registry& registry) {
   EpDefinition def;
   def.name = "join_by_time";
+  def.example = join_by_time_example();
   def.doc =
       "As-of join: each tick of the leading input is emitted at its own time with the fields "
       "of the latest tick of every other input at that time (with `on`, the latest tick with "

@@ -538,11 +538,43 @@ OperatorFactory bind_merge(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps merge` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample merge_example() {
+  return {.query = R"~(# Trades and quotes in one time-ordered stream; missing fields get defaults.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  quotes:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:29:59", SYMBOL: AAPL, BID: 185.2, ASK: 185.3}
+      - {TIMESTAMP: "2024-01-02 09:30:10", SYMBOL: MSFT, BID: 370.4, ASK: 370.6}
+      - {TIMESTAMP: "2024-01-02 09:30:30", SYMBOL: AAPL, BID: 185.4, ASK: 185.5}
+  both:
+    ep: merge
+    in: [trades, quotes]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE,BID,ASK
+2024-01-02 09:29:59.000000000,AAPL,nan,0,185.2,185.3
+2024-01-02 09:30:00.000000000,AAPL,185.25,100,nan,nan
+2024-01-02 09:30:10.000000000,MSFT,nan,0,370.4,370.6
+2024-01-02 09:30:20.000000000,MSFT,370.5,300,nan,nan
+2024-01-02 09:30:30.000000000,AAPL,nan,0,185.4,185.5
+2024-01-02 09:30:40.000000000,AAPL,185.5,200,nan,nan
+)~"};
+}
+
 }  // namespace
 
 void register_merge(Registry& registry) {
   EpDefinition def;
   def.name = "merge";
+  def.example = merge_example();
   def.doc =
       "Time-ordered union of its inputs (`in: [a, b, ...]`). Ticks with equal timestamps come "
       "in input order, then in arrival order. The output has the first input's fields in "

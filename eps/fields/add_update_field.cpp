@@ -256,6 +256,66 @@ OperatorFactory bind_update_field(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps add_field` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample add_field_example() {
+  return {
+      .query =
+          R"~(# Notional of each trade, and whether it is large (a later entry reads an earlier one).
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  notional:
+    ep: add_field
+    in: trades
+    set:
+      NOTIONAL: PRICE * SIZE
+      LARGE: NOTIONAL >= 50000
+)~",
+      .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE,NOTIONAL,LARGE
+2024-01-02 09:30:00.000000000,AAPL,185.25,100,18525,false
+2024-01-02 09:30:20.000000000,MSFT,370.5,300,111150,true
+2024-01-02 09:30:40.000000000,AAPL,185.5,200,37100,false
+2024-01-02 09:31:10.000000000,AAPL,185,500,92500,true
+2024-01-02 09:31:30.000000000,MSFT,371,100,37100,false
+)~"};
+}
+
+// Shown by `tickflow eps update_field` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample update_field_example() {
+  return {.query = R"~(# Odd lots (SIZE < 200) marked by a negative size.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  odd_lots_marked:
+    ep: update_field
+    in: trades
+    where: SIZE < 200
+    set:
+      SIZE: -SIZE
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:00.000000000,AAPL,185.25,-100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+2024-01-02 09:31:10.000000000,AAPL,185,500
+2024-01-02 09:31:30.000000000,MSFT,371,-100
+)~"};
+}
+
 }  // namespace
 
 void register_add_update_field(Registry& registry) {
@@ -264,6 +324,7 @@ void register_add_update_field(Registry& registry) {
       "add up).";
   EpDefinition add_field;
   add_field.name = "add_field";
+  add_field.example = add_field_example();
   add_field.doc =
       "Adds fields computed by expressions. Entries are evaluated in order and a later entry may "
       "read the fields added before it; each NAME must be new. New fields are appended in "
@@ -281,6 +342,7 @@ void register_add_update_field(Registry& registry) {
 
   EpDefinition update_field;
   update_field.name = "update_field";
+  update_field.example = update_field_example();
   update_field.doc =
       "Sets existing fields to the values of expressions. Entries are evaluated in order, each "
       "seeing the values set by the entries before it. The value must have the field's type (an "

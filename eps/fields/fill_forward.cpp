@@ -122,11 +122,37 @@ OperatorFactory bind_fill_forward(BindContext& ctx) {
   return [shared](const RunContext&) { return std::make_unique<FillForwardOperator>(shared); };
 }
 
+// Shown by `tickflow eps fill_forward` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample fill_forward_example() {
+  return {.query = R"~(# Missing bids (nan) and venues ('') take the symbol's last present value.
+tickflow: 1
+nodes:
+  quotes:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, BID: 185.2, VENUE: XNAS}
+      - {TIMESTAMP: "2024-01-02 09:30:01", SYMBOL: MSFT, BID: 370.4, VENUE: XNYS}
+      - {TIMESTAMP: "2024-01-02 09:30:02", SYMBOL: AAPL, BID: nan, VENUE: ""}
+      - {TIMESTAMP: "2024-01-02 09:30:03", SYMBOL: MSFT, BID: nan, VENUE: ARCX}
+  filled:
+    ep: fill_forward
+    in: quotes
+    group_by: [SYMBOL]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,BID,VENUE
+2024-01-02 09:30:00.000000000,AAPL,185.2,XNAS
+2024-01-02 09:30:01.000000000,MSFT,370.4,XNYS
+2024-01-02 09:30:02.000000000,AAPL,185.2,XNAS
+2024-01-02 09:30:03.000000000,MSFT,370.4,ARCX
+)~"};
+}
+
 }  // namespace
 
 void register_fill_forward(Registry& registry) {
   EpDefinition def;
   def.name = "fill_forward";
+  def.example = fill_forward_example();
   def.doc =
       "Replaces a missing value — NaN in a double field, the empty string in a string field — "
       "by the last present value of that field (per group with group_by); before the first "

@@ -247,6 +247,55 @@ OperatorFactory bind_tail(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps head` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample head_example() {
+  return {.query = R"~(# Each symbol's first trade.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  first_per_symbol:
+    ep: head
+    in: trades
+    n: 1
+    group_by: [SYMBOL]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+)~"};
+}
+
+// Shown by `tickflow eps tail` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample tail_example() {
+  return {.query = R"~(# The last two trades.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  last_two:
+    ep: tail
+    in: trades
+    n: 2
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:31:10.000000000,AAPL,185,500
+2024-01-02 09:31:30.000000000,MSFT,371,100
+)~"};
+}
+
 }  // namespace
 
 void register_head_tail(Registry& registry) {
@@ -257,6 +306,7 @@ void register_head_tail(Registry& registry) {
                            .doc = "fields whose values form groups; n applies per group"};
   EpDefinition head;
   head.name = "head";
+  head.example = head_example();
   head.doc =
       "Passes the first n ticks and drops the rest. With group_by, passes the first n ticks of "
       "each group (a group is a distinct combination of the group_by values), in input order.";
@@ -269,6 +319,7 @@ void register_head_tail(Registry& registry) {
 
   EpDefinition tail;
   tail.name = "tail";
+  tail.example = tail_example();
   tail.doc =
       "Emits the last n ticks when the input ends, in input order. With group_by, emits the last "
       "n ticks of each group, still in input order (not grouped together). Holds n ticks, or n "

@@ -169,10 +169,11 @@ OperatorFactory bind_rename(BindContext& ctx) {
   return select_columns(ctx, std::move(fields), std::move(sources));
 }
 
-EpDefinition field_ep(std::string name, std::string doc, ParamSpec fields_param,
-                      BindFunction bind) {
+EpDefinition field_ep(std::string name, std::string doc, ParamSpec fields_param, BindFunction bind,
+                      EpExample example) {
   EpDefinition def;
   def.name = std::move(name);
+  def.example = std::move(example);
   def.doc = std::move(doc);
   def.inputs = {"in"};
   def.outputs = {"out"};
@@ -180,6 +181,87 @@ EpDefinition field_ep(std::string name, std::string doc, ParamSpec fields_param,
   def.accumulation = "none";
   def.bind = std::move(bind);
   return def;
+}
+
+// Shown by `tickflow eps keep` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample keep_example() {
+  return {.query = R"~(# Only SYMBOL and PRICE (TIMESTAMP always stays).
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  prices:
+    ep: keep
+    in: trades
+    fields: [SYMBOL, PRICE]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE
+2024-01-02 09:30:00.000000000,AAPL,185.25
+2024-01-02 09:30:20.000000000,MSFT,370.5
+2024-01-02 09:30:40.000000000,AAPL,185.5
+2024-01-02 09:31:10.000000000,AAPL,185
+2024-01-02 09:31:30.000000000,MSFT,371
+)~"};
+}
+
+// Shown by `tickflow eps drop` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample drop_example() {
+  return {.query = R"~(# Every field but SIZE.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  no_size:
+    ep: drop
+    in: trades
+    fields: [SIZE]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE
+2024-01-02 09:30:00.000000000,AAPL,185.25
+2024-01-02 09:30:20.000000000,MSFT,370.5
+2024-01-02 09:30:40.000000000,AAPL,185.5
+2024-01-02 09:31:10.000000000,AAPL,185
+2024-01-02 09:31:30.000000000,MSFT,371
+)~"};
+}
+
+// Shown by `tickflow eps rename` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample rename_example() {
+  return {.query = R"~(# PRICE and SIZE renamed, in place.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  renamed:
+    ep: rename
+    in: trades
+    fields: {PRICE: PX, SIZE: QTY}
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PX,QTY
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+2024-01-02 09:31:10.000000000,AAPL,185,500
+2024-01-02 09:31:30.000000000,MSFT,371,100
+)~"};
 }
 
 }  // namespace
@@ -193,19 +275,19 @@ void register_fields(Registry& registry) {
                 .type = ParamType::FieldList,
                 .required = true,
                 .doc = "fields to keep, in output order"},
-               bind_keep));
+               bind_keep, keep_example()));
   registry.add(field_ep(
       "drop",
       "Removes the listed fields; the others keep their positions. TIMESTAMP cannot be dropped.",
       {.name = "fields", .type = ParamType::FieldList, .required = true, .doc = "fields to remove"},
-      bind_drop));
+      bind_drop, drop_example()));
   registry.add(field_ep(
       "rename",
       "Renames fields (OLD: NEW); every field keeps its position. NEW must be a valid name that "
       "no other field of the result has; renames apply at once, so {A: B, B: A} swaps. "
       "TIMESTAMP cannot be renamed.",
       {.name = "fields", .type = ParamType::NameMap, .required = true, .doc = "mapping OLD: NEW"},
-      bind_rename));
+      bind_rename, rename_example()));
 }
 
 }  // namespace tickflow::eps

@@ -62,11 +62,36 @@ OperatorFactory bind_where(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps where` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample where_example() {
+  return {.query = R"~(# Large AAPL trades.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  large:
+    ep: where
+    in: trades
+    if: SIZE >= 200 and SYMBOL == 'AAPL'
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+2024-01-02 09:31:10.000000000,AAPL,185,500
+)~"};
+}
+
 }  // namespace
 
 void register_where(Registry& registry) {
   EpDefinition where;
   where.name = "where";
+  where.example = where_example();
   where.doc =
       "Routes each tick by a bool expression: ticks where it is true go to port `pass` (the "
       "default port), the others to port `fail`. Both ports keep the input schema and order. A "

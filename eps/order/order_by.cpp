@@ -300,11 +300,39 @@ OperatorFactory bind_order_by(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps order_by` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample order_by_example() {
+  return {.query = R"~(# Trades by size, largest first; equal sizes by price.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  by_size:
+    ep: order_by
+    in: trades
+    by: [-SIZE, PRICE]
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:31:10.000000000,AAPL,185,500
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:31:30.000000000,MSFT,371,100
+)~"};
+}
+
 }  // namespace
 
 void register_order_by(Registry& registry) {
   EpDefinition def;
   def.name = "order_by";
+  def.example = order_by_example();
   def.doc =
       "Sorts the whole stream by `by` (e.g. [PRICE, -SIZE]: PRICE ascending, then SIZE "
       "descending; TIMESTAMP may be a key). Stable: ticks equal on every key keep their input "

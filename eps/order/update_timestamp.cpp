@@ -239,11 +239,41 @@ OperatorFactory bind_update_timestamp(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps update_timestamp` and docs/eps.md; tests/scripts/test_ep_examples.py runs
+// it.
+EpExample update_timestamp_example() {
+  return {
+      .query = R"~(# Large trades reported 30 s late: re-stamped, then re-sorted into time order.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  reported_late:
+    ep: update_timestamp
+    in: trades
+    to: "TIMESTAMP + if(SIZE >= 300, 30s, 0s)"
+)~",
+      .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+2024-01-02 09:30:50.000000000,MSFT,370.5,300
+2024-01-02 09:31:30.000000000,MSFT,371,100
+2024-01-02 09:31:40.000000000,AAPL,185,500
+)~"};
+}
+
 }  // namespace
 
 void register_update_timestamp(Registry& registry) {
   EpDefinition def;
   def.name = "update_timestamp";
+  def.example = update_timestamp_example();
   def.doc =
       "Sets each tick's TIMESTAMP to the time expression `to` and emits the ticks in order of "
       "the new times (stable: equal new times keep input order). With max_delay D the re-sort "

@@ -199,9 +199,11 @@ BindFunction make_bind(OutputFormat format) {
   };
 }
 
-EpDefinition writer_definition(std::string name, OutputFormat format, std::string doc) {
+EpDefinition writer_definition(std::string name, OutputFormat format, EpExample example,
+                               std::string doc) {
   EpDefinition def;
   def.name = std::move(name);
+  def.example = std::move(example);
   def.doc = std::move(doc);
   def.inputs = {"in"};
   def.outputs = {};
@@ -216,17 +218,66 @@ EpDefinition writer_definition(std::string name, OutputFormat format, std::strin
   return def;
 }
 
+// Shown by `tickflow eps write_csv` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample write_csv_example() {
+  return {.query = R"~(# The trades written to a CSV file.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  saved:
+    ep: write_csv
+    in: trades
+    path: trades_out.csv
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:00.000000000,AAPL,185.25,100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+)~",
+          .output_file = "trades_out.csv"};
+}
+
+// Shown by `tickflow eps write_jsonl` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample write_jsonl_example() {
+  return {
+      .query = R"~(# The trades written as JSON lines.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  saved:
+    ep: write_jsonl
+    in: trades
+    path: trades_out.jsonl
+)~",
+      .output =
+          R"~({"TIMESTAMP":"2024-01-02 09:30:00.000000000","SYMBOL":"AAPL","PRICE":185.25,"SIZE":100}
+{"TIMESTAMP":"2024-01-02 09:30:20.000000000","SYMBOL":"MSFT","PRICE":370.5,"SIZE":300}
+{"TIMESTAMP":"2024-01-02 09:30:40.000000000","SYMBOL":"AAPL","PRICE":185.5,"SIZE":200}
+)~",
+      .output_file = "trades_out.jsonl"};
+}
+
 }  // namespace
 
 void register_writers(Registry& registry) {
   registry.add(writer_definition(
-      "write_csv", OutputFormat::Csv,
+      "write_csv", OutputFormat::Csv, write_csv_example(),
       "Writes its input to a CSV file: a header, TIMESTAMP as YYYY-MM-DD HH:MM:SS.nnnnnnnnn, "
       "SYMBOL when the run has symbols, then the fields in schema order. The file is written "
       "under a temporary name and renamed when the run succeeds. With {symbol} in the path each "
       "symbol gets its own file; otherwise all symbols go to one file, in symbol-list order."));
   registry.add(writer_definition(
-      "write_jsonl", OutputFormat::Jsonl,
+      "write_jsonl", OutputFormat::Jsonl, write_jsonl_example(),
       "Writes its input as JSON lines, one object per tick with the same names as CSV; times as "
       "strings, NaN and infinities as null. Written under a temporary name and renamed when the "
       "run succeeds; {symbol} in the path gives one file per symbol."));

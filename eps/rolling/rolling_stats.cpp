@@ -411,11 +411,44 @@ OperatorFactory bind_rolling_stats(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps rolling_stats` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample rolling_stats_example() {
+  return {
+      .query = R"~(# Mean and max price over the last 2 trades and the last minute, per symbol.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+      - {TIMESTAMP: "2024-01-02 09:31:10", SYMBOL: AAPL, PRICE: 185.0, SIZE: 500}
+      - {TIMESTAMP: "2024-01-02 09:31:30", SYMBOL: MSFT, PRICE: 371.0, SIZE: 100}
+  stats:
+    ep: rolling_stats
+    in: trades
+    field: PRICE
+    windows: [2]
+    time_windows: [1m]
+    stats: [mean, max]
+    group_by: [SYMBOL]
+)~",
+      .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE,PRICE_MEAN_2,PRICE_MAX_2,PRICE_MEAN_1m,PRICE_MAX_1m
+2024-01-02 09:30:00.000000000,AAPL,185.25,100,185.25,185.25,185.25,185.25
+2024-01-02 09:30:20.000000000,MSFT,370.5,300,370.5,370.5,370.5,370.5
+2024-01-02 09:30:40.000000000,AAPL,185.5,200,185.375,185.5,185.375,185.5
+2024-01-02 09:31:10.000000000,AAPL,185,500,185.25,185.5,185.25,185.5
+2024-01-02 09:31:30.000000000,MSFT,371,100,370.75,371,371,371
+)~"};
+}
+
 }  // namespace
 
 void register_rolling_stats(Registry& registry) {
   EpDefinition def;
   def.name = "rolling_stats";
+  def.example = rolling_stats_example();
   def.doc =
       "Statistics of the last W ticks (windows) or of the ticks with TIMESTAMP in (t - d, t] "
       "(time_windows) of numeric fields, for several windows at once, on every tick. Every "

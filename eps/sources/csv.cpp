@@ -254,7 +254,7 @@ bool read_options(BindContext& ctx, CsvSourceConfig& config) {
   const std::string format = ctx.get_string("time_format");
   if (auto parsed = csv::parse_time_format(format)) {
     config.time_format = *parsed;
-    config.time_zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
+    config.time_zone = query_zone(ctx.query());
   } else {
     ctx.error(ctx.location("time_format"),
               "unknown time_format '" + format + "'; expected one of auto, iso, ns, us, ms, s" +
@@ -423,11 +423,39 @@ OperatorFactory bind_csv(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps csv` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample csv_example() {
+  return {
+      .query =
+          R"~(# Trades from a CSV file (SIZE read as double instead of the inferred int), large ones kept.
+tickflow: 1
+nodes:
+  trades:
+    ep: csv
+    path: trades.csv
+    fields: {SIZE: double}
+  large:
+    ep: where
+    in: trades
+    if: SIZE >= 200
+)~",
+      .files = {{"trades.csv", R"~(SYMBOL,TIMESTAMP,PRICE,SIZE
+AAPL,2024-01-02 09:30:00,185.25,100
+MSFT,2024-01-02 09:30:20,370.5,300
+AAPL,2024-01-02 09:30:40,185.5,200
+)~"}},
+      .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE
+2024-01-02 09:30:20.000000000,MSFT,370.5,300
+2024-01-02 09:30:40.000000000,AAPL,185.5,200
+)~"};
+}
+
 }  // namespace
 
 void register_csv(Registry& registry) {
   EpDefinition def;
   def.name = "csv";
+  def.example = csv_example();
   def.doc =
       "Reads ticks from a CSV file with a header line (RFC 4180 quoting). The time column "
       "becomes TIMESTAMP; the other columns are fields in file order, typed by `fields` or "

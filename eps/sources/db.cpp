@@ -281,11 +281,37 @@ OperatorFactory bind_db(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps db` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample db_example() {
+  return {.query = R"~(# AAPL's trades of one minute from an archive, reading only the PRICE column.
+tickflow: 1
+symbols: [AAPL]
+range: {start: "2024-01-02 09:30:00", end: "2024-01-02 09:31:00"}
+nodes:
+  trades:
+    ep: db
+    path: archive
+    table: trades
+    fields: [PRICE]
+)~",
+          .files = {{"trades.csv", R"~(SYMBOL,TIMESTAMP,PRICE,SIZE
+AAPL,2024-01-02 09:30:00,185.25,100
+MSFT,2024-01-02 09:30:20,370.5,300
+AAPL,2024-01-02 09:30:40,185.5,200
+)~"}},
+          .setup = "load trades.csv --db archive --table trades",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE
+2024-01-02 09:30:00.000000000,AAPL,185.25
+2024-01-02 09:30:40.000000000,AAPL,185.5
+)~"};
+}
+
 }  // namespace
 
 void register_db(Registry& registry) {
   EpDefinition def;
   def.name = "db";
+  def.example = db_example();
   def.doc =
       "Ticks of a table of a tick archive written by `tickflow load` (docs/archive.md), exactly "
       "as loaded and in time order (equal times in load order). In a run with symbols each "

@@ -391,11 +391,33 @@ OperatorFactory bind_generate(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps generate` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample generate_example() {
+  return {.query = R"~(# Four synthetic trades, the same for every run with seed 7.
+tickflow: 1
+nodes:
+  trades:
+    ep: generate
+    kind: trades
+    count: 4
+    interval: 1s
+    seed: 7
+    start: "2024-01-02 09:30:00"
+)~",
+          .output = R"~(TIMESTAMP,PRICE,SIZE,EXCHANGE
+2024-01-02 09:30:00.000000000,224.22,300,Z
+2024-01-02 09:30:02.059903703,224.22,100,Q
+2024-01-02 09:30:02.536841519,224.22,300,P
+2024-01-02 09:30:02.614432003,224.22,100,Z
+)~"};
+}
+
 }  // namespace
 
 void register_generate(Registry& registry) {
   EpDefinition def;
   def.name = "generate";
+  def.example = generate_example();
   def.doc =
       "Synthetic market data, deterministic per (seed, symbol). kind: trades gives PRICE "
       "(double), SIZE (int, round lots of 100) and EXCHANGE (one of N Q P Z K); kind: quotes "

@@ -73,11 +73,37 @@ OperatorFactory bind_push(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps push` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample push_example() {
+  return {.query =
+              R"~(# Large trades from ticks pushed over HTTP while `tickflow serve graph.yaml` runs.
+tickflow: 1
+nodes:
+  trades:
+    ep: push
+    fields: {PRICE: double, SIZE: int}
+  large:
+    ep: where
+    in: trades
+    if: SIZE >= 200
+)~",
+          .push_node = "trades",
+          .push_body = R"~(TIMESTAMP,PRICE,SIZE
+2024-01-02 09:30:00,185.25,100
+2024-01-02 09:30:20,185.3,300
+2024-01-02 09:30:40,185.5,200
+)~",
+          .output = R"~({"TIMESTAMP":"2024-01-02 09:30:20.000000000","PRICE":185.3,"SIZE":300}
+{"TIMESTAMP":"2024-01-02 09:30:40.000000000","PRICE":185.5,"SIZE":200}
+)~"};
+}
+
 }  // namespace
 
 void register_push(Registry& registry) {
   EpDefinition def;
   def.name = "push";
+  def.example = push_example();
   def.doc =
       "Ticks pushed while `tickflow serve QUERY.yaml` runs the query (SPEC §13): POST "
       "/v1/queries/{query}/push/{node} with a CSV (header + rows) or JSON-lines body, "

@@ -234,7 +234,7 @@ OperatorFactory bind_ticks(BindContext& ctx) {
   }
 
   const int64_t stamp_origin = ctx.query().range_start.value_or(0);
-  const TimeZone zone = TimeZone::find(ctx.query().time_zone).value_or(TimeZone{});
+  const TimeZone zone = query_zone(ctx.query());
   std::vector<int64_t> times;
   std::vector<Location> time_locations;
   const ConfigNode* rows = ctx.param("rows");
@@ -361,11 +361,34 @@ OperatorFactory bind_ticks(BindContext& ctx) {
   };
 }
 
+// Shown by `tickflow eps ticks` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample ticks_example() {
+  return {
+      .query =
+          R"~(# Ticks written in the query; SIZE forced to double, a missing value is nan (or false).
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    fields: {SIZE: double}
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:00.5", SYMBOL: AAPL, PRICE: 185.5}
+      - {TIMESTAMP: "2024-01-02 09:30:01", SYMBOL: "MSFT", PRICE: 370.5, SIZE: 300, ODD_LOT: false}
+)~",
+      .output = R"~(TIMESTAMP,SIZE,SYMBOL,PRICE,ODD_LOT
+2024-01-02 09:30:00.000000000,100,AAPL,185.25,false
+2024-01-02 09:30:00.500000000,nan,AAPL,185.5,false
+2024-01-02 09:30:01.000000000,300,MSFT,370.5,false
+)~"};
+}
+
 }  // namespace
 
 void register_ticks(Registry& registry) {
   EpDefinition def;
   def.name = "ticks";
+  def.example = ticks_example();
   def.doc =
       "Ticks written inline in the query. `rows:` is a list of mappings field -> value; a row "
       "without TIMESTAMP is stamped range start (or 1970-01-01) + i*1ms, i being the row index. "

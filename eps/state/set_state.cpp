@@ -135,11 +135,43 @@ OperatorFactory bind_set_state(BindContext& ctx) {
       [shared](const RunContext& run) { return std::make_unique<SetStateOperator>(shared, run); };
 }
 
+// Shown by `tickflow eps set_state` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample set_state_example() {
+  return {.query = R"~(# Volume traded so far, kept in a state variable and read back as a field.
+tickflow: 1
+state:
+  VOLUME: {type: int, init: 0}
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  count_volume:
+    ep: set_state
+    in: trades
+    assign:
+      VOLUME: state.VOLUME + SIZE
+  cumulative:
+    ep: add_field
+    in: count_volume
+    set:
+      VOLUME_SO_FAR: state.VOLUME
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE,SIZE,VOLUME_SO_FAR
+2024-01-02 09:30:00.000000000,AAPL,185.25,100,100
+2024-01-02 09:30:20.000000000,MSFT,370.5,300,400
+2024-01-02 09:30:40.000000000,AAPL,185.5,200,600
+)~"};
+}
+
 }  // namespace
 
 void register_set_state(Registry& registry) {
   EpDefinition def;
   def.name = "set_state";
+  def.example = set_state_example();
   def.doc =
       "Assigns scalar state variables (declared under `state:`) from expressions as ticks pass, "
       "and passes every tick through unchanged. For each tick the assignments run in declared "

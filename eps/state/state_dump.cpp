@@ -110,11 +110,44 @@ OperatorFactory bind_state_dump(BindContext& ctx) {
   return [plan](const RunContext& run) { return std::make_unique<StateDumpOperator>(plan, run); };
 }
 
+// Shown by `tickflow eps state_dump` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample state_dump_example() {
+  return {.query = R"~(# The last two prices after every trade (a tick_deque of size 2).
+tickflow: 1
+state:
+  RECENT: {type: tick_deque, fields: {PRICE: double}, max_size: 2}
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  remember:
+    ep: state_insert
+    in: trades
+    into: RECENT
+  after_each_trade:
+    ep: state_dump
+    in: remember
+    var: RECENT
+    when: every_tick
+)~",
+          .output = R"~(TIMESTAMP,PRICE
+2024-01-02 09:30:00.000000000,185.25
+2024-01-02 09:30:20.000000000,185.25
+2024-01-02 09:30:20.000000000,370.5
+2024-01-02 09:30:40.000000000,370.5
+2024-01-02 09:30:40.000000000,185.5
+)~"};
+}
+
 }  // namespace
 
 void register_state_dump(Registry& registry) {
   EpDefinition def;
   def.name = "state_dump";
+  def.example = state_dump_example();
   def.doc =
       "Emits the contents of a state variable as ticks, triggered by its input (whose ticks are "
       "not passed on). `when: every_tick` emits every entry for each input tick, stamped with "

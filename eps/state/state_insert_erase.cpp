@@ -301,12 +301,76 @@ OperatorFactory bind_state_erase(BindContext& ctx) {
   return make_factory(std::move(plan));
 }
 
+// Shown by `tickflow eps state_insert` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample state_insert_example() {
+  return {.query = R"~(# The last price of each symbol, kept in a tick_set and dumped at the end.
+tickflow: 1
+state:
+  LAST_BY_SYMBOL: {type: tick_set, key: [SYMBOL], fields: {SYMBOL: string, PRICE: double}, keep: last}
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", SYMBOL: AAPL, PRICE: 185.25, SIZE: 100}
+      - {TIMESTAMP: "2024-01-02 09:30:20", SYMBOL: MSFT, PRICE: 370.5, SIZE: 300}
+      - {TIMESTAMP: "2024-01-02 09:30:40", SYMBOL: AAPL, PRICE: 185.5, SIZE: 200}
+  remember:
+    ep: state_insert
+    in: trades
+    into: LAST_BY_SYMBOL
+  contents:
+    ep: state_dump
+    in: remember
+    var: LAST_BY_SYMBOL
+)~",
+          .output = R"~(TIMESTAMP,SYMBOL,PRICE
+2024-01-02 09:30:40.000000000,AAPL,185.5
+2024-01-02 09:30:40.000000000,MSFT,370.5
+)~"};
+}
+
+// Shown by `tickflow eps state_erase` and docs/eps.md; tests/scripts/test_ep_examples.py runs it.
+EpExample state_erase_example() {
+  return {.query = R"~(# Orders still open at the end: inserted when new, erased when cancelled.
+tickflow: 1
+state:
+  OPEN_ORDERS: {type: tick_set, key: [ID], fields: {ID: int, PRICE: double}}
+nodes:
+  orders:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", ID: 1, ACTION: new, PRICE: 185.1}
+      - {TIMESTAMP: "2024-01-02 09:30:01", ID: 2, ACTION: new, PRICE: 185.2}
+      - {TIMESTAMP: "2024-01-02 09:30:02", ID: 1, ACTION: cancel, PRICE: 0.0}
+      - {TIMESTAMP: "2024-01-02 09:30:03", ID: 3, ACTION: new, PRICE: 185.3}
+  add:
+    ep: state_insert
+    in: orders
+    into: OPEN_ORDERS
+    where: ACTION == 'new'
+  remove:
+    ep: state_erase
+    in: add
+    from: OPEN_ORDERS
+    where: ACTION == 'cancel'
+  still_open:
+    ep: state_dump
+    in: remove
+    var: OPEN_ORDERS
+)~",
+          .output = R"~(TIMESTAMP,ID,PRICE
+2024-01-02 09:30:03.000000000,2,185.2
+2024-01-02 09:30:03.000000000,3,185.3
+)~"};
+}
+
 }  // namespace
 
 void register_state_insert_erase(Registry& registry) {
   const std::string expr_note = " Expressions may use lags X[-k] but no leads X[+k].";
   EpDefinition insert;
   insert.name = "state_insert";
+  insert.example = state_insert_example();
   insert.doc =
       "Inserts one entry into a tick container (a tick_set, tick_list or tick_deque declared "
       "under `state:`) for each tick that passes, and passes every tick through unchanged. Each "
@@ -337,6 +401,7 @@ void register_state_insert_erase(Registry& registry) {
 
   EpDefinition erase;
   erase.name = "state_erase";
+  erase.example = state_erase_example();
   erase.doc =
       "Erases entries of a tick container as ticks pass, and passes every tick through "
       "unchanged. A tick_set: each erasing tick erases the entry whose key equals `key:` "

@@ -121,6 +121,17 @@ nodes:
                                    "--threads", threads, "--batch-size", batch,
                                    "--plugin", str(tmp / "ewma/libewma_eps.so")], cwd=example)
             check(f"example plugin deterministic (threads {threads}, batch {batch})", out2 == out, out2 + err)
+        # A plugin's EP example is shown like a built-in one, and it runs as it says.
+        env = dict(os.environ, TICKFLOW_PLUGIN_PATH=str(tmp / "ewma"))
+        code, out, err = run([str(prefix / "bin/tickflow"), "eps", "ewma", "--format", "json"], env=env)
+        ewma_example = json.loads(out)[0]["example"] if code == 0 else None
+        if check("the plugin's example is shown", ewma_example is not None and
+                 "ep: ewma" in ewma_example["query"], out + err):
+            (tmp / "ewma_example.yaml").write_text(ewma_example["query"])
+            code, out, err = run([str(prefix / "bin/tickflow"), "run", str(tmp / "ewma_example.yaml"),
+                                  "--plugin", str(tmp / "ewma/libewma_eps.so")])
+            check("the plugin's example prints its stated output",
+                  code == 0 and out == ewma_example["output"], out + err)
 
     return summary()
 

@@ -27,6 +27,7 @@
 #include "tickflow/live.hpp"
 #include "tickflow/schema.hpp"
 #include "tickflow/state.hpp"
+#include "tickflow/time.hpp"
 #include "tickflow/types.hpp"
 
 namespace tickflow {
@@ -112,6 +113,9 @@ struct QueryInfo {
   std::vector<QueryParamValue> params;  // in declaration order ($NAME in expressions)
   std::vector<StateVariable> state;     // `state:` in declaration order (StateVariable::id)
 };
+
+// The query's time zone, resolved (the loader has checked that the tz database knows it).
+TimeZone query_zone(const QueryInfo& query);
 
 // ---------------------------------------------------------------- operators
 
@@ -296,6 +300,27 @@ using BindFunction = std::function<OperatorFactory(BindContext&)>;
 
 // ---------------------------------------------------------------- definitions
 
+// A short runnable example of an EP, shown by `tickflow eps NAME` and in docs/eps.md. The
+// test suite runs every built-in EP's example and compares what it prints, so the reference
+// cannot drift from the engine; a plugin's example is shown the same way.
+struct EpExample {
+  std::string query{};  // a whole query file, run as graph.yaml in a directory of its own
+  // Input files written beside it first: (name, contents), e.g. ("trades.csv", "...").
+  std::vector<std::pair<std::string, std::string>> files{};
+  // tickflow arguments run in that directory before the query ("" for none), e.g.
+  // "load trades.csv --db archive --table trades".
+  std::string setup{};
+  // For an EP that reads pushed ticks: the CSV body pushed to node `push_node` while
+  // `tickflow serve graph.yaml` runs the query; `output` is then what its stream sends.
+  std::string push_node{};
+  std::string push_body{};
+  // What `tickflow run graph.yaml` prints (CSV), or what `output_file` holds afterwards
+  // when it is set (for sinks, which print nothing).
+  std::string output{};
+  std::string output_file{};
+  bool empty() const { return query.empty(); }
+};
+
 struct EpDefinition {
   std::string name;
   std::string doc;  // one paragraph
@@ -308,6 +333,8 @@ struct EpDefinition {
   std::string accumulation = "none";  // as documented, e.g. "bounded(n)"
   BindFunction bind;
   std::string origin = "builtin";  // set by the registry for plugins
+  // A runnable example; every built-in EP has one.
+  EpExample example{};
   // Where the EP lives, shown by `tickflow eps`: a built-in EP's source file (relative to the
   // source tree), or a plugin's library path. Set by Registry::add when left empty.
   std::string source;

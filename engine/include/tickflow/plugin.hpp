@@ -30,7 +30,7 @@
 namespace tickflow {
 
 // The plugin ABI version of these headers.
-constexpr int kPluginAbiVersion = 6;
+constexpr int kPluginAbiVersion = 7;
 
 // The name of the entry point every plugin defines (extern "C").
 constexpr const char* kPluginEntryPoint = "tickflow_plugin_info";

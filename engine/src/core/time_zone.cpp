@@ -49,6 +49,22 @@ int64_t floor_div_seconds(int64_t nanos) {
   return (nanos % kNanosPerSecond < 0) ? q - 1 : q;
 }
 
+// The UTC instant of wall-clock nanoseconds `local` by the rule of local_to_utc_seconds: a
+// skipped local time moves to the end of the gap exactly, without its fraction. nullopt
+// when the instant does not fit int64 nanoseconds.
+std::optional<int64_t> local_nanos_to_utc(const date::time_zone& zone, int64_t local) {
+  const int64_t local_seconds = floor_div_seconds(local);
+  const int64_t utc_seconds = local_to_utc_seconds(zone, local_seconds);
+  const bool skipped = utc_seconds + utc_offset_seconds(zone, utc_seconds) != local_seconds;
+  const int64_t fraction = skipped ? 0 : local - local_seconds * kNanosPerSecond;
+  int64_t nanos;
+  if (__builtin_mul_overflow(utc_seconds, kNanosPerSecond, &nanos) ||
+      __builtin_add_overflow(nanos, fraction, &nanos)) {
+    return std::nullopt;
+  }
+  return nanos;
+}
+
 }  // namespace
 
 int64_t TimeZone::to_local(int64_t t) const {
@@ -60,19 +76,8 @@ int64_t TimeZone::to_local(int64_t t) const {
 
 int64_t TimeZone::to_utc(int64_t local) const {
   if (!zone_) return local;
-  const auto& zone = *static_cast<const date::time_zone*>(zone_);
-  const int64_t seconds = floor_div_seconds(local);
-  const int64_t utc_seconds = local_to_utc_seconds(zone, seconds);
-  if (utc_seconds + utc_offset_seconds(zone, utc_seconds) != seconds) {
-    // A skipped local time: the end of the gap exactly, not the end plus the fraction.
-    int64_t nanos;
-    if (__builtin_mul_overflow(utc_seconds, kNanosPerSecond, &nanos)) {
-      return utc_seconds < 0 ? std::numeric_limits<int64_t>::min()
-                             : std::numeric_limits<int64_t>::max();
-    }
-    return nanos;
-  }
-  return saturating_add(local, (utc_seconds - seconds) * kNanosPerSecond);  // minus the offset
+  if (auto t = local_nanos_to_utc(*static_cast<const date::time_zone*>(zone_), local)) return *t;
+  return local < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
 }
 
 TimeZone::Offset TimeZone::offset_at(int64_t t) const {
@@ -123,28 +128,13 @@ bool is_plain_integer(std::string_view text) {
   return true;
 }
 
-int64_t floor_div(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 }  // namespace
 
 std::optional<int64_t> parse_time_in_zone(std::string_view text, const date::time_zone* zone) {
   std::optional<int64_t> t = parse_time_or_nanos(text);
   if (!t || !zone || is_plain_integer(text) || has_utc_offset(text)) return t;
   // Parsed as if UTC: that is the wall-clock reading; move it by the zone's offset.
-  const int64_t local_seconds = floor_div(*t, kNanosPerSecond);
-  const int64_t utc_seconds = local_to_utc_seconds(*zone, local_seconds);
-  // A skipped local time moves to the end of the gap exactly, without its fraction.
-  const bool skipped = utc_seconds + utc_offset_seconds(*zone, utc_seconds) != local_seconds;
-  const int64_t fraction = skipped ? 0 : *t - local_seconds * kNanosPerSecond;
-  int64_t nanos;
-  if (__builtin_mul_overflow(utc_seconds, kNanosPerSecond, &nanos) ||
-      __builtin_add_overflow(nanos, fraction, &nanos)) {
-    return std::nullopt;
-  }
-  return nanos;
+  return local_nanos_to_utc(*zone, *t);
 }
 
 std::optional<int64_t> TimeZone::parse(std::string_view text) const {

@@ -89,6 +89,10 @@ std::string BindContext::get_string(std::string_view name) const {
   return const_cast<BindContext*>(this)->substitute(node.text(), node.location());
 }
 
+TimeZone query_zone(const QueryInfo& query) {
+  return TimeZone::find(query.time_zone).value_or(TimeZone{});
+}
+
 int64_t BindContext::get_duration(std::string_view name) const {
   return parse_duration(required(*this, name).text()).value_or(0);
 }
@@ -97,7 +101,7 @@ int64_t BindContext::get_time(std::string_view name) const {
   // The parameter's form was checked against the schema; here a time without an offset is
   // read in the query's zone (SPEC §17).
   const ConfigNode& node = required(*this, name);
-  const TimeZone zone = TimeZone::find(query().time_zone).value_or(TimeZone{});
+  const TimeZone zone = query_zone(query());
   if (auto t = zone.parse(node.text())) return *t;
   const_cast<BindContext*>(this)->error(
       node.location(),

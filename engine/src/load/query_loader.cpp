@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "core/scalar_parse.hpp"
-#include "core/time_zone.hpp"
 #include "load/node_bind_context.hpp"
 #include "load/node_order.hpp"
 #include "load/query_params.hpp"
+#include "load/query_time.hpp"
 #include "state/decls.hpp"
 #include "tickflow/plugin.hpp"
 #include "tickflow/query.hpp"
@@ -93,9 +93,7 @@ class Loader {
     if (const ConfigNode* n = root_.find("description")) query_->description = n->text();
     detail::read_params(root_, overrides_, *query_, diags_);
     read_symbols();
-    read_time_zone();
-    read_output_time_zone();
-    read_range();
+    detail::read_query_time(root_, overrides_, file_, query_->info, diags_);
     read_plugins();
     detail::read_state(root_, *query_, registry_, diags_);
   }
@@ -164,107 +162,6 @@ class Loader {
       } else {
         query_->info.symbols.push_back(item.text());
       }
-    }
-  }
-
-  // `tz:` (or --tz): an IANA zone name from the system tz database (SPEC §17).
-  void read_time_zone() {
-    const ConfigNode* tz = root_.find("tz");
-    std::string name;
-    Location where{file_, 1, 1};
-    if (overrides_.time_zone) {
-      name = *overrides_.time_zone;
-    } else if (tz && !tz->is_null()) {
-      where = tz->location();
-      if (!tz->is_scalar()) {
-        error(where, "'tz:' must be a time zone name such as America/New_York");
-        return;
-      }
-      name = tz->text();
-    } else {
-      return;
-    }
-    if (is_utc_zone_name(name)) {
-      query_->info.time_zone = "UTC";
-      return;
-    }
-    zone_ = find_time_zone(name);
-    if (!zone_) {
-      error(where, "unknown time zone '" + name +
-                       "' (expected an IANA name from the system tz database, such as "
-                       "America/New_York or Europe/London)");
-      return;
-    }
-    query_->info.time_zone = name;
-  }
-
-  // `output_tz:` (or --output-tz): the zone output times print in, with their offset.
-  void read_output_time_zone() {
-    const ConfigNode* tz = root_.find("output_tz");
-    std::string name;
-    Location where{file_, 1, 1};
-    if (overrides_.output_time_zone) {
-      name = *overrides_.output_time_zone;
-    } else if (tz && !tz->is_null()) {
-      where = tz->location();
-      if (!tz->is_scalar() || tz->text().empty()) {
-        error(where, "'output_tz:' must be a time zone name such as America/New_York");
-        return;
-      }
-      name = tz->text();
-    } else {
-      return;
-    }
-    if (!is_known_time_zone(name)) {
-      error(where, "unknown time zone '" + name +
-                       "' in output_tz (expected an IANA name from the system tz database, "
-                       "such as America/New_York or UTC)");
-      return;
-    }
-    query_->info.output_time_zone = is_utc_zone_name(name) ? "UTC" : name;
-  }
-
-  void read_range() {
-    const ConfigNode* range = root_.find("range");
-    if (range && !range->is_null()) {
-      if (!range->is_mapping()) {
-        error(range->location(), "'range:' must be {start: TIME, end: TIME}");
-      } else {
-        for (const auto& e : range->entries()) {
-          if (e.key != "start" && e.key != "end") {
-            error(e.key_location,
-                  "unknown key '" + e.key + "' in range" + did_you_mean(e.key, {"start", "end"}));
-            continue;
-          }
-          auto t = e.value.is_scalar() ? parse_time_in_zone(e.value.text(), zone_) : std::nullopt;
-          if (!t) {
-            error(e.value.location(), "expected a time such as \"2024-01-02 09:30:00\", found '" +
-                                          e.value.text() + "'" + time_range_hint(e.value.text()));
-            continue;
-          }
-          (e.key == "start" ? query_->info.range_start : query_->info.range_end) = t;
-        }
-      }
-    }
-    read_range_override(overrides_.start_text, "--start", query_->info.range_start);
-    read_range_override(overrides_.end_text, "--end", query_->info.range_end);
-    if (overrides_.start) query_->info.range_start = overrides_.start;
-    if (overrides_.end) query_->info.range_end = overrides_.end;
-    if (query_->info.range_start && query_->info.range_end &&
-        *query_->info.range_end < *query_->info.range_start) {
-      error(range ? range->location() : Location{file_, 1, 1}, "the range ends before it starts");
-    }
-  }
-
-  void read_range_override(const std::optional<std::string>& text, const char* option,
-                           std::optional<int64_t>& bound) {
-    if (!text) return;
-    if (auto t = parse_time_in_zone(*text, zone_)) {
-      bound = t;
-    } else {
-      // The command line checked the form; what fails here is a time out of range.
-      error({file_, 1, 1},
-            std::string(option) + ": not a time: '" + *text + "'" + time_range_hint(*text));
     }
   }
 
@@ -597,7 +494,6 @@ class Loader {
   Diagnostics& diags_;
   ConfigNode root_;
   std::unique_ptr<Query> query_;
-  const date::time_zone* zone_ = nullptr;  // `tz:`; nullptr: UTC
   std::vector<RawNode> raw_nodes_;
   std::vector<size_t> order_;
 };

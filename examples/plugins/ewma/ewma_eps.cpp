@@ -175,9 +175,38 @@ OperatorFactory bind_every_nth(BindContext& ctx) {
   };
 }
 
+// A plugin's EP carries a runnable example too: `tickflow eps ewma` shows it.
+EpExample ewma_example() {
+  return {
+      .query =
+          R"~(# A smoothed price: each tick's PRICE_EWMA is 0.5 * PRICE + 0.5 * the previous average.
+tickflow: 1
+nodes:
+  trades:
+    ep: ticks
+    rows:
+      - {TIMESTAMP: "2024-01-02 09:30:00", PRICE: 10.0}
+      - {TIMESTAMP: "2024-01-02 09:30:01", PRICE: 11.0}
+      - {TIMESTAMP: "2024-01-02 09:30:02", PRICE: 9.0}
+      - {TIMESTAMP: "2024-01-02 09:30:03", PRICE: 13.0}
+  smooth:
+    ep: ewma
+    in: trades
+    field: PRICE
+    alpha: 0.5
+)~",
+      .output = R"~(TIMESTAMP,PRICE,PRICE_EWMA
+2024-01-02 09:30:00.000000000,10,10
+2024-01-02 09:30:01.000000000,11,10.5
+2024-01-02 09:30:02.000000000,9,9.75
+2024-01-02 09:30:03.000000000,13,11.375
+)~"};
+}
+
 void register_eps(Registry& registry) {
   EpDefinition ewma;
   ewma.name = "ewma";
+  ewma.example = ewma_example();
   ewma.doc =
       "Exponentially weighted moving average of a numeric field, tick by tick: "
       "alpha * x + (1 - alpha) * previous, starting at the first value.";
