@@ -93,6 +93,9 @@ struct GenerateOptions {
   int64_t interval = 0;
   uint64_t seed = 1;
   int64_t start = 0;
+  // kind: market: venues quoting each symbol (the first `venues` of kExchanges); 0: one
+  // quote stream without EXCHANGE.
+  int64_t venues = 0;
   SchemaPtr schema;        // port out: trades or quotes
   SchemaPtr quote_schema;  // port quotes: kind: market's quotes (no ticks for other kinds)
 };
@@ -105,6 +108,7 @@ enum Stream : uint64_t {
   kAskSizeStream,
   kExchStream,
   kEventStream,  // kind: market: which event comes next, trade side and placement
+  kVenueStream,  // kind: market with venues: which venue updates, how far others stand back
 };
 
 uint64_t stream_seed(uint64_t base, Stream stream) {
@@ -125,6 +129,7 @@ class GenerateOperator : public Operator {
         second_size_rng_(stream_seed(base_seed_, kAskSizeStream)),
         exch_rng_(stream_seed(base_seed_, kExchStream)),
         event_rng_(stream_seed(base_seed_, kEventStream)),
+        venue_rng_(stream_seed(base_seed_, kVenueStream)),
         time_(options_.start) {
     // Each symbol trades in its own price range: $20.00 .. $519.99.
     price_cents_ = 2000 + static_cast<int64_t>(base_seed_ % 50000);
@@ -278,11 +283,66 @@ class GenerateOperator : public Operator {
     bid_cents_ = std::max<int64_t>(1, bid_cents_ + price_rng_.next_step());
     static constexpr int64_t kWider[4] = {0, 0, 1, 2};
     spread_cents_ = base_spread_ + kWider[price_rng_.next() >> 62];
+    if (options_.venues > 0) {
+      append_venue_quotes(quotes, t);
+      return;
+    }
+    push_quote(quotes, t, bid_cents_, bid_cents_ + spread_cents_, -1);
+  }
+
+  void push_quote(Batch& quotes, int64_t t, int64_t bid, int64_t ask, int venue) {
     quotes.times.push_back(t);
-    quotes.columns[0].doubles().push_back(static_cast<double>(bid_cents_) / 100.0);
+    quotes.columns[0].doubles().push_back(static_cast<double>(bid) / 100.0);
     quotes.columns[1].ints().push_back(size_rng_.next_size());
-    quotes.columns[2].doubles().push_back(static_cast<double>(bid_cents_ + spread_cents_) / 100.0);
+    quotes.columns[2].doubles().push_back(static_cast<double>(ask) / 100.0);
     quotes.columns[3].ints().push_back(second_size_rng_.next_size());
+    if (venue >= 0) quotes.columns[4].strings().emplace_back(size_t{1}, kExchanges[venue]);
+  }
+
+  // With venues the book's touch is the national best bid and offer: one venue (drawn at
+  // random) quotes at the new touch, and every venue whose standing quote the move left
+  // better than the touch (a stale bid above it or ask below it) quotes again, 0-2 cents
+  // back from it on each side. So the best bid and offer over the venues' latest quotes
+  // is the touch after every update, and every trade is at or inside it. The first update
+  // opens every venue. The ticks of one update share its time: the drawn venue first.
+  void append_venue_quotes(Batch& quotes, int64_t t) {
+    const int64_t ask_cents = bid_cents_ + spread_cents_;
+    const auto stand_back = [&](int venue) {
+      const uint64_t draw = venue_rng_.next();
+      const int64_t bid = std::max<int64_t>(1, bid_cents_ - static_cast<int64_t>((draw >> 62) % 3));
+      const int64_t ask = ask_cents + static_cast<int64_t>(((draw >> 60) & 3) % 3);
+      venue_quotes_[venue] = {bid, ask};
+      push_quote(quotes, t, bid, ask, venue);
+    };
+    const int venues = static_cast<int>(options_.venues);
+    if (venue_quotes_.empty()) {
+      venue_quotes_.resize(venues);
+      venue_quotes_[0] = {bid_cents_, ask_cents};
+      push_quote(quotes, t, bid_cents_, ask_cents, 0);
+      for (int v = 1; v < venues; ++v) stand_back(v);
+      return;
+    }
+    const int at_touch = static_cast<int>(venue_rng_.next() % static_cast<uint64_t>(venues));
+    venue_quotes_[at_touch] = {bid_cents_, ask_cents};
+    push_quote(quotes, t, bid_cents_, ask_cents, at_touch);
+    for (int v = 0; v < venues; ++v) {
+      const auto [bid, ask] = venue_quotes_[v];
+      if (v != at_touch && (bid > bid_cents_ || ask < ask_cents)) stand_back(v);
+    }
+  }
+
+  // The venue of a trade at `price`: one quoting that price on the trade's side, drawn at
+  // random (any venue for a trade inside the spread, which no venue displays).
+  char trade_venue(int64_t price, bool buy) {
+    const uint64_t draw = exch_rng_.next();
+    if (options_.venues == 0) return kExchanges[draw % std::size(kExchanges)];
+    int quoting[std::size(kExchanges)];
+    int n = 0;
+    for (int v = 0; v < static_cast<int>(venue_quotes_.size()); ++v) {
+      if ((buy ? venue_quotes_[v].second : venue_quotes_[v].first) == price) quoting[n++] = v;
+    }
+    if (n == 0) return kExchanges[draw % static_cast<uint64_t>(options_.venues)];
+    return kExchanges[quoting[draw % static_cast<uint64_t>(n)]];
   }
 
   void append_trade(Batch& trades, int64_t t, uint64_t event) {
@@ -298,8 +358,7 @@ class GenerateOperator : public Operator {
     trades.times.push_back(t);
     trades.columns[0].doubles().push_back(static_cast<double>(price) / 100.0);
     trades.columns[1].ints().push_back(size);
-    trades.columns[2].strings().emplace_back(size_t{1},
-                                             kExchanges[exch_rng_.next() % std::size(kExchanges)]);
+    trades.columns[2].strings().emplace_back(size_t{1}, trade_venue(price, buy));
   }
 
   // Keeps the ticks of `batch` inside the query range; true when some remain.
@@ -324,7 +383,7 @@ class GenerateOperator : public Operator {
   std::shared_ptr<const GenerateOptions> keep_options_alive_;
   size_t batch_size_;
   uint64_t base_seed_;
-  Xoshiro256 time_rng_, price_rng_, size_rng_, second_size_rng_, exch_rng_, event_rng_;
+  Xoshiro256 time_rng_, price_rng_, size_rng_, second_size_rng_, exch_rng_, event_rng_, venue_rng_;
   int64_t time_;
   int64_t price_cents_;
   int64_t generated_ = 0;
@@ -336,6 +395,7 @@ class GenerateOperator : public Operator {
   int64_t bid_cents_ = 0;
   int64_t spread_cents_ = 1;
   int64_t generated_market_events_ = 0;
+  std::vector<std::pair<int64_t, int64_t>> venue_quotes_;  // (bid, ask) cents per venue
 };
 
 OperatorFactory bind_generate(BindContext& ctx) {
@@ -374,14 +434,29 @@ OperatorFactory bind_generate(BindContext& ctx) {
   } else {
     options->start = *parse_time_text(kDefaultStart);
   }
+  if (ctx.has("venues")) {
+    options->venues = ctx.get_int("venues");
+    if (options->kind != Kind::Market) {
+      ctx.error(ctx.location("venues"), "venues is for kind: market (quotes by venue)");
+      failed = true;
+    } else if (options->venues < 1 ||
+               options->venues > static_cast<int64_t>(std::size(kExchanges))) {
+      ctx.error(ctx.location("venues"), "venues must be 1 to " +
+                                            std::to_string(std::size(kExchanges)) +
+                                            " (N Q P Z K), got " + std::to_string(options->venues));
+      failed = true;
+    }
+  }
   if (failed) return {};
 
   const SchemaPtr trades =
       make_schema({{"PRICE", Type::Double}, {"SIZE", Type::Int}, {"EXCHANGE", Type::String}});
-  options->quote_schema = make_schema({{"BID_PRICE", Type::Double},
-                                       {"BID_SIZE", Type::Int},
-                                       {"ASK_PRICE", Type::Double},
-                                       {"ASK_SIZE", Type::Int}});
+  std::vector<Field> quote_fields = {{"BID_PRICE", Type::Double},
+                                     {"BID_SIZE", Type::Int},
+                                     {"ASK_PRICE", Type::Double},
+                                     {"ASK_SIZE", Type::Int}};
+  if (options->venues > 0) quote_fields.push_back({"EXCHANGE", Type::String});
+  options->quote_schema = make_schema(std::move(quote_fields));
   options->schema = options->kind == Kind::Quotes ? options->quote_schema : trades;
   ctx.set_output(0, options->schema, true);
   ctx.set_output(1, options->quote_schema, true);
@@ -431,8 +506,12 @@ void register_generate(Registry& registry) {
       "NODE.quotes): every trade is at or inside the quote prevailing at its time (at the ask "
       "or bid, inside the spread one time in eight; odd lots one time in eight), about 3 "
       "quotes per trade, times strictly increasing; symbols differ in price level, activity "
-      "(mean gap `interval` / 0.25..4) and spread (1-6 cents). For other kinds `quotes` has "
-      "no ticks.";
+      "(mean gap `interval` / 0.25..4) and spread (1-6 cents). With `venues: N` the quotes "
+      "are by venue (EXCHANGE, the first N of N Q P Z K): each update has one venue quote at "
+      "the book's touch and re-quotes, 0-2 cents back, every venue the move left better than "
+      "the touch, so the best bid and offer over the venues' latest quotes (the NBBO) is the "
+      "touch and trades are at or inside it; a trade's EXCHANGE is a venue quoting its price. "
+      "For other kinds `quotes` has no ticks.";
   def.inputs = {};
   def.outputs = {"out", "quotes"};
   def.params = {
@@ -443,7 +522,8 @@ void register_generate(Registry& registry) {
       {.name = "count",
        .type = ParamType::Int,
        .default_value = "1000",
-       .doc = "ticks per symbol (before range clipping); kind: market: trades and quotes together"},
+       .doc = "ticks per symbol (before range clipping); kind: market: events, trades and quote "
+              "updates together (with venues an update may quote several venues)"},
       {.name = "interval",
        .type = ParamType::Duration,
        .default_value = "100ms",
@@ -452,6 +532,9 @@ void register_generate(Registry& registry) {
        .type = ParamType::Int,
        .default_value = "1",
        .doc = "random seed; mixed with the symbol"},
+      {.name = "venues",
+       .type = ParamType::Int,
+       .doc = "kind: market: quote by venue, 1 to 5 venues (quotes gain EXCHANGE)"},
       {.name = "start",
        .type = ParamType::Time,
        .doc = "time of the first tick; default: range start, else 2024-01-02 09:30:00"},

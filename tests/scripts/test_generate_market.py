@@ -3,7 +3,9 @@
 60,000 events each, every trade lies at or inside the quote prevailing at its time, spreads
 are positive and a few cents, symbols differ in price level and activity, there are about 3
 quotes per trade and some odd lots, times strictly increase, and the output is byte-identical
-for every --threads and --batch-size."""
+for every --threads and --batch-size. With venues: quotes by venue whose best bid and offer
+is never crossed, every trade at or inside it, and a trade at the bid or ask on a venue
+quoting that price."""
 import argparse
 import collections
 import csv
@@ -21,6 +23,63 @@ nodes:
   j: {ep: join_by_time, in: [m, m.quotes]}
 output: [j, m.quotes]
 """
+
+VENUES = """tickflow: 1
+symbols: [AAPL, F]
+nodes:
+  m: {ep: generate, kind: market, count: 30000, interval: 20ms, seed: 9, venues: 4}
+output: [m, m.quotes]
+"""
+
+
+def check_venues(tickflow, tmp):
+    (tmp / "v.yaml").write_text(VENUES)
+    outputs = []
+    for threads, batch in [("1", "4096"), ("2", "5")]:
+        out = tmp / f"venues_{threads}_{batch}"
+        r = subprocess.run([tickflow, "run", "v.yaml", "--no-progress", "--threads", threads,
+                            "--batch-size", batch, "-o", str(out)], cwd=tmp,
+                           capture_output=True, text=True, timeout=300)
+        check(f"venues: run --threads {threads} --batch-size {batch}", r.returncode == 0, r.stderr)
+        if r.returncode != 0:
+            return
+        outputs.append(((out / "m.csv").read_text(), (out / "m.quotes.csv").read_text()))
+    check("venues: byte-identical for every --threads/--batch-size", outputs[0] == outputs[1])
+    trades = list(csv.DictReader(io.StringIO(outputs[0][0])))
+    quotes = list(csv.DictReader(io.StringIO(outputs[0][1])))
+    events = sorted([(q["SYMBOL"], q["TIMESTAMP"], 0, i, q) for i, q in enumerate(quotes)] +
+                    [(t["SYMBOL"], t["TIMESTAMP"], 1, i, t) for i, t in enumerate(trades)],
+                    key=lambda e: e[:4])
+    book, crossed, outside, wrong_venue, at_touch = {}, [], [], [], 0
+    for i, (symbol, time, kind, _, row) in enumerate(events):
+        if kind == 0:
+            book.setdefault(symbol, {})[row["EXCHANGE"]] = (float(row["BID_PRICE"]),
+                                                            float(row["ASK_PRICE"]))
+            following = events[i + 1] if i + 1 < len(events) else None
+            if following and following[:2] == (symbol, time) and following[2] == 0:
+                continue  # the NBBO is checked after the last venue of an update
+            bid = max(b for b, _ in book[symbol].values())
+            ask = min(a for _, a in book[symbol].values())
+            if not bid < ask:
+                crossed.append((symbol, time, bid, ask))
+            continue
+        bid = max(b for b, _ in book[symbol].values())
+        ask = min(a for _, a in book[symbol].values())
+        price = float(row["PRICE"])
+        if not bid <= price <= ask:
+            outside.append((symbol, time, bid, price, ask))
+        if price in (bid, ask):
+            at_touch += 1
+            quoting = [v for v, (b, a) in book[symbol].items() if price in (b, a)]
+            if row["EXCHANGE"] not in quoting:
+                wrong_venue.append((symbol, time, row["EXCHANGE"], quoting))
+    check("venues: four venues quote each symbol",
+          {q["EXCHANGE"] for q in quotes} == {"N", "Q", "P", "Z"})
+    check("venues: the best bid and offer is never locked or crossed", not crossed, crossed[:3])
+    check("venues: every trade at or inside the best bid and offer", trades and not outside,
+          outside[:3])
+    check("venues: a trade at the bid or ask is on a venue quoting it",
+          at_touch > 0 and not wrong_venue, wrong_venue[:3])
 
 
 def main():
@@ -73,6 +132,7 @@ def main():
         inside = sum(1 for t in trades
                      if float(t["BID_PRICE"]) < float(t["PRICE"]) < float(t["ASK_PRICE"]))
         check("some trades inside the spread", inside > 0, inside)
+        check_venues(tickflow, tmp)
     return summary()
 
 

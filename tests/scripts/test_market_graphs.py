@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The market graphs in graphs/ (twap_vwap_bars, spread_stats, trade_to_quote,
-open_close_prints) recomputed independently with pandas from the generated trades and quotes
+open_close_prints, nbbo) recomputed independently with pandas from the generated trades and quotes
 they read: every row and value of tickflow's output must agree (rounded values within half
 a unit of their last digit). Their goldens (tests/golden/graph_*) fix the bytes; this test
 checks that those bytes are right."""
@@ -163,6 +163,37 @@ def main():
               got_sorted["PRICE"].tolist() == want["PRICE"].tolist() and
               got_sorted["SIZE"].tolist() == want["SIZE"].tolist() and
               got_sorted["PRINT"].tolist() == want["PRINT"].tolist())
+
+        # NBBO across venues: the book of each venue's latest quote, best bid and offer
+        # after the last update at each time, sizes and venue counts at the best prices.
+        (venue_quotes,) = tickflow_frames(TICKFLOW, graphs / "nbbo.yaml", tmp, ["market.quotes"])
+        got = run_graph(graphs / "nbbo.yaml")
+        rows = []
+        for symbol, s in venue_quotes.groupby("SYMBOL", sort=False):
+            book = {}
+            records = s.to_dict("records")
+            for i, q in enumerate(records):
+                book[q["EXCHANGE"]] = q
+                if i + 1 < len(records) and records[i + 1]["TIMESTAMP"] == q["TIMESTAMP"]:
+                    continue
+                bid = max(v["BID_PRICE"] for v in book.values())
+                ask = min(v["ASK_PRICE"] for v in book.values())
+                at_bid = [v for v in book.values() if v["BID_PRICE"] == bid]
+                at_ask = [v for v in book.values() if v["ASK_PRICE"] == ask]
+                rows.append((q["TIMESTAMP"], symbol, bid, sum(v["BID_SIZE"] for v in at_bid),
+                             len(at_bid), ask, sum(v["ASK_SIZE"] for v in at_ask), len(at_ask)))
+        want = pd.DataFrame(rows, columns=["TIMESTAMP", "SYMBOL", "NBBO_BID", "BID_SIZE_AT_BEST",
+                                           "BID_VENUES", "NBBO_ASK", "ASK_SIZE_AT_BEST",
+                                           "ASK_VENUES"])
+        check("nbbo: four venues quote", sorted(venue_quotes["EXCHANGE"].unique()) ==
+              ["N", "P", "Q", "Z"], venue_quotes["EXCHANGE"].unique())
+        check("nbbo: one row per symbol and update time", len(got) == len(want) and
+              (got["TIMESTAMP"] == want["TIMESTAMP"]).all() and
+              got["SYMBOL"].tolist() == want["SYMBOL"].tolist(), f"{len(got)} vs {len(want)}")
+        if len(got) == len(want):
+            for column in want.columns[2:]:
+                check(f"nbbo: {column}", got[column].tolist() == want[column].tolist())
+        check("nbbo: never locked or crossed", (got["NBBO_BID"] < got["NBBO_ASK"]).all())
     return summary()
 
 
