@@ -86,10 +86,13 @@ QueryOverrides make_overrides(const RunArgs& args) {
   return o;
 }
 
-// A progress line on stderr for long runs, only when stderr is a terminal. In a run with
-// several symbols the number of symbols is the known total: the line then shows the
-// symbols finished, the percentage and an estimate of the time left (elapsed time scaled
-// by the symbols still to run, so it assumes symbols of similar size).
+// A progress line on stderr for long runs, only when stderr is a terminal. The share done
+// is known when every running source knows its total (file sizes, generate counts, rows of
+// inline ticks or archive partitions): finished symbols count whole, running ones by their
+// least advanced source. The line then shows the percentage, an estimate of the time left
+// (elapsed time scaled by the share still to do) and, in a run with symbols, the symbols
+// under way with theirs. Otherwise it shows symbols finished of the total (a share and ETA
+// that assume symbols of similar size) or just counts.
 class ProgressLine {
  public:
   ProgressLine(bool enabled, int64_t symbol_count) : symbol_count_(symbol_count) {
@@ -98,7 +101,7 @@ class ProgressLine {
   }
   ~ProgressLine() { stop(); }
   std::atomic<int64_t>& counter() { return ticks_; }
-  std::atomic<int64_t>& symbols_finished() { return symbols_finished_; }
+  RunProgress& sources() { return sources_; }
   void stop() {
     if (!thread_.joinable()) return;
     {
@@ -110,15 +113,42 @@ class ProgressLine {
     if (shown_) std::cerr << "\r\033[K" << std::flush;
   }
 
-  // The text of the line after `secs` seconds; public so that its format can be tested.
-  static std::string describe(int64_t ticks, double secs, int64_t finished, int64_t total) {
+  // The text of the line after `secs` seconds.
+  static std::string describe(int64_t ticks, double secs, int64_t finished, int64_t total,
+                              const std::vector<RunProgress::Running>& running) {
+    std::optional<double> share;
+    if (total > 0) {
+      double sum = static_cast<double>(finished);
+      bool known = true;
+      for (const auto& r : running) {
+        if (!r.fraction) known = false;
+        sum += r.fraction.value_or(0.0);
+      }
+      if (known) share = std::min(1.0, sum / static_cast<double>(total));
+    }
     std::string line = "tickflow: ";
-    if (total > 1) {
-      line += fmt::format("{}/{} symbols ({:.0f}%)", finished, total, 100.0 * finished / total);
+    if (total > 1) line += fmt::format("{}/{} symbols, ", finished, total);
+    if (share) {
+      line += fmt::format("{:.0f}%", 100.0 * *share);
+      if (*share > 0 && *share < 1) {
+        line += fmt::format(", ETA {}", format_seconds(secs * (1 - *share) / *share));
+      }
+      if (total > 1 && !running.empty()) {
+        line += "; running";
+        const size_t shown = std::min<size_t>(running.size(), 3);
+        for (size_t i = 0; i < shown; ++i) {
+          line += fmt::format("{} {} {:.0f}%", i ? "," : "", running[i].symbol,
+                              100.0 * *running[i].fraction);
+        }
+        if (running.size() > shown) line += fmt::format(" and {} more", running.size() - shown);
+      }
+      line += "; ";
+    } else if (total > 1) {
+      line += fmt::format("{:.0f}%", 100.0 * finished / total);
       if (finished > 0 && finished < total) {
         line += fmt::format(", ETA {}", format_seconds(secs * (total - finished) / finished));
       }
-      line += ", ";
+      line += "; ";
     }
     line += fmt::format("{} ticks from sources, {:.1f} s, {:.2f} M ticks/s", ticks, secs,
                         secs > 0 ? ticks / secs / 1e6 : 0.0);
@@ -140,8 +170,9 @@ class ProgressLine {
     if (wake_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) return;
     while (!done_) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const RunProgress::Snapshot runs = sources_.snapshot();
       std::cerr << "\r\033[K"
-                << describe(ticks_.load(), secs, symbols_finished_.load(), symbol_count_)
+                << describe(ticks_.load(), secs, runs.finished, symbol_count_, runs.running)
                 << std::flush;
       shown_ = true;
       wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; });
@@ -149,8 +180,8 @@ class ProgressLine {
   }
 
   int64_t symbol_count_;
-  std::atomic<int64_t> symbols_finished_{0};
   std::atomic<int64_t> ticks_{0};
+  RunProgress sources_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -385,8 +416,8 @@ int run_command(const Registry& registry, const RunArgs& args) {
   ProgressLine progress(args.progress && !ticks_on_terminal,
                         static_cast<int64_t>(run_symbols_list.size()));
   options.ticks_produced = &progress.counter();
+  options.progress = &progress.sources();
   SymbolRunOptions symbol_options;
-  symbol_options.symbols_finished = &progress.symbols_finished();
   symbol_options.keep_going = args.keep_going;
   symbol_options.merge_symbols = args.merge_symbols;
   MultiRunResult result =

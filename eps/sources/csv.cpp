@@ -2,6 +2,7 @@
 // whose header names the fields. The schema is fixed at load time from the header and
 // the first rows; the run then streams the file in chunks.
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -57,9 +58,17 @@ class SharedSymbolFile {
  public:
   SharedSymbolFile(std::shared_ptr<const CsvSourceConfig> config,
                    const std::vector<std::string>& symbols, const QueryInfo& query)
-      : config_(std::move(config)), range_start_(query.range_start), range_end_(query.range_end) {
+      : config_(std::move(config)),
+        range_start_(query.range_start),
+        range_end_(query.range_end),
+        size_(csv::input_size(config_->path)) {
     for (const auto& symbol : symbols) per_symbol_[symbol];
   }
+
+  // Progress of the shared read, which every symbol's run waits for: the file's size (-1
+  // when unknown) and the bytes read so far.
+  int64_t size() const { return size_; }
+  const std::atomic<int64_t>& bytes_read() const { return bytes_read_; }
 
   // The ticks of `symbol` in batches; the error of the shared read for every caller.
   // `skipped_rows` gets the rows skipped by the read for its first caller only, so
@@ -79,8 +88,11 @@ class SharedSymbolFile {
   void load() {
     loaded_ = true;
     try {
-      csv::RecordReader reader(csv::open_input(config_->path, csv::InputUse::Ticks),
-                               csv::input_name(config_->path), config_->delimiter);
+      csv::RecordReader reader(
+          csv::open_input(
+              config_->path, csv::InputUse::Ticks,
+              [this](int64_t n) { bytes_read_.fetch_add(n, std::memory_order_relaxed); }),
+          csv::input_name(config_->path), config_->delimiter);
       const auto header = csv::read_header(reader);
       if (header != config_->layout.header) {
         throw RuntimeError("the header of " + config_->path + " changed since load time",
@@ -119,6 +131,8 @@ class SharedSymbolFile {
 
   std::shared_ptr<const CsvSourceConfig> config_;
   std::optional<int64_t> range_start_, range_end_;
+  int64_t size_;
+  std::atomic<int64_t> bytes_read_{0};
   std::mutex mutex_;
   bool loaded_ = false;
   std::optional<RuntimeError> error_;
@@ -136,8 +150,18 @@ class SharedFileOperator : public Operator {
 
   bool produce(OutputSink& out) override {
     if (!taken_) {
+      // While the first run to need the file reads it, every run shows that read's progress.
+      SourceProgress* progress = run_.progress;
+      if (progress && file_->size() >= 0) {
+        progress->set_total(file_->size());
+        progress->follow(&file_->bytes_read());
+      }
       pending_ = file_->take(run_.symbol, skipped_rows_);
       taken_ = true;
+      if (progress && file_->size() >= 0) {
+        progress->follow(nullptr);
+        progress->set_done(file_->size());
+      }
     }
     const size_t limit = std::max<size_t>(run_.batch_size, 1);
     while (!pending_.empty()) {
@@ -204,8 +228,16 @@ class CsvSourceOperator : public Operator {
     const std::string path = config_->path_per_symbol
                                  ? replace_all(config_->path, kSymbolPlaceholder, run_.symbol)
                                  : config_->path;
-    reader_ = std::make_unique<csv::RecordReader>(csv::open_input(path, csv::InputUse::Ticks),
-                                                  csv::input_name(path), config_->delimiter);
+    // Progress is the share of the file read (its compressed bytes, for a compressed file);
+    // standard input has no size known in advance.
+    std::function<void(int64_t)> on_read;
+    if (SourceProgress* progress = run_.progress; progress && csv::input_size(path) >= 0) {
+      progress->set_total(csv::input_size(path));
+      on_read = [progress](int64_t n) { progress->add_done(n); };
+    }
+    reader_ = std::make_unique<csv::RecordReader>(
+        csv::open_input(path, csv::InputUse::Ticks, std::move(on_read)), csv::input_name(path),
+        config_->delimiter);
     const auto header = csv::read_header(*reader_);
     if (header != config_->layout.header) {
       throw RuntimeError("the header of " + path + " (" + join_names(header) +

@@ -2,6 +2,7 @@
 // decompression (chosen by the first bytes, so a misnamed file still reads) and standard
 // input, which the schema sampling at load time and the run share without reading the
 // stream twice.
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -286,9 +287,38 @@ std::unique_ptr<ByteSource> decompress(std::unique_ptr<ByteSource> source,
   return whole;
 }
 
-std::unique_ptr<ByteSource> open_input(const std::string& path, InputUse use) {
+namespace {
+
+// Reports the bytes read from the source it wraps.
+class CountingSource : public ByteSource {
+ public:
+  CountingSource(std::unique_ptr<ByteSource> source, std::function<void(int64_t)> on_read)
+      : source_(std::move(source)), on_read_(std::move(on_read)) {}
+  size_t read(char* dst, size_t size) override {
+    const size_t n = source_->read(dst, size);
+    on_read_(static_cast<int64_t>(n));
+    return n;
+  }
+
+ private:
+  std::unique_ptr<ByteSource> source_;
+  std::function<void(int64_t)> on_read_;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteSource> open_input(const std::string& path, InputUse use,
+                                       std::function<void(int64_t)> on_read) {
   if (path == "-") return decompress(std::make_unique<StdinSource>(use), input_name(path));
-  return decompress(open_file(path), path);
+  std::unique_ptr<ByteSource> file = open_file(path);
+  if (on_read) file = std::make_unique<CountingSource>(std::move(file), std::move(on_read));
+  return decompress(std::move(file), path);
+}
+
+int64_t input_size(const std::string& path) {
+  struct stat info;
+  if (path == "-" || ::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return -1;
+  return static_cast<int64_t>(info.st_size);
 }
 
 }  // namespace tickflow::csv

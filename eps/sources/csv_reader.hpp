@@ -46,7 +46,13 @@ enum class InputUse { Sample, Ticks };
 inline constexpr std::string_view kStdinName = "<stdin>";
 
 // Opens a csv input: a file ("-" = standard input), decompressed when it is gzip or zstd.
-std::unique_ptr<ByteSource> open_input(const std::string& path, InputUse use);
+// `on_read`, when given, is called with the number of bytes read from the file each time
+// it is read (before decompression): the progress of a run through the file.
+std::unique_ptr<ByteSource> open_input(const std::string& path, InputUse use,
+                                       std::function<void(int64_t)> on_read = {});
+// The size in bytes of the file `path` opens, or -1 when it has none known in advance
+// (standard input, a pipe, a file that cannot be read: opening it reports that).
+int64_t input_size(const std::string& path);
 // The name errors use for `path`: "<stdin>" for "-".
 std::string input_name(const std::string& path);
 

@@ -79,16 +79,34 @@ class DbOperator : public Operator {
       end_ = run.query->range_end;
     }
     catalog_ = archive::read_catalog(options_->db, options_->table);
+    int64_t total_ticks = 0;
     for (const auto& p : catalog_.partitions) {
       if (options_->with_symbols && p.symbol != run.symbol) continue;
       if (start_ && p.max_time < *start_) continue;
       if (end_ && p.min_time >= *end_) continue;
       if (days_.empty() || days_.back().front()->day != p.day) days_.emplace_back();
       days_.back().push_back(&p);
+      total_ticks += p.ticks;
     }
+    progress_ = run.progress;
+    if (progress_) progress_->set_total(total_ticks);
   }
 
   bool produce(OutputSink& out) override {
+    const bool more = produce_batch(out);
+    // The range may leave rows of the last partitions unread: the source is done.
+    if (progress_ && !more) progress_->set_done(progress_->total());
+    return more;
+  }
+
+  std::vector<std::pair<std::string, int64_t>> counters() const override {
+    int64_t chunks = chunks_read_;
+    for (const Cursor& c : cursors_) chunks += c.reader.chunks_read();
+    return {{"partitions_read", partitions_read_}, {"chunks_read", chunks}};
+  }
+
+ private:
+  bool produce_batch(OutputSink& out) {
     while (true) {
       if (cursors_.empty() && !open_next_day()) return false;
       Batch batch(options_->output);
@@ -107,18 +125,12 @@ class DbOperator : public Operator {
           continue;
         }
       }
+      if (progress_) progress_->add_done(static_cast<int64_t>(batch.size()));
       out.emit(0, std::move(batch));
       return true;
     }
   }
 
-  std::vector<std::pair<std::string, int64_t>> counters() const override {
-    int64_t chunks = chunks_read_;
-    for (const Cursor& c : cursors_) chunks += c.reader.chunks_read();
-    return {{"partitions_read", partitions_read_}, {"chunks_read", chunks}};
-  }
-
- private:
   bool open_next_day() {
     for (const Cursor& c : cursors_) chunks_read_ += c.reader.chunks_read();
     cursors_.clear();
@@ -209,6 +221,7 @@ class DbOperator : public Operator {
   archive::ReaderLock lock_;  // held while this run reads
   SchemaPtr read_schema_;
   archive::TableCatalog catalog_;
+  SourceProgress* progress_ = nullptr;
   std::optional<int64_t> start_, end_;
   std::vector<std::vector<const archive::PartitionInfo*>> days_;
   size_t next_day_ = 0;

@@ -138,6 +138,8 @@ class GenerateOperator : public Operator {
       range_start_ = run.query->range_start;
       range_end_ = run.query->range_end;
     }
+    progress_ = run.progress;
+    if (progress_) progress_->set_total(options_.count);
   }
 
   bool produce(OutputSink& out) override {
@@ -172,7 +174,10 @@ class GenerateOperator : public Operator {
       out.emit(0, std::move(batch));
       break;
     }
-    return generated_ < options_.count && !past_end_;
+    const bool more = generated_ < options_.count && !past_end_;
+    // Past the range end the rest is never generated: the source is done.
+    if (progress_) progress_->set_done(more ? generated_ : options_.count);
+    return more;
   }
 
  private:
@@ -389,6 +394,7 @@ class GenerateOperator : public Operator {
   int64_t generated_ = 0;
   bool past_end_ = false;
   std::optional<int64_t> range_start_, range_end_;
+  SourceProgress* progress_ = nullptr;
   // kind: market
   double activity_ = 1.0;
   int64_t base_spread_ = 1;

@@ -166,10 +166,13 @@ struct PreparedTicks {
 class TicksOperator : public Operator {
  public:
   TicksOperator(std::shared_ptr<const PreparedTicks> data, std::vector<size_t> selected,
-                size_t batch_size)
+                const RunContext& run)
       : data_(std::move(data)),
         selected_(std::move(selected)),
-        batch_size_(batch_size == 0 ? 1 : batch_size) {}
+        batch_size_(run.batch_size == 0 ? 1 : run.batch_size),
+        progress_(run.progress) {
+    if (progress_) progress_->set_total(static_cast<int64_t>(selected_.size()));
+  }
 
   bool produce(OutputSink& out) override {
     size_t end = std::min(next_ + batch_size_, selected_.size());
@@ -180,6 +183,7 @@ class TicksOperator : public Operator {
       out.emit(0, std::move(batch));
     }
     next_ = end;
+    if (progress_) progress_->set_done(static_cast<int64_t>(next_));
     return next_ < selected_.size();
   }
 
@@ -187,6 +191,7 @@ class TicksOperator : public Operator {
   std::shared_ptr<const PreparedTicks> data_;
   std::vector<size_t> selected_;
   size_t batch_size_;
+  SourceProgress* progress_;
   size_t next_ = 0;
 };
 
@@ -357,7 +362,7 @@ OperatorFactory bind_ticks(BindContext& ctx) {
       if (data->row_symbols && (*data->row_symbols)[i] != run.symbol) continue;
       selected.push_back(i);
     }
-    return std::make_unique<TicksOperator>(data, std::move(selected), run.batch_size);
+    return std::make_unique<TicksOperator>(data, std::move(selected), run);
   };
 }
 

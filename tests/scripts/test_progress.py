@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The progress line of `tickflow run` on a terminal (stderr on a pseudo-terminal): in a
-run with several symbols it shows symbols finished of the total with % and, once a symbol
-has finished, an ETA; it is erased at the end; nothing is shown when stderr is not a
-terminal or with --no-progress. The line appears only after a second, so the run is made
-larger until one lasts that long (a bounded number of tries)."""
+"""The progress line of `tickflow run` on a terminal (stderr on a pseudo-terminal): the
+share done from what the sources know of their totals (generate counts, the size of a CSV
+file) with an ETA; in a run with several symbols also symbols finished of the total and the
+running symbols with their own share; counts only for standard input, whose size is not
+known; erased at the end; nothing when stderr is not a terminal or with --no-progress. The
+line appears only after a second, so each run is made larger until one lasts that long (a
+bounded number of tries)."""
 
 import argparse
 import os
@@ -16,9 +18,9 @@ import tempfile
 from script_checks import check, summary
 
 
-def run_on_terminal(cmd, cwd):
+def run_on_terminal(cmd, cwd, stdin=None):
     master, slave = pty.openpty()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=slave)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     out = b""
     while True:
@@ -33,6 +35,28 @@ def run_on_terminal(cmd, cwd):
     return proc.wait(timeout=300), out.decode("utf-8", "replace")
 
 
+def lines_of(shown):
+    return [l for l in re.split(r"\r\x1b\[K", shown) if l]
+
+
+def until_shown(name, make_run, size, tries=5):
+    """Runs make_run(size) on a terminal, tripling size until a run lasts long enough to show
+    the line (it appears after a second); returns what was shown."""
+    shown = ""
+    for _ in range(tries):
+        code, shown = make_run(size)
+        check(f"{name}: run succeeds", code == 0, shown)
+        if "tickflow:" in shown:
+            break
+        size *= 3
+    check(f"{name}: a progress line appeared", "tickflow:" in shown, shown)
+    return shown
+
+
+SHARE = r"\d+%(, ETA [^;]+)?; "
+COUNTS = r"\d+ ticks from sources, [\d.]+ s, [\d.]+ M ticks/s$"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickflow", required=True)
@@ -41,25 +65,26 @@ def main():
     args = parser.parse_args()
     tf = os.path.abspath(args.tickflow)
     work = tempfile.mkdtemp(prefix="tickflow_progress_")
-    count = 500_000
-    shown = ""
-    for _ in range(5):
+
+    # Several symbols from generate: symbols finished, the share with the running symbols'
+    # own shares, and an ETA.
+    def symbols_run(count):
         with open(os.path.join(work, "q.yaml"), "w") as f:
             f.write("tickflow: 1\nsymbols: [A, B, C, D, E, F, G, H]\nnodes:\n"
                     f"  g: {{ep: generate, count: {count}}}\n"
-                    '  a: {ep: aggregate, in: g, aggs: {N: "count()"}}\n')
-        code, shown = run_on_terminal([tf, "run", "q.yaml", "--threads", "2", "-o", "out.csv"],
-                                      work)
-        check("run succeeds", code == 0, shown)
-        if "tickflow:" in shown:
-            break
-        count *= 3
-    check("a progress line appeared", "tickflow:" in shown, shown)
-    lines = [l for l in re.split(r"\r\x1b\[K", shown) if l]
-    check("symbols finished of the total with %",
-          all(re.match(r"tickflow: \d/8 symbols \(\d+%\)", l) for l in lines), repr(shown))
-    with_eta = [l for l in lines if re.match(r"tickflow: [1-7]/8", l)]
-    check("an ETA once a symbol has finished", all(", ETA " in l for l in with_eta), repr(shown))
+                    '  a: {ep: rolling_stats, in: g, field: PRICE, windows: [10, 1000]}\n'
+                    '  n: {ep: aggregate, in: a, aggs: {N: "count()"}}\n')
+        return run_on_terminal([tf, "run", "q.yaml", "--threads", "2", "-o", "out.csv"], work)
+
+    shown = until_shown("symbols", symbols_run, 300_000)
+    lines = lines_of(shown)
+    check("symbols finished of the total, the share done",
+          all(re.match(r"tickflow: \d/8 symbols, " + SHARE, l) for l in lines), repr(shown))
+    partial = [l for l in lines if not re.match(r"tickflow: \d/8 symbols, 100%", l)]
+    check("an ETA while the run is under way", all(", ETA " in l for l in partial), repr(shown))
+    check("the running symbols with their own share",
+          all(re.search(r"; running [A-H] \d+%(, [A-H] \d+%)*( and \d+ more)?; ", l)
+              for l in lines if not l.startswith("tickflow: 8/8")), repr(shown))
     check("the line is erased at the end", shown.endswith("\r\x1b[K"), repr(shown))
 
     code, quiet = run_on_terminal(
@@ -69,6 +94,45 @@ def main():
                           capture_output=True, timeout=300)
     check("nothing when stderr is not a terminal", proc.returncode == 0 and proc.stderr == b"",
           proc.stderr.decode())
+
+    # One run reading a CSV file: the share is the part of the file read.
+    def write_csv(rows):
+        with open(os.path.join(work, "make.yaml"), "w") as f:
+            f.write(f"tickflow: 1\nnodes:\n  g: {{ep: generate, count: {rows}}}\n")
+        subprocess.run([tf, "run", "make.yaml", "--no-progress", "-o", "ticks.csv"], cwd=work,
+                       check=True, timeout=300)
+
+    def file_run(rows):
+        write_csv(rows)
+        with open(os.path.join(work, "f.yaml"), "w") as f:
+            f.write("tickflow: 1\nnodes:\n  c: {ep: csv, path: ticks.csv}\n"
+                    '  a: {ep: rolling_stats, in: c, field: PRICE, windows: [10, 1000, 100000],'
+                    ' stats: [mean, var, min, max]}\n'
+                    '  n: {ep: aggregate, in: a, aggs: {N: "count()"}}\n')
+        return run_on_terminal([tf, "run", "f.yaml", "--threads", "1", "-o", "out.csv"], work)
+
+    shown = until_shown("csv file", file_run, 400_000)
+    lines = lines_of(shown)
+    check("a CSV file: the share of the file read, no symbol counts",
+          lines and all(re.match(r"tickflow: " + SHARE + COUNTS, l) for l in lines), repr(shown))
+
+    # Standard input has no size known in advance: counts only.
+    def stdin_run(_):
+        with open(os.path.join(work, "s.yaml"), "w") as f:
+            f.write("tickflow: 1\nnodes:\n  c: {ep: csv, path: '-'}\n"
+                    '  a: {ep: rolling_stats, in: c, field: PRICE, windows: [10, 1000, 100000],'
+                    ' stats: [mean, var, min, max]}\n'
+                    '  n: {ep: aggregate, in: a, aggs: {N: "count()"}}\n')
+        with open(os.path.join(work, "ticks.csv"), "rb") as data:
+            return run_on_terminal([tf, "run", "s.yaml", "--threads", "1", "-o", "out.csv"],
+                                   work, stdin=data)
+
+    # The file that lasted long enough above lasts as long read from a pipe.
+    code, shown = stdin_run(0)
+    check("standard input: the run succeeds", code == 0, shown)
+    lines = lines_of(shown)
+    check("standard input: counts without a share",
+          lines and all(re.match(r"tickflow: " + COUNTS, l) for l in lines), repr(shown))
     return summary()
 
 

@@ -25,6 +25,7 @@
 #include "tickflow/config.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/live.hpp"
+#include "tickflow/progress.hpp"
 #include "tickflow/schema.hpp"
 #include "tickflow/state.hpp"
 #include "tickflow/time.hpp"
@@ -225,6 +226,9 @@ struct RunContext {
   StateStore* state = nullptr;
   // The feeds of `push` sources in a standing query (tickflow/live.hpp); null in a batch run.
   const LiveFeeds* live = nullptr;
+  // A source's progress toward its total (tickflow/progress.hpp); null when nobody watches
+  // the run and for nodes that are not sources.
+  SourceProgress* progress = nullptr;
 };
 
 using OperatorFactory = std::function<std::unique_ptr<Operator>(const RunContext&)>;

@@ -15,13 +15,16 @@
 
 #include <atomic>
 #include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tickflow/batch.hpp"
 #include "tickflow/diagnostics.hpp"
+#include "tickflow/progress.hpp"
 #include "tickflow/query.hpp"
 #include "tickflow/state.hpp"
 
@@ -58,12 +61,57 @@ struct OutputTap {
 // The message of the RuntimeError a run stopped by RunOptions::interrupt fails with.
 inline constexpr const char* kInterruptedMessage = "interrupted";
 
+// The progress of a command's runs, for a display on another thread (`tickflow run`'s
+// progress line). Each run registers its source nodes' SourceProgress for as long as it
+// runs, and counts as finished when it ends (successfully or not); snapshot() reports
+// both at one instant, so a run is never missed nor counted twice.
+class RunProgress {
+ public:
+  // One run's sources, registered while the object lives (run_query holds it).
+  class Run {
+   public:
+    Run(RunProgress& owner, std::string symbol, size_t sources);
+    ~Run();
+    Run(const Run&) = delete;
+    Run& operator=(const Run&) = delete;
+    SourceProgress& source(size_t i) { return sources_[i]; }
+
+   private:
+    friend class RunProgress;
+    RunProgress& owner_;
+    std::string symbol_;
+    size_t count_;
+    std::unique_ptr<SourceProgress[]> sources_;
+    std::list<Run*>::iterator position_;
+  };
+
+  struct Running {
+    std::string symbol;  // "" in a run without symbols
+    // The share done: that of its least advanced source (sources read in time order move
+    // together, and the slowest one decides when the run ends); nullopt when a source
+    // does not know its total, or the run has no sources.
+    std::optional<double> fraction;
+  };
+  struct Snapshot {
+    int64_t finished = 0;
+    std::vector<Running> running;  // in the order they started
+  };
+  Snapshot snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::list<Run*> runs_;
+  int64_t finished_ = 0;
+};
+
 struct RunOptions {
   size_t threads = 1;
   size_t batch_size = 4096;
   std::optional<int64_t> max_accumulated_ticks;
   std::string symbol;                              // "" in a run without symbols
   std::atomic<int64_t>* ticks_produced = nullptr;  // progress: ticks emitted by sources
+  // Progress: the run registers its sources' progress here while it runs.
+  RunProgress* progress = nullptr;
   // Run inside the task arena of the calling thread instead of a new one of `threads`
   // workers (used when several symbol runs share one arena).
   bool use_current_arena = false;
@@ -139,9 +187,6 @@ struct SymbolRunOptions {
   // How many symbols may run (or wait with finished output) ahead of the first unfinished
   // one; 0 means 2 x threads. Bounds the output held in memory.
   size_t max_in_flight = 0;
-  // Progress: incremented as each symbol's run ends (successfully or not). Host-side only;
-  // plugins never see this struct.
-  std::atomic<int64_t>* symbols_finished = nullptr;
 };
 
 struct SymbolFailure {

@@ -278,6 +278,8 @@ class Execution {
   // Standing runs: the live feeds, the source order, and the times passed per node (out)
   // and per node input (told to the operator).
   const LiveFeeds* live_ = nullptr;
+  // The sources' progress, registered with RunOptions::progress while the run lives.
+  std::unique_ptr<RunProgress::Run> progress_;
   std::unique_ptr<SourceInterleave> interleave_;
   std::vector<int64_t> passed_out_;
   std::vector<std::vector<int64_t>> passed_in_;

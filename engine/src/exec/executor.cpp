@@ -99,12 +99,20 @@ void Execution::setup() {
   for (size_t s = 0; s < plan_.segments.size(); ++s) {
     segments_.push_back(std::make_unique<SegmentState>());
   }
+  size_t source_count = 0;
+  for (const BoundNode& node : query_.nodes) source_count += node.inputs.empty();
+  if (options_.progress) {
+    progress_ =
+        std::make_unique<RunProgress::Run>(*options_.progress, options_.symbol, source_count);
+  }
+  size_t source_index = 0;
   for (size_t n = 0; n < query_.nodes.size(); ++n) {
     const BoundNode& node = query_.nodes[n];
     NodeState& state = nodes_[n];
-    state.context = {
-        node.id, node.ep_location, options_.symbol, options_.batch_size, &query_.info, state_.get(),
-        live_};
+    SourceProgress* progress = nullptr;
+    if (progress_ && node.inputs.empty()) progress = &progress_->source(source_index++);
+    state.context = {node.id,      node.ep_location, options_.symbol, options_.batch_size,
+                     &query_.info, state_.get(),     live_,           progress};
     state.open_inputs = node.inputs.size();
     state.consumers.resize(node.output_schemas.size());
   }

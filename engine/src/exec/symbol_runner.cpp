@@ -156,7 +156,6 @@ class SymbolRunner {
     add_stats(stats_, result.stats);
     add_state_stats(result.state);
     state.done = true;
-    if (symbol_options_.symbols_finished) ++*symbol_options_.symbols_finished;
     state.uncommitted = std::move(result.uncommitted);
     if (result.error && !is_cancellation(*result.error) && !symbol_options_.keep_going) {
       // Symbols after this one are cancelled; those before it run to their end, so the
