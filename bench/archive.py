@@ -19,17 +19,13 @@ Environment: TICKS (trades, also quotes; default 10,000,000), RUNS (default 3), 
 """
 import json
 import os
-import pathlib
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-BUILD = pathlib.Path(os.environ.get("BUILD_DIR", ROOT / "build"))
+from bench_support import BENCH, ROOT, cpu_model, duckdb_version, log, prepare, run
 TICKS = int(os.environ.get("TICKS", 10_000_000))
 RUNS = int(os.environ.get("RUNS", 3))
 THREADS = os.cpu_count() or 1
@@ -37,15 +33,8 @@ SYMBOLS = [f"S{i}" for i in range(10)]
 DATA = BENCH / "data" / f"archive_{TICKS}"
 
 
-def log(text):
-    print(f"== {text}", file=sys.stderr, flush=True)
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stderr[-3000:]}")
-    return r
 
 
 def timed(cmd):
@@ -58,24 +47,6 @@ def timed(cmd):
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def prepare():
-    cache = BUILD / "CMakeCache.txt"
-    if not cache.exists() or "CMAKE_BUILD_TYPE:STRING=Release" not in cache.read_text():
-        sys.exit(f"{BUILD} is not a Release build (cmake -B build -DCMAKE_BUILD_TYPE=Release)")
-    if shutil.which("node") is None:
-        sys.exit("node not found")
-    if not (BENCH / "node_modules" / "@duckdb" / "node-api").exists():
-        log("npm install in bench/")
-        run(["npm", "install", "--silent"], cwd=BENCH)
-    DATA.mkdir(parents=True, exist_ok=True)
-    bin_dir = DATA / "bin"
-    shutil.rmtree(bin_dir, ignore_errors=True)
-    bin_dir.mkdir()
-    shutil.copy2(BUILD / "tickflow", bin_dir)
-    for lib in BUILD.glob("libtickflow.so*"):
-        shutil.copy2(lib, bin_dir, follow_symlinks=False)
-    os.environ["LD_LIBRARY_PATH"] = str(bin_dir)
-    return str(bin_dir / "tickflow")
 
 
 def make_inputs(tf):
@@ -116,7 +87,7 @@ def queries():
 
 
 def main():
-    tf = prepare()
+    tf = prepare(DATA)
     make_inputs(tf)
     workloads = queries()
     node = ["node", str(BENCH / "duckdb_archive.mjs")]
@@ -160,11 +131,9 @@ def main():
             print(f"WARNING {w}: archive output identical to CSV output: {same}; rows {rows}", file=sys.stderr)
 
     med = lambda xs, i: statistics.median(x[i] for x in xs)
-    cpu = open("/proc/cpuinfo").read().split("model name")[1].split(":")[1].split("\n")[0].strip()
+    cpu = cpu_model()
     version = run([tf, "version"]).stdout.strip()
-    duck_version = run(["node", "-e", "import('@duckdb/node-api').then(m => m.DuckDBInstance.create(':memory:')"
-                        ".then(i => i.connect()).then(c => c.runAndReadAll('select version()'))"
-                        ".then(r => console.log(r.getRows()[0][0])))"], cwd=BENCH).stdout.strip()
+    duck_version = duckdb_version()
     csv_bytes = (DATA / "trades.csv").stat().st_size
     print(f"\n### Results ({TICKS:,} trades{' and quotes' if True else ''}, {len(SYMBOLS)} symbols)\n")
     print(f"- machine: {THREADS} cores (nproc), {cpu}; load average before the run: {' '.join(load_avg)}")

@@ -25,8 +25,6 @@ Release build), ONLY (e.g. "W2 W5": a subset). Needs node + npm (npm install run
 on first use) and Debian's python3-pandas.
 """
 import os
-import pathlib
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,9 +34,7 @@ import time
 import numpy as np
 import pandas as pd
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-BUILD = pathlib.Path(os.environ.get("BUILD_DIR", ROOT / "build"))
+from bench_support import BENCH, ROOT, cpu_model, duckdb_version, log, prepare, run
 N = int(os.environ.get("N", 10_000_000))
 RUNS = int(os.environ.get("RUNS", 3))
 THREADS = os.cpu_count() or 1
@@ -68,15 +64,8 @@ QUERIES = {
 }
 
 
-def log(text):
-    print(f"== {text}", file=sys.stderr, flush=True)
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stderr[-3000:]}")
-    return r
 
 
 def timed(cmd):
@@ -93,24 +82,6 @@ def timed(cmd):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def prepare():
-    cache = BUILD / "CMakeCache.txt"
-    if not cache.exists() or "CMAKE_BUILD_TYPE:STRING=Release" not in cache.read_text():
-        sys.exit(f"{BUILD} is not a Release build (cmake -B build -DCMAKE_BUILD_TYPE=Release)")
-    if shutil.which("node") is None:
-        sys.exit("node not found")
-    if not (BENCH / "node_modules" / "@duckdb" / "node-api").exists():
-        log("npm install in bench/")
-        run(["npm", "install", "--silent"], cwd=BENCH)
-    DATA.mkdir(parents=True, exist_ok=True)
-    bin_dir = DATA / "bin"
-    shutil.rmtree(bin_dir, ignore_errors=True)
-    bin_dir.mkdir()
-    shutil.copy2(BUILD / "tickflow", bin_dir)
-    for lib in BUILD.glob("libtickflow.so*"):
-        shutil.copy2(lib, bin_dir, follow_symlinks=False)
-    os.environ["LD_LIBRARY_PATH"] = str(bin_dir)
-    return str(bin_dir / "tickflow")
 
 
 def make_inputs(tf):
@@ -183,7 +154,7 @@ def disagreements(a, b):
 
 
 def main():
-    tf = prepare()
+    tf = prepare(DATA)
     make_inputs(tf)
     workloads = os.environ.get("ONLY", " ".join(QUERIES)).split()
     for w in workloads:
@@ -220,11 +191,9 @@ def main():
             print(f"DISAGREE {w} {p}", file=sys.stderr)
 
     med = lambda xs, i: statistics.median(x[i] for x in xs)
-    cpu = open("/proc/cpuinfo").read().split("model name")[1].split(":")[1].split("\n")[0].strip()
+    cpu = cpu_model()
     version = run([tf, "version"]).stdout.strip()
-    duck_version = run(["node", "-e", "import('@duckdb/node-api').then(m => m.DuckDBInstance.create(':memory:')"
-                        ".then(i => i.connect()).then(c => c.runAndReadAll('select version()'))"
-                        ".then(r => console.log(r.getRows()[0][0])))"], cwd=BENCH).stdout.strip()
+    duck_version = duckdb_version()
     pandas_version = run(["/usr/bin/python3", "-c", "import pandas; print(pandas.__version__)"]).stdout.strip()
     print(f"\n### Results ({N:,} rows per data set)\n")
     print(f"- machine: {THREADS} cores (nproc), {cpu}; load average before the run: {' '.join(load_avg)}")

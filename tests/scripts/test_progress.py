@@ -102,13 +102,17 @@ def main():
         subprocess.run([tf, "run", "make.yaml", "--no-progress", "-o", "ticks.csv"], cwd=work,
                        check=True, timeout=300)
 
-    def file_run(rows):
-        write_csv(rows)
-        with open(os.path.join(work, "f.yaml"), "w") as f:
-            f.write("tickflow: 1\nnodes:\n  c: {ep: csv, path: ticks.csv}\n"
+    def write_csv_query(name, path):
+        """A query reading CSV from `path` with work enough per tick to last a while."""
+        with open(os.path.join(work, name), "w") as f:
+            f.write(f"tickflow: 1\nnodes:\n  c: {{ep: csv, path: '{path}'}}\n"
                     '  a: {ep: rolling_stats, in: c, field: PRICE, windows: [10, 1000, 100000],'
                     ' stats: [mean, var, min, max]}\n'
                     '  n: {ep: aggregate, in: a, aggs: {N: "count()"}}\n')
+
+    def file_run(rows):
+        write_csv(rows)
+        write_csv_query("f.yaml", "ticks.csv")
         return run_on_terminal([tf, "run", "f.yaml", "--threads", "1", "-o", "out.csv"], work)
 
     shown = until_shown("csv file", file_run, 400_000)
@@ -118,11 +122,7 @@ def main():
 
     # Standard input has no size known in advance: counts only.
     def stdin_run(_):
-        with open(os.path.join(work, "s.yaml"), "w") as f:
-            f.write("tickflow: 1\nnodes:\n  c: {ep: csv, path: '-'}\n"
-                    '  a: {ep: rolling_stats, in: c, field: PRICE, windows: [10, 1000, 100000],'
-                    ' stats: [mean, var, min, max]}\n'
-                    '  n: {ep: aggregate, in: a, aggs: {N: "count()"}}\n')
+        write_csv_query("s.yaml", "-")
         with open(os.path.join(work, "ticks.csv"), "rb") as data:
             return run_on_terminal([tf, "run", "s.yaml", "--threads", "1", "-o", "out.csv"],
                                    work, stdin=data)
