@@ -19,6 +19,27 @@ using namespace tickflow::python;
 
 namespace {
 
+// An EP's runnable example as `tickflow eps --format json` gives it; None when it has none.
+py::object example_dict(const EpExample& e) {
+  if (e.empty()) return py::none();
+  py::list files;
+  for (const auto& [name, contents] : e.files) {
+    py::dict file;
+    file["name"] = name;
+    file["contents"] = contents;
+    files.append(file);
+  }
+  py::dict example;
+  example["query"] = e.query;
+  example["files"] = files;
+  example["setup"] = e.setup;
+  example["push_node"] = e.push_node;
+  example["push_body"] = e.push_body;
+  example["output"] = e.output;
+  example["output_file"] = e.output_file;
+  return example;
+}
+
 py::list ep_list() {
   py::list out;
   for (const EpDefinition* d : python_registry().all()) {
@@ -42,6 +63,7 @@ py::list ep_list() {
     ep["params"] = params;
     ep["accumulation"] = d->accumulation;
     ep["origin"] = d->origin;
+    ep["example"] = example_dict(d->example);
     out.append(ep);
   }
   return out;

@@ -193,3 +193,31 @@ def test_queries_pickle_as_their_recipe(source_dir):
                             "params": {"K": {"type": "double", "default": 1}}}, params={"K": 2})
     pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(d)).run(), d.run())
     assert d.run()["Y"].tolist() == [3.0, 5.0]
+
+
+def test_every_ep_example_runs_from_python(tmp_path):
+    """The examples of `tickflow eps` run the same from Python: each example that needs no
+    setup, pushes or output file gives the DataFrame of the output it states."""
+    import io
+    ran = 0
+    for ep in tf.eps():
+        example = ep["example"]
+        if ep["origin"] != "builtin" or ep["name"] == "dataframe":
+            continue
+        assert example is not None, ep["name"]
+        if example["setup"] or example["push_node"] or example["output_file"]:
+            continue
+        folder = tmp_path / ep["name"]
+        folder.mkdir()
+        (folder / "graph.yaml").write_text(example["query"])
+        for f in example["files"]:
+            (folder / f["name"]).write_text(f["contents"])
+        got = tf.Query.load(folder / "graph.yaml").run(threads=2)
+        want = pd.read_csv(io.StringIO(example["output"]), keep_default_na=False,
+                           na_values=["nan"], true_values=["true"], false_values=["false"])
+        want["TIMESTAMP"] = pd.to_datetime(want["TIMESTAMP"])
+        assert list(got.columns) == list(want.columns), ep["name"]
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False,
+                                      obj=ep["name"])
+        ran += 1
+    assert ran >= 25

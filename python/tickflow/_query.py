@@ -380,5 +380,6 @@ def _rebuild(kind, query, params, base_dir=None):
 def eps():
     """Every EP (built-in, `dataframe`, TICKFLOW_PLUGIN_PATH plugins) as a dict: name, doc,
     inputs, variadic_inputs, outputs, params [{name, type, required, default, doc}],
-    accumulation, origin."""
+    accumulation, origin, example (the runnable example `tickflow eps NAME` shows: {query,
+    files, setup, push_node, push_body, output, output_file}, or None)."""
     return _tickflow._eps()
