@@ -135,6 +135,7 @@ class RecordReader {
   bool resync_pending_ = false;       // an error was raised; the next record is on the next line
   std::vector<Span> spans_;           // [0, span_count_) are in use; kept allocated across records
   size_t span_count_ = 0;
+  bool spans_escaped_ = false;  // a span of [0, span_count_) holds a "" pair
   uint8_t unquoted_stop_[256];  // bytes that end an unquoted run
 
   // The current (returned) record.

@@ -102,7 +102,8 @@ bool RecordReader::next() {
         record_line_ = line_;
         current_spans_.swap(spans_);
         current_count_ = span_count_;
-        unescape_cells();
+        // Most records hold no "" pair: nothing to rewrite.
+        if (spans_escaped_) unescape_cells();
         line_ += static_cast<int>(breaks_);
         record_start_ = next_start_;
         return true;
@@ -146,6 +147,7 @@ RecordReader::Scan RecordReader::scan() {
   }
 
   span_count_ = 0;
+  spans_escaped_ = false;
   breaks_ = 0;
   size_t p = record_start_;
   auto end_record = [&](size_t at) {
@@ -204,6 +206,7 @@ RecordReader::Scan RecordReader::scan() {
         ++p;
       }
       add_span({cell_start, cell_start + 1, p, escaped});
+      spans_escaped_ |= escaped;
       ++p;  // the closing quote
       if (p == end_) {
         if (!eof_) return Scan::NeedMore;
