@@ -19,34 +19,17 @@ Environment: TICKS (trades, also quotes; default 10,000,000), RUNS (default 3), 
 """
 import json
 import os
-import resource
 import shutil
 import statistics
 import sys
-import time
 
-from bench_support import BENCH, ROOT, cpu_model, duckdb_version, log, prepare, run
+from bench_support import (BENCH, ROOT, cpu_model, duckdb_version, log, prepare, run, timed,
+                           workload_nodes)
 TICKS = int(os.environ.get("TICKS", 10_000_000))
 RUNS = int(os.environ.get("RUNS", 3))
 THREADS = os.cpu_count() or 1
 SYMBOLS = [f"S{i}" for i in range(10)]
 DATA = BENCH / "data" / f"archive_{TICKS}"
-
-
-
-
-
-
-def timed(cmd):
-    """Wall and CPU (user + system of the child) seconds of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    run(cmd, cwd=DATA)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 
 
 def make_inputs(tf):
@@ -68,16 +51,8 @@ def queries():
     symbols = f"symbols: [{', '.join(SYMBOLS)}]\n"
     db = {"trades": "{ep: db, path: db, table: trades}", "quotes": "{ep: db, path: db, table: quotes}"}
     csv = {"trades": "{ep: csv, path: trades.csv}", "quotes": "{ep: csv, path: quotes.csv}"}
-    bodies = {
-        "W2": (symbols, ["trades"], "  big: {ep: where, in: trades, if: SIZE > 500}\n"
-                                    "  out: {ep: add_field, in: big, set: {NOTIONAL: PRICE * SIZE}}\n"),
-        "W3": (symbols, ["trades", "quotes"], "  out: {ep: join_by_time, in: [trades, quotes]}\n"),
-        "W4": (symbols, ["trades"],
-               "  out:\n    ep: aggregate\n    in: trades\n    bucket: 1m\n    emit_empty: false\n"
-               "    aggs: {OPEN: first(PRICE), HIGH: max(PRICE), LOW: min(PRICE), CLOSE: last(PRICE), "
-               "VOLUME: sum(SIZE), VWAP: 'vwap(PRICE, SIZE)', TRADES: count()}\n"),
-        "W5": ("", ["trades"], "  out: {ep: order_by, in: trades, by: [-PRICE]}\n"),
-    }
+    bodies = {w: (symbols if w != "W5" else "", ["trades", "quotes"] if w == "W3" else ["trades"],
+                  workload_nodes(w, by_symbol_runs=True)) for w in ["W2", "W3", "W4", "W5"]}
     for w, (head, sources, rest) in bodies.items():
         for kind, nodes in [("db", db), ("csv", csv)]:
             text = f"tickflow: 1\n{head}nodes:\n"
@@ -98,8 +73,8 @@ def main():
     for _ in range(RUNS):
         shutil.rmtree(DATA / "db_load", ignore_errors=True)
         load["tickflow"].append(timed([tf, "load", "trades.csv", "--db", "db_load", "--table", "trades",
-                                       "--threads", str(THREADS)]))
-        load["duckdb"].append(timed(node + ["load", "load.duckdb", "trades.csv", "", str(THREADS)]))
+                                        "--threads", str(THREADS)], DATA))
+        load["duckdb"].append(timed(node + ["load", "load.duckdb", "trades.csv", "", str(THREADS)], DATA))
     listing = json.loads(run([tf, "db", "list", "db_load", "--format", "json"], cwd=DATA).stdout)[0]
     duck_load_bytes = (DATA / "load.duckdb").stat().st_size
 
@@ -121,7 +96,7 @@ def main():
     times = {key: [] for key in commands}
     for _ in range(RUNS):
         for key, cmd in commands.items():
-            times[key].append(timed(cmd))
+            times[key].append(timed(cmd, DATA))
     checks = {}
     for w in workloads:
         same = (out / f"{w}_csv.csv").read_bytes() == (out / f"{w}_db.csv").read_bytes()

@@ -1,10 +1,13 @@
 """What the Python benchmark drivers share (bench/archive.py, bench/peers.py): logging, a
-command that must succeed, and a private copy of the Release binary to measure."""
+command that must succeed, a timed run, a private copy of the Release binary to measure, and
+the tickflow side of the workloads W2-W5."""
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -53,3 +56,35 @@ def duckdb_version():
 
 def cpu_model():
     return open("/proc/cpuinfo").read().split("model name")[1].split(":")[1].split("\n")[0].strip()
+
+
+def timed(cmd, cwd):
+    """(wall s, CPU s of user + system, peak RSS MB) of one run of `cmd` in `cwd`; exits when
+    it fails, with the end of its standard error."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode()[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def workload_nodes(workload, by_symbol_runs):
+    """The compute nodes of W2-W5, reading the source nodes `trades` (and `quotes` for W3) and
+    ending in `out`. With by_symbol_runs the query runs once per symbol, so the join and the
+    bars need no SYMBOL key; otherwise one run sees every symbol and keys by SYMBOL."""
+    key = "" if by_symbol_runs else ", on: [SYMBOL]"
+    group = "" if by_symbol_runs else "    group_by: [SYMBOL]\n"
+    return {
+        "W2": "  big: {ep: where, in: trades, if: SIZE > 500}\n"
+              "  out: {ep: add_field, in: big, set: {NOTIONAL: PRICE * SIZE}}\n",
+        "W3": f"  out: {{ep: join_by_time, in: [trades, quotes]{key}}}\n",
+        "W4": "  out:\n    ep: aggregate\n    in: trades\n    bucket: 1m\n" + group
+              + "    emit_empty: false\n"
+              "    aggs: {OPEN: first(PRICE), HIGH: max(PRICE), LOW: min(PRICE), CLOSE: last(PRICE),"
+              " VOLUME: sum(SIZE), VWAP: 'vwap(PRICE, SIZE)', TRADES: count()}\n",
+        "W5": "  out: {ep: order_by, in: trades, by: [-PRICE]}\n",
+    }[workload]

@@ -28,13 +28,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 import numpy as np
 import pandas as pd
 
-from bench_support import BENCH, ROOT, cpu_model, duckdb_version, log, prepare, run
+from bench_support import (BENCH, ROOT, cpu_model, duckdb_version, log, prepare, run, timed,
+                           workload_nodes)
 N = int(os.environ.get("N", 10_000_000))
 RUNS = int(os.environ.get("RUNS", 3))
 THREADS = os.cpu_count() or 1
@@ -48,40 +47,9 @@ QUERIES = {
     "W1": "  p: {ep: csv, path: prices.csv}\n"
           f"  out: {{ep: rolling_stats, in: p, field: PRICE, windows: {WINDOWS},"
           " stats: [mean, var, min, max]}\n",
-    "W2": "  trades: {ep: csv, path: trades.csv}\n"
-          "  big: {ep: where, in: trades, if: SIZE > 500}\n"
-          "  out: {ep: add_field, in: big, set: {NOTIONAL: PRICE * SIZE}}\n",
-    "W3": "  trades: {ep: csv, path: trades.csv}\n"
-          "  quotes: {ep: csv, path: quotes.csv}\n"
-          "  out: {ep: join_by_time, in: [trades, quotes], on: [SYMBOL]}\n",
-    "W4": "  trades: {ep: csv, path: trades.csv}\n"
-          "  out:\n    ep: aggregate\n    in: trades\n    bucket: 1m\n    group_by: [SYMBOL]\n"
-          "    emit_empty: false\n"
-          "    aggs: {OPEN: first(PRICE), HIGH: max(PRICE), LOW: min(PRICE), CLOSE: last(PRICE),"
-          " VOLUME: sum(SIZE), VWAP: 'vwap(PRICE, SIZE)', TRADES: count()}\n",
-    "W5": "  trades: {ep: csv, path: trades.csv}\n"
-          "  out: {ep: order_by, in: trades, by: [-PRICE]}\n",
+    **{w: "".join(f"  {s}: {{ep: csv, path: {s}.csv}}\n" for s in ["trades", "quotes"] if f"{s}.csv" in INPUTS[w])
+          + workload_nodes(w, by_symbol_runs=False) for w in ["W2", "W3", "W4", "W5"]},
 }
-
-
-
-
-
-
-def timed(cmd):
-    """(wall s, CPU s, peak RSS MB) of one run of `cmd` in DATA; exits when it fails."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=DATA, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            err.seek(0)
-            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode()[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
 
 
 def make_inputs(tf):
@@ -176,7 +144,7 @@ def main():
     times = {key: [] for key in commands}
     for round_number in range(RUNS):
         for key, cmd in commands.items():
-            times[key].append(timed(cmd))
+            times[key].append(timed(cmd, DATA))
             log(f"round {round_number + 1}: {key[0]} {key[1]} {times[key][-1][0]:.2f} s")
 
     log("checking that the three engines' outputs agree")

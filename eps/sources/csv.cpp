@@ -152,13 +152,14 @@ class SharedFileOperator : public Operator {
     if (!taken_) {
       // While the first run to need the file reads it, every run shows that read's progress.
       SourceProgress* progress = run_.progress;
-      if (progress && file_->size() >= 0) {
+      const bool follows = progress != nullptr && file_->size() >= 0;
+      if (follows) {
         progress->set_total(file_->size());
         progress->follow(&file_->bytes_read());
       }
       pending_ = file_->take(run_.symbol, skipped_rows_);
       taken_ = true;
-      if (progress && file_->size() >= 0) {
+      if (follows) {
         progress->follow(nullptr);
         progress->set_done(file_->size());
       }
@@ -231,9 +232,11 @@ class CsvSourceOperator : public Operator {
     // Progress is the share of the file read (its compressed bytes, for a compressed file);
     // standard input has no size known in advance.
     std::function<void(int64_t)> on_read;
-    if (SourceProgress* progress = run_.progress; progress && csv::input_size(path) >= 0) {
-      progress->set_total(csv::input_size(path));
-      on_read = [progress](int64_t n) { progress->add_done(n); };
+    if (SourceProgress* progress = run_.progress; progress != nullptr) {
+      if (const int64_t size = csv::input_size(path); size >= 0) {
+        progress->set_total(size);
+        on_read = [progress](int64_t n) { progress->add_done(n); };
+      }
     }
     reader_ = std::make_unique<csv::RecordReader>(
         csv::open_input(path, csv::InputUse::Ticks, std::move(on_read)), csv::input_name(path),
