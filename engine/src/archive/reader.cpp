@@ -170,12 +170,12 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
     }
     const size_t rows = static_cast<size_t>(meta.rows);
     ++s.chunks_read;
-    out.times.clear();
+    // The decoders overwrite the previous chunk's values in place (resizing to this chunk's
+    // rows): clearing first would make them zero-fill every column of every chunk.
     if (out.columns.size() != s.fields.size()) {
       out.columns.clear();
       for (const auto& field : s.fields) out.columns.emplace_back(field.type);
     }
-    for (auto& column : out.columns) column.clear();
     const size_t parts = s.fields.size() + 2;
     s.compressed_buffers.resize(parts);
     s.raw_buffers.resize(parts);
@@ -201,7 +201,8 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
       const OpenColumn& column = s.columns[part - 2];
       Column& target = out.columns[part - 2];
       if (column.fd < 0) {
-        target.resize(rows);  // loaded before the field was added: type defaults
+        target.clear();  // loaded before the field was added: type defaults
+        target.resize(rows);
         return;
       }
       s.load_block(column, chunk, compressed, raw);
