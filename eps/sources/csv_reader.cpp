@@ -377,12 +377,6 @@ CsvLayout make_layout(const std::vector<std::string>& header, const std::vector<
 
 namespace {
 
-// Errors that skip mode must not swallow.
-class UnskippableError : public RuntimeError {
- public:
-  using RuntimeError::RuntimeError;
-};
-
 std::string cells_word(size_t n) {
   return std::to_string(n) + (n == 1 ? " cell" : " cells");
 }
@@ -396,10 +390,31 @@ TickReader::TickReader(RecordReader& reader, const CsvLayout& layout, TickReader
       time_parser_(options_.time_format, options_.time_zone),
       field_time_parser_(TimeFormat::Auto, options_.time_zone) {}
 
+UnskippableError time_order_error(int64_t time, int64_t previous, size_t previous_line,
+                                  bool same_symbol, Location where) {
+  UnskippableError error("timestamp " + format_time(time) +
+                             " is earlier than the previous tick's " + format_time(previous) +
+                             " (line " + std::to_string(previous_line) + ")" +
+                             (same_symbol ? " of the same symbol" : "") +
+                             "; CSV input must be in time order and is never reordered",
+                         std::move(where));
+  error.tick_time = time;
+  return error;
+}
+
+std::optional<CheckedTime> TickReader::last_checked() const {
+  if (!previous_time_) return std::nullopt;
+  return CheckedTime{*previous_time_, previous_line_, {}};
+}
+
 bool TickReader::read(Batch& batch, size_t max_ticks) {
   if (done_) return false;
   size_t produced = 0;
   while (produced < max_ticks) {
+    if (options_.stop_at_offset >= 0 && reader_.scan_offset() >= options_.stop_at_offset) {
+      done_ = true;
+      return false;
+    }
     Row row;
     try {
       if (!reader_.next()) {
@@ -422,6 +437,7 @@ bool TickReader::read(Batch& batch, size_t max_ticks) {
     if (row == Row::Tick) ++produced;
     if (row == Row::Stop) {
       done_ = true;
+      stopped_by_range_ = true;
       return false;
     }
   }
@@ -471,20 +487,20 @@ TickReader::Row TickReader::convert_row(Batch& batch) {
     previous_time = &routed_previous;
     previous_line = it != previous_by_symbol_.end() ? &it->second.second : &previous_line_;
   }
+  const auto time_location = [&] {
+    return has_time ? reader_.location(time_cell) : reader_.location(0);
+  };
   if (*previous_time && *time < **previous_time) {
-    UnskippableError error(
-        "timestamp " + format_time(*time) + " is earlier than the previous tick's " +
-            format_time(**previous_time) + " (line " + std::to_string(*previous_line) + ")" +
-            (options_.route_by_symbol ? " of the same symbol" : "") +
-            "; CSV input must be in time order and is never reordered",
-        has_time ? reader_.location(time_cell) : reader_.location(0));
-    error.tick_time = *time;
-    throw error;
+    throw time_order_error(*time, **previous_time, *previous_line,
+                           static_cast<bool>(options_.route_by_symbol), time_location());
   }
   if (options_.route_by_symbol) {
     previous_by_symbol_[std::string(reader_.cell(*layout_.symbol_column))] = {
         *time, static_cast<size_t>(reader_.line())};
   } else {
+    if (!previous_time_) {
+      first_checked_ = CheckedTime{*time, static_cast<size_t>(reader_.line()), time_location()};
+    }
     previous_time_ = time;
     previous_line_ = static_cast<size_t>(reader_.line());
   }

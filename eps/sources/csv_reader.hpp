@@ -58,6 +58,11 @@ std::string input_name(const std::string& path);
 
 // ---------------------------------------------------------------- records
 
+// Thrown by a RecordReader of bytes in memory that are not the end of the input, when a
+// record (or a line being skipped) runs past them. Not an error: the caller reads on from
+// scan_offset() with more bytes.
+struct InputPaused {};
+
 inline constexpr size_t kDefaultChunkSize = size_t{1} << 20;
 
 // Splits a byte stream into RFC 4180 records: quoted cells with "" escapes and embedded
@@ -73,6 +78,10 @@ class RecordReader {
  public:
   RecordReader(std::unique_ptr<ByteSource> source, std::string file_name, char delimiter,
                size_t chunk_size = kDefaultChunkSize);
+  // Reads bytes already in memory (a piece of a file), without copying them; `bytes` must
+  // outlive the reader. At their end the input ends when `last`; otherwise next() throws
+  // InputPaused, leaving scan_offset() at the record the bytes cut.
+  RecordReader(std::string_view bytes, bool last, std::string file_name, char delimiter);
 
   // Reads the next record; false at the end of the input.
   bool next();
@@ -81,7 +90,7 @@ class RecordReader {
   size_t size() const { return current_count_; }
   std::string_view cell(size_t i) const {
     const Span& span = current_spans_[i];
-    return {(span.escaped ? unescaped_.data() : buffer_.get()) + span.begin, span.end - span.begin};
+    return {(span.escaped ? unescaped_.data() : data_) + span.begin, span.end - span.begin};
   }
 
   // 1-based file line where the current record starts.
@@ -91,6 +100,30 @@ class RecordReader {
   // Just past the last cell of the current record.
   Location end_location() const;
   const std::string& file() const { return file_; }
+  char delimiter() const { return delimiter_; }
+
+  // Where the next scan starts, in bytes from the start of the source (the record after
+  // the current one, or the bad line being skipped), its file line, and whether the rest of
+  // that line is to be skipped first (after a malformed record). Reading a piece of a file
+  // stops at a byte offset by these.
+  int64_t scan_offset() const { return static_cast<int64_t>(discarded_ + record_start_); }
+  int scan_line() const { return line_; }
+  bool resync_pending() const { return resync_pending_; }
+  // Makes the reader continue a file from inside it: the source's first byte is at file
+  // line `line` (no byte order mark can follow), with the rest of that line skipped first
+  // when `resync_pending`.
+  void resume_at(int line, bool resync_pending);
+
+  // What is left of the input: the bytes read but not yet scanned, and the source. The
+  // reader has no more records afterwards.
+  struct Rest {
+    std::unique_ptr<ByteSource> source;
+    std::string buffered;
+    bool eof = false;
+    int line = 1;
+    bool resync_pending = false;
+  };
+  Rest release_rest();
 
  private:
   enum class Scan { Complete, NeedMore, End, Error };
@@ -119,7 +152,11 @@ class RecordReader {
 
   std::unique_ptr<char[]> buffer_;
   size_t capacity_ = 0;
-  size_t end_ = 0;  // bytes [0, end_) of buffer_ hold data
+  const char* data_ = nullptr;  // buffer_, or the bytes of a reader of memory
+  bool in_memory_ = false;      // reading bytes given at construction, not source_
+  bool pauses_at_end_ = false;  // in memory: the bytes are not the end of the input
+  size_t end_ = 0;              // bytes [0, end_) of data_ hold data
+  size_t discarded_ = 0;        // bytes of the source dropped from the front of buffer_
   bool eof_ = false;
   bool at_file_start_ = true;
 
@@ -266,7 +303,29 @@ struct TickReaderOptions {
   // The query's zone: times without an offset (the time column and time fields) are read
   // in it.
   TimeZone time_zone;
+  // Reading one piece of a file (ParallelTickReader): stop, without reading it, at the
+  // first record whose scan starts at or after this byte offset of the reader's source.
+  int64_t stop_at_offset = -1;
 };
+
+// Errors that skip mode (skip_bad_rows) must not swallow.
+class UnskippableError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
+// A tick time that went through the time-order check: the row's line and the place the
+// error for it points at.
+struct CheckedTime {
+  int64_t time = 0;
+  size_t line = 0;
+  Location location;
+};
+
+// The error for a tick earlier than the previous one (of the same symbol when routed):
+// CSV input is never reordered, and this is never skipped.
+UnskippableError time_order_error(int64_t time, int64_t previous, size_t previous_line,
+                                  bool same_symbol, Location where);
 
 // Turns the data records of a reader (positioned after the header) into batches.
 class TickReader {
@@ -277,6 +336,14 @@ class TickReader {
   // once the input (or the range) is exhausted. Throws RuntimeError for bad data.
   bool read(Batch& batch, size_t max_ticks);
   int64_t skipped_rows() const { return skipped_rows_; }
+
+  // Without route_by_symbol: the first and the last tick time that went through the
+  // time-order check, so that a piece of a file read on its own can be checked against the
+  // piece before it.
+  const std::optional<CheckedTime>& first_checked() const { return first_checked_; }
+  std::optional<CheckedTime> last_checked() const;
+  // True when reading stopped at the range's end (not at the end of the input).
+  bool stopped_by_range() const { return stopped_by_range_; }
 
  private:
   enum class Row { Tick, Filtered, Stop };
@@ -297,6 +364,8 @@ class TickReader {
   std::optional<int64_t> row_time_;  // of the row being converted, for error reports
   int64_t skipped_rows_ = 0;
   bool done_ = false;
+  bool stopped_by_range_ = false;
+  std::optional<CheckedTime> first_checked_;
 };
 
 }  // namespace tickflow::csv

@@ -92,6 +92,14 @@ RecordReader::RecordReader(std::unique_ptr<ByteSource> source, std::string file_
   for (char c : {delimiter_, '\n', '\r', '\0'}) unquoted_stop_[static_cast<uint8_t>(c)] = 1;
 }
 
+RecordReader::RecordReader(std::string_view bytes, bool last, std::string file_name, char delimiter)
+    : RecordReader(nullptr, std::move(file_name), delimiter, 1) {
+  data_ = bytes.data();
+  end_ = bytes.size();
+  in_memory_ = true;
+  pauses_at_end_ = !last;
+}
+
 bool RecordReader::next() {
   if (resync_pending_) resync();
   for (;;) {
@@ -124,7 +132,7 @@ bool RecordReader::next() {
 // refills and the scan starts again, which costs little because refills at least double
 // the data held.
 RecordReader::Scan RecordReader::scan() {
-  const char* b = buffer_.get();
+  const char* b = data_;
   if (at_file_start_) {
     if (end_ - record_start_ < 3 && !eof_) return Scan::NeedMore;
     if (end_ - record_start_ >= 3 && std::memcmp(b + record_start_, "\xEF\xBB\xBF", 3) == 0) {
@@ -236,9 +244,35 @@ RecordReader::Scan RecordReader::scan() {
   }
 }
 
+void RecordReader::resume_at(int line, bool resync_pending) {
+  line_ = line;
+  resync_pending_ = resync_pending;
+  at_file_start_ = false;
+}
+
+RecordReader::Rest RecordReader::release_rest() {
+  Rest rest;
+  rest.buffered.assign(data_ + record_start_, end_ - record_start_);
+  rest.source = std::move(source_);
+  rest.eof = eof_;
+  rest.line = line_;
+  rest.resync_pending = resync_pending_;
+  discarded_ += end_;
+  record_start_ = end_ = 0;
+  eof_ = true;
+  resync_pending_ = false;
+  return rest;
+}
+
 void RecordReader::refill() {
+  if (in_memory_) {  // there is nothing more to read
+    if (pauses_at_end_) throw InputPaused{};
+    eof_ = true;
+    return;
+  }
   const size_t keep = end_ - record_start_;
   if (record_start_ > 0) {
+    discarded_ += record_start_;
     if (keep > 0) std::memmove(buffer_.get(), buffer_.get() + record_start_, keep);
     end_ = keep;
     record_start_ = 0;
@@ -251,6 +285,7 @@ void RecordReader::refill() {
     auto bigger = std::make_unique<char[]>(capacity);
     if (end_ > 0) std::memcpy(bigger.get(), buffer_.get(), end_);
     buffer_ = std::move(bigger);
+    data_ = buffer_.get();
     capacity_ = capacity;
   }
   const size_t n = source_->read(buffer_.get() + end_, want);
@@ -263,7 +298,7 @@ void RecordReader::refill() {
 
 void RecordReader::unescape_cells() {
   unescaped_.clear();
-  const char* b = buffer_.get();
+  const char* b = data_;
   for (size_t c = 0; c < current_count_; ++c) {
     Span& span = current_spans_[c];
     if (!span.escaped) continue;
@@ -278,7 +313,7 @@ void RecordReader::unescape_cells() {
 }
 
 Location RecordReader::locate(size_t record_start, int record_line, size_t offset) const {
-  const char* b = buffer_.get();
+  const char* b = data_;
   int line = record_line;
   size_t line_start = record_start;
   for (size_t i = record_start; i < offset; ++i) {
@@ -316,9 +351,10 @@ void RecordReader::fail_and_resync() {
 }
 
 void RecordReader::resync() {
-  resync_pending_ = false;
+  // The flag stays set until the line break is found: a source that pauses mid-line (a
+  // piece of a file, ParallelTickReader) leaves the reader still skipping.
   for (;;) {  // resume at the next line
-    const char* b = buffer_.get();
+    const char* b = data_;
     size_t p = record_start_;
     while (p < end_ && b[p] != '\n' && b[p] != '\r') ++p;
     if (p == end_) {
@@ -336,6 +372,7 @@ void RecordReader::resync() {
     ++line_;
     break;
   }
+  resync_pending_ = false;
 }
 
 }  // namespace tickflow::csv
