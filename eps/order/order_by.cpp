@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "builtin.hpp"
+#include "combine/string_id_map.hpp"
 #include "order/stable_sort.hpp"
 #include "tickflow/ep.hpp"
 #include "tickflow/ep_helpers.hpp"
@@ -37,13 +38,21 @@ class OrderByOperator : public Operator {
       store_keys_.push_back(store_key);
     }
     store_schema_ = make_schema(std::move(fields));
+    dictionaries_.resize(schema_->size());
+    for (size_t c = 0; c < schema_->size(); ++c) {
+      const bool key = std::find(key_columns_.begin(), key_columns_.end(), c) != key_columns_.end();
+      dictionaries_[c].used = (*schema_)[c].type == Type::String && !key;
+    }
   }
 
   void process(size_t, Batch&& batch, OutputSink&) override {
     if (batch.empty()) return;
+    std::vector<std::vector<uint32_t>> ids = hold_strings_as_ids(batch);
     held_ticks_ += static_cast<int64_t>(batch.size());
     held_bytes_ += static_cast<int64_t>(batch.bytes());
+    for (const auto& column : ids) held_bytes_ += static_cast<int64_t>(column.size() * 4);
     held_.push_back(std::move(batch));
+    held_ids_.push_back(std::move(ids));
   }
 
   // Sorts on a copy of the key columns only, then gathers each output batch straight from
@@ -51,6 +60,7 @@ class OrderByOperator : public Operator {
   // into one big store first (that copy and its page faults cost as much as the sort).
   void finish(OutputSink& out) override {
     std::vector<Batch> held = std::move(held_);
+    const std::vector<std::vector<std::vector<uint32_t>>> held_ids = std::move(held_ids_);
     held_ticks_ = held_bytes_ = 0;
     if (held.empty()) return;
     std::vector<RowIndex> starts;  // first global row of each held batch
@@ -89,12 +99,49 @@ class OrderByOperator : public Operator {
         const uint32_t b = uniform ? g >> batch_shift : batch_of[g];
         at[i] = {b, g - starts[b]};
       }
-      out.emit(0, gather(held, at));
+      out.emit(0, gather(held, held_ids, at));
     }
   }
   Held held() const override { return {held_ticks_, held_bytes_}; }
 
  private:
+  // Every string column but the keys is held as ids into a dictionary of its distinct
+  // values while it has few (symbols, exchanges, sides): 4 bytes a tick instead of a 32-byte
+  // std::string, whose memory costs more to fault in and to read back in sorted order than
+  // the ids cost to find. A column with more distinct values keeps its strings from then on
+  // (batches already held keep their ids).
+  static constexpr size_t kMaxDictionary = 1 << 16;
+  struct Dictionary {
+    bool used = false;  // a string column that is not a key, with few distinct values so far
+    StringIdMap ids;
+    std::vector<std::string> values;  // by id
+  };
+
+  // The ids of `batch`'s dictionary columns (an empty vector for the others), whose strings
+  // are released.
+  std::vector<std::vector<uint32_t>> hold_strings_as_ids(Batch& batch) {
+    std::vector<std::vector<uint32_t>> ids(batch.columns.size());
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+      Dictionary& dictionary = dictionaries_[c];
+      if (!dictionary.used) continue;
+      const std::vector<std::string>& strings = batch.columns[c].strings();
+      std::vector<uint32_t> column(strings.size());
+      for (size_t row = 0; row < strings.size(); ++row) {
+        bool added = false;
+        column[row] = dictionary.ids.find_or_add(
+            strings[row], static_cast<uint32_t>(dictionary.values.size()), added);
+        if (added) dictionary.values.push_back(strings[row]);
+      }
+      if (dictionary.values.size() > kMaxDictionary) {
+        dictionary.used = false;  // this batch and the next keep their strings
+        continue;
+      }
+      ids[c] = std::move(column);
+      std::vector<std::string>().swap(batch.columns[c].strings());
+    }
+    return ids;
+  }
+
   // The order of the held ticks (global row numbers), as the sort leaves it.
   struct Order {
     std::vector<RowIndex> of_store;
@@ -148,10 +195,12 @@ class OrderByOperator : public Operator {
     return store;
   }
 
-  // The ticks at `at` (held batch, row) as one batch. Short strings are copied (their
-  // bytes are inline; moving would write to the held batch too), long ones moved: every
-  // held tick is gathered once.
-  Batch gather(std::vector<Batch>& held, const std::vector<std::pair<uint32_t, uint32_t>>& at) {
+  // The ticks at `at` (held batch, row) as one batch. Strings held as ids are copied from
+  // the dictionary; held short strings are copied (their bytes are inline; moving would
+  // write to the held batch too), long ones moved: every held tick is gathered once.
+  Batch gather(std::vector<Batch>& held,
+               const std::vector<std::vector<std::vector<uint32_t>>>& held_ids,
+               const std::vector<std::pair<uint32_t, uint32_t>>& at) {
     // Every read is a cache miss somewhere in what is held: the address of the read
     // kPrefetch rows ahead is requested early, so several misses are in flight at once.
     constexpr size_t kPrefetch = 16;
@@ -188,12 +237,23 @@ class OrderByOperator : public Operator {
         case Type::String: {
           auto& target = to.strings();
           target.resize(n);
+          const std::vector<std::string>& values = dictionaries_[c].values;
           for (size_t i = 0; i < n; ++i) {
+            const auto& [b, row] = at[i];
+            if (const std::vector<uint32_t>& ids = held_ids[b][c]; !ids.empty()) {
+              if (i + kPrefetch < n) {
+                const auto& ahead = at[i + kPrefetch];
+                const auto& ahead_ids = held_ids[ahead.first][c];
+                if (!ahead_ids.empty()) __builtin_prefetch(ahead_ids.data() + ahead.second);
+              }
+              target[i] = values[ids[row]];
+              continue;
+            }
             if (i + kPrefetch < n) {
               const auto& ahead = at[i + kPrefetch];
               __builtin_prefetch(held[ahead.first].columns[c].strings().data() + ahead.second);
             }
-            std::string& source = held[at[i].first].columns[c].strings()[at[i].second];
+            std::string& source = held[b].columns[c].strings()[row];
             if (source.size() <= 15) {
               target[i].assign(source.data(), source.size());
             } else {
@@ -211,6 +271,10 @@ class OrderByOperator : public Operator {
 
   SchemaPtr schema_;
   std::vector<Batch> held_;  // as they arrived: no copying while ticks arrive
+  // Per held batch and column: the ids of a dictionary column (its strings released), or
+  // empty.
+  std::vector<std::vector<std::vector<uint32_t>>> held_ids_;
+  std::vector<Dictionary> dictionaries_;
   int64_t held_ticks_ = 0;
   std::vector<SortKey> keys_;
   std::vector<SortKey> store_keys_;  // keys_ in terms of the key store

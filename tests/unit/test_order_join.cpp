@@ -262,3 +262,42 @@ TEST_CASE("stable_order_of_bits splits a large sort over threads with the same r
     CHECK(std::vector<tickflow::RowIndex>(order.get(), order.get() + want.size()) == want);
   }
 }
+
+TEST_CASE("order_by holds few-valued strings as dictionary ids and many-valued ones as strings") {
+  // EXCHANGE has a few values and NOTE a few thousand: held as ids unless a sort key. ID has
+  // a new value on every tick, so its dictionary is given up after 65,536 values: the
+  // batches before hold ids, the later ones strings. The output must be the stable sort.
+  for (const bool by_note : {false, true}) {
+    const std::string yaml = std::string(R"yaml(
+tickflow: 1
+nodes:
+  g: {ep: generate, kind: trades, count: 150000, interval: 1ms, seed: 3}
+  s:
+    ep: add_field
+    in: g
+    set: {NOTE: "EXCHANGE + string(SIZE % 997)", ID: "'id' + string(int(TIMESTAMP) % 1000000007)"}
+)yaml") +
+                             (by_note ? "  o: {ep: order_by, in: s, by: [NOTE, -SIZE]}\n"
+                                      : "  o: {ep: order_by, in: s, by: [-SIZE]}\n") +
+                             "output: [s, o]\n";
+    const Outputs base = run(yaml, 1, 4096);
+    const Batch& input = base.streams[0];
+    REQUIRE(input.size() == 150000);
+    std::vector<size_t> order(input.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const auto& size = input.columns[1].ints();
+    const auto& note = input.columns[3].strings();
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (by_note && note[a] != note[b]) return note[a] < note[b];
+      return size[a] > size[b];
+    });
+    Batch want(base.streams[1].schema);
+    for (size_t i : order) want.append_row(input, i);
+    CHECK(same_batch(base.streams[1], want));
+    for (size_t threads : {1, 2}) {
+      for (size_t batch : {1000, 4096}) {
+        CHECK(same_batch(run(yaml, threads, batch).streams[1], want));
+      }
+    }
+  }
+}
