@@ -270,14 +270,17 @@ class CsvSourceOperator : public Operator {
       options.range_start = run_.query->range_start;
       options.range_end = run_.query->range_end;
     }
-    // A file (not a pipe, whose lines are read as they come) is parsed on the threads free
-    // at the start; the result is the same either way.
-    if (const size_t threads = available_threads(); threads > 1 && size >= 0) {
-      csv::ParallelReadOptions parallel;
+    // A file (not a pipe, whose lines are read as they come) of a few windows or more is
+    // parsed on the threads free at the start; the result is the same either way. A smaller
+    // one is read on the run's thread: its whole read takes milliseconds.
+    csv::ParallelReadOptions parallel;
+    const size_t threads = available_threads();
+    parallel.pieces = 2 * threads;
+    const int64_t window = static_cast<int64_t>(parallel.pieces * parallel.piece_bytes);
+    if (threads > 1 && size >= 2 * window) {
       parallel.parallel = [](size_t parts, const std::function<void(size_t)>& body) {
         work_in_parts(parts, body);
       };
-      parallel.pieces = 2 * threads;
       parallel.batch_size = std::max<size_t>(run_.batch_size, 1);
       parallel_ticks_ = std::make_unique<csv::ParallelTickReader>(*reader_, config_->layout,
                                                                   std::move(options), parallel);

@@ -271,7 +271,7 @@ TEST_CASE("order_by holds few-valued strings as dictionary ids and many-valued o
     const std::string yaml = std::string(R"yaml(
 tickflow: 1
 nodes:
-  g: {ep: generate, kind: trades, count: 150000, interval: 1ms, seed: 3}
+  g: {ep: generate, kind: trades, count: 100000, interval: 1ms, seed: 3}
   s:
     ep: add_field
     in: g
@@ -282,7 +282,7 @@ nodes:
                              "output: [s, o]\n";
     const Outputs base = run(yaml, 1, 4096);
     const Batch& input = base.streams[0];
-    REQUIRE(input.size() == 150000);
+    REQUIRE(input.size() == 100000);
     std::vector<size_t> order(input.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     const auto& size = input.columns[1].ints();
