@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-asan}
 seconds=${2:-30}
-declare -A fixed_runs=([query]=12000 [expr]=30000 [csv]=20000 [time]=2000000 [http]=600000
+declare -A fixed_runs=([query]=12000 [expr]=30000 [csv]=14000 [time]=2000000 [http]=600000
   [archive]=400000)
 shift $(($# > 2 ? 2 : $#))
 targets=("$@")

@@ -103,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t part = 0; part < parts; ++part) body(part);
     };
     parallel.pieces = 3;
-    parallel.piece_bytes = 1 + (flags >> 5) * 5;
+    parallel.piece_bytes = 1 + (flags >> 5) * 40;
     parallel.batch_size = 3;
     const Outcome pieces =
         read_ticks<ParallelTickReader>(file, chunk, delimiter, layout, options, parallel);
