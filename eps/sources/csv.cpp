@@ -32,6 +32,8 @@ struct CsvSourceConfig {
   csv::TimeFormat time_format = csv::TimeFormat::Auto;
   TimeZone time_zone;  // the query's: times without an offset are read in it
   bool skip_bad_rows = false;
+  // parse: whether a file is parsed in pieces on several threads.
+  enum class Parse { Auto, Pieces, OneThread } parse = Parse::Auto;
   std::string bind_path;  // the file the layout was read from
   csv::CsvLayout layout;
 };
@@ -271,13 +273,20 @@ class CsvSourceOperator : public Operator {
       options.range_end = run_.query->range_end;
     }
     // A file (not a pipe, whose lines are read as they come) of a few windows or more is
-    // parsed on the threads free at the start; the result is the same either way. A smaller
-    // one is read on the run's thread: its whole read takes milliseconds.
+    // parsed on the threads free at the start when there are three or more; the result is
+    // the same either way. With two, the run already parses on one thread while the rest of
+    // the graph works on the other, and parsing in pieces costs more CPU in all (measured
+    // on 2 cores: reading alone 0.92 s -> 0.88 s, but filter + map + write 1.02 s ->
+    // 1.08 s; docs/performance.md). A smaller file is read on the run's thread: its whole
+    // read takes milliseconds.
     csv::ParallelReadOptions parallel;
     const size_t threads = available_threads();
     parallel.pieces = 2 * threads;
     const int64_t window = static_cast<int64_t>(parallel.pieces * parallel.piece_bytes);
-    if (threads > 1 && size >= 2 * window) {
+    using Parse = CsvSourceConfig::Parse;
+    const bool pieces = config_->parse == Parse::Pieces ||
+                        (config_->parse == Parse::Auto && threads >= 3 && size >= 2 * window);
+    if (pieces && threads > 1 && size >= 0) {
       parallel.parallel = [](size_t parts, const std::function<void(size_t)>& body) {
         work_in_parts(parts, body);
       };
@@ -332,6 +341,18 @@ bool read_options(BindContext& ctx, CsvSourceConfig& config) {
     ctx.error(ctx.location("on_error"), "unknown on_error '" + on_error +
                                             "'; expected fail or skip" +
                                             did_you_mean(on_error, {"fail", "skip"}));
+    ok = false;
+  }
+
+  const std::string parse = ctx.get_string("parse");
+  if (parse == "auto" || parse == "pieces" || parse == "one_thread") {
+    config.parse = parse == "auto"     ? CsvSourceConfig::Parse::Auto
+                   : parse == "pieces" ? CsvSourceConfig::Parse::Pieces
+                                       : CsvSourceConfig::Parse::OneThread;
+  } else {
+    ctx.error(ctx.location("parse"), "unknown parse '" + parse +
+                                         "'; expected auto, pieces or one_thread" +
+                                         did_you_mean(parse, {"auto", "pieces", "one_thread"}));
     ok = false;
   }
 
@@ -524,9 +545,9 @@ void register_csv(Registry& registry) {
       "becomes TIMESTAMP; the other columns are fields in file order, typed by `fields` or "
       "inferred from the first 1000 rows (int, else double, else bool, else string). An empty "
       "cell is the type's default. Rows must be in time order; in a run with symbols the "
-      "symbol column selects the run's rows and is dropped. A file (not standard input) is "
-      "parsed on the run's free threads, in pieces cut at line breaks; the ticks, errors and "
-      "their lines are the same as when it is read on one thread.";
+      "symbol column selects the run's rows and is dropped. With three or more threads a "
+      "file (not standard input) is parsed in pieces cut at line breaks on the free threads; "
+      "the ticks, errors and their lines are the same as when it is read on one thread.";
   def.inputs = {};
   def.outputs = {"out"};
   def.params = {
@@ -557,6 +578,13 @@ void register_csv(Registry& registry) {
        .type = ParamType::String,
        .default_value = "fail",
        .doc = "bad rows: fail, or skip them and count them in --stats as skipped_rows"},
+      {.name = "parse",
+       .type = ParamType::String,
+       .default_value = "auto",
+       .doc = "pieces: parse a file in pieces on the run's free threads; one_thread: on the "
+              "run's thread; auto: pieces for a file of 8 MB or more when three or more "
+              "threads are free (with two, the rest of the graph already runs beside the "
+              "parse). The result is the same; standard input is read on one thread"},
   };
   def.accumulation = "none";
   def.bind = bind_csv;

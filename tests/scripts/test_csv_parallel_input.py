@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A CSV file is parsed on several threads when the run has them (docs/performance.md,
-"Parallel CSV input"): the output, the errors with their file:line:column and the skipped
+"""A CSV file is parsed in pieces on several threads (`parse: pieces`; by default with three
+threads or more, docs/performance.md, "Parallel CSV input"): the output, the errors with their file:line:column and the skipped
 row counts must be the same as when it is read on one thread, for files of many windows
-(a window is 4 MB on two threads) holding quoted cells with line breaks and "" escapes, CRLF
+(a window is 1 MB a piece, two pieces a thread) holding quoted cells with line breaks and "" escapes, CRLF
 line ends and empty lines. The unit test test_csv_parallel checks the same on small pieces;
 this one checks the csv EP end to end, under several --threads and --batch-size values."""
 
@@ -15,6 +15,7 @@ import time
 
 from script_checks import check, summary
 
+# `parse: pieces` cuts the file into pieces whenever the run has two threads or more.
 PAIRS = [(1, 4096), (2, 1), (2, 4096), (2, 100000)]
 
 
@@ -62,7 +63,7 @@ def main():
         # 1. Whole files, LF and CRLF: the same bytes out for every --threads/--batch-size.
         for crlf in [False, True]:
             write_trades(os.path.join(tmp, "trades.csv"), 250_000, crlf, seed=7)
-            q = query("all.yaml", "tickflow: 1\nnodes:\n  t: {ep: csv, path: trades.csv}\n"
+            q = query("all.yaml", "tickflow: 1\nnodes:\n  t: {ep: csv, path: trades.csv, parse: pieces}\n"
                                   "output: t\n")
             outputs = {}
             for threads, batch in PAIRS:
@@ -82,7 +83,7 @@ def main():
             "out of order": {200_000: "2024-01-01 00:00:00.000000000,A,1.0,1,x"},
             "unterminated quote": {190_000: '2024-01-02 09:40:00.000000000,A,1.0,1,"open'},
         }
-        q = query("all.yaml", "tickflow: 1\nnodes:\n  t: {ep: csv, path: bad.csv}\noutput: t\n")
+        q = query("all.yaml", "tickflow: 1\nnodes:\n  t: {ep: csv, path: bad.csv, parse: pieces}\noutput: t\n")
         for name, damage in damages.items():
             write_trades(os.path.join(tmp, "bad.csv"), 220_000, False, seed=8, damage=damage)
             errors = set()
@@ -96,7 +97,7 @@ def main():
         # 3. Skipping bad rows: the same ticks and the same count skipped.
         damage = {r: "09:xx,A,oops,1,x" for r in range(1000, 200_000, 9973)}
         write_trades(os.path.join(tmp, "bad.csv"), 220_000, True, seed=9, damage=damage)
-        q = query("skip.yaml", "tickflow: 1\nnodes:\n  t: {ep: csv, path: bad.csv, "
+        q = query("skip.yaml", "tickflow: 1\nnodes:\n  t: {ep: csv, path: bad.csv, parse: pieces, "
                                "on_error: skip}\noutput: t\n")
         results = set()
         for threads, batch in PAIRS:
@@ -111,7 +112,7 @@ def main():
         # 4. A range that ends inside the file stops there on every thread count.
         q = query("range.yaml", "tickflow: 1\nrange: {start: '2024-01-02 09:30:30', "
                                 "end: '2024-01-02 09:31:00'}\nnodes:\n"
-                                "  t: {ep: csv, path: trades.csv}\noutput: t\n")
+                                "  t: {ep: csv, path: trades.csv, parse: pieces}\noutput: t\n")
         outs = {run(tf, q, tmp, t, b).stdout for t, b in PAIRS}
         check("range: one output", len(outs) == 1)
         check("range: 30 s of rows", next(iter(outs)).count(b"\n") > 20_000)
