@@ -163,29 +163,67 @@ class DbOperator : public Operator {
     c.pos = end;
   }
 
+  // A partition's next tick in the merge: its key is copied into the heap entry, so that
+  // comparing two entries reads no cursor. Partitions of a day are in symbol order, which
+  // breaks ties of (time, sequence).
+  struct Head {
+    int64_t time;
+    int64_t sequence;
+    size_t cursor;
+    bool after(const Head& other) const {
+      if (time != other.time) return time > other.time;
+      if (sequence != other.sequence) return sequence > other.sequence;
+      return cursor > other.cursor;
+    }
+  };
+
+  Head head_of(size_t i) const {
+    const Cursor& c = cursors_[i];
+    return {c.time(), c.sequence(), i};
+  }
+
+  // Restores the heap (earliest at the front) after its front entry was replaced.
+  void sift_down_front() {
+    const size_t n = heap_.size();
+    const Head item = heap_[0];
+    size_t at = 0;
+    for (;;) {
+      size_t child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap_[child].after(heap_[child + 1])) ++child;
+      if (!item.after(heap_[child])) break;
+      heap_[at] = heap_[child];
+      at = child;
+    }
+    heap_[at] = item;
+  }
+
   // Fills `batch` with up to batch_size ticks of the day's partitions in (time, load
   // sequence, partition) order: first the order (which partition, which row) from a heap of
-  // the partitions' next ticks, then each column gathered in one typed loop. Stops where a
-  // partition's chunk ends, so that no chunk is replaced while rows of it are still to come.
+  // the partitions' next ticks, then each column gathered in one typed loop from each
+  // partition's chunk. Stops where a partition's chunk ends, so that no chunk is replaced
+  // while rows of it are still to come.
   void merge_into(Batch& batch) {
     heap_.clear();
     for (size_t i = 0; i < cursors_.size(); ++i) {
-      if (cursors_[i].ready()) heap_.push_back(i);
+      if (cursors_[i].ready()) heap_.push_back(head_of(i));
     }
-    const auto later = [this](size_t a, size_t b) { return before(b, a); };
-    std::make_heap(heap_.begin(), heap_.end(), later);
+    std::make_heap(heap_.begin(), heap_.end(),
+                   [](const Head& a, const Head& b) { return a.after(b); });
     picks_.clear();
     while (!heap_.empty() && picks_.size() < batch_size_) {
-      std::pop_heap(heap_.begin(), heap_.end(), later);
-      const size_t i = heap_.back();
+      const size_t i = heap_.front().cursor;
       Cursor& c = cursors_[i];
       picks_.push_back({i, c.pos});
       if (++c.pos == c.chunk.size()) break;
-      std::push_heap(heap_.begin(), heap_.end(), later);
+      heap_.front() = head_of(i);
+      sift_down_front();
     }
-    batch.times.reserve(picks_.size());
-    for (const auto& [cursor, row] : picks_)
-      batch.times.push_back(cursors_[cursor].chunk.times[row]);
+    const size_t n = picks_.size();
+    std::vector<const int64_t*> times(cursors_.size());
+    for (size_t i = 0; i < cursors_.size(); ++i) times[i] = cursors_[i].chunk.times.data();
+    batch.times.resize(n);
+    for (size_t k = 0; k < n; ++k) batch.times[k] = times[picks_[k].first][picks_[k].second];
     for (size_t j = 0; j < options_->sources.size(); ++j) {
       const int source = options_->sources[j];
       if (source < 0) {
@@ -196,24 +234,18 @@ class DbOperator : public Operator {
         continue;
       }
       with_value_type(batch.columns[j].type(), [&]<class T>() {
-        auto& out = batch.columns[j].template values<T>();
-        out.reserve(picks_.size());
-        for (const auto& [cursor, row] : picks_) {
-          out.push_back(std::move(cursors_[cursor]
-                                      .chunk.columns[static_cast<size_t>(source)]
-                                      .template values<T>()[row]));
+        // Each partition's values of this column, so that a pick is one indexed read.
+        std::vector<T*> values(cursors_.size());
+        for (size_t i = 0; i < cursors_.size(); ++i) {
+          values[i] =
+              cursors_[i].chunk.columns[static_cast<size_t>(source)].template values<T>().data();
         }
+        auto& out = batch.columns[j].template values<T>();
+        out.resize(n);
+        for (size_t k = 0; k < n; ++k)
+          out[k] = std::move(values[picks_[k].first][picks_[k].second]);
       });
     }
-  }
-
-  // Partitions of a day are in symbol order, which breaks ties of (time, sequence).
-  bool before(size_t a, size_t b) const {
-    const Cursor& x = cursors_[a];
-    const Cursor& y = cursors_[b];
-    if (x.time() != y.time()) return x.time() < y.time();
-    if (x.sequence() != y.sequence()) return x.sequence() < y.sequence();
-    return a < b;
   }
 
   std::shared_ptr<const DbOptions> options_;
@@ -228,7 +260,7 @@ class DbOperator : public Operator {
   std::vector<Cursor> cursors_;
   int64_t partitions_read_ = 0;
   int64_t chunks_read_ = 0;                       // by the partitions already closed
-  std::vector<size_t> heap_;                      // merge: cursors with ticks left
+  std::vector<Head> heap_;                        // merge: cursors with ticks left
   std::vector<std::pair<size_t, size_t>> picks_;  // merge: (cursor, row) in output order
 };
 
