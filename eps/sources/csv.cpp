@@ -276,7 +276,7 @@ class CsvSourceOperator : public Operator {
     // parsed on the threads free at the start when there are three or more; the result is
     // the same either way. With two, the run already parses on one thread while the rest of
     // the graph works on the other, and parsing in pieces costs more CPU in all (measured
-    // on 2 cores: reading alone 0.92 s -> 0.88 s, but filter + map + write 1.02 s ->
+    // on 2 cores: reading alone 0.93 s -> 0.90 s, but filter + map + write 1.01 s ->
     // 1.08 s; docs/performance.md). A smaller file is read on the run's thread: its whole
     // read takes milliseconds.
     csv::ParallelReadOptions parallel;
