@@ -251,7 +251,8 @@ class OrderByOperator : public Operator {
             }
             if (i + kPrefetch < n) {
               const auto& ahead = at[i + kPrefetch];
-              __builtin_prefetch(held[ahead.first].columns[c].strings().data() + ahead.second);
+              const auto& ahead_strings = held[ahead.first].columns[c].strings();
+              if (!ahead_strings.empty()) __builtin_prefetch(ahead_strings.data() + ahead.second);
             }
             std::string& source = held[b].columns[c].strings()[row];
             if (source.size() <= 15) {

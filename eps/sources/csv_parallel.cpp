@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -62,6 +63,9 @@ ParallelTickReader::ParallelTickReader(RecordReader& reader, const CsvLayout& la
       parallel_(std::move(parallel)),
       file_(reader.file()),
       delimiter_(reader.delimiter()) {
+  if (options_.route_by_symbol) {  // the routing callback fills one map: not from pieces
+    throw std::invalid_argument("ParallelTickReader does not route rows by symbol");
+  }
   RecordReader::Rest rest = reader.release_rest();
   source_ = std::move(rest.source);
   window_.assign(rest.buffered);
