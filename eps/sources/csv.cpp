@@ -213,7 +213,7 @@ class CsvSourceOperator : public Operator {
       : config_(std::move(config)), run_(run) {}
 
   bool produce(OutputSink& out) override {
-    if (!opened_) open();
+    if (!ticks_ && !parallel_ticks_) open();
     Batch batch(config_->layout.schema);
     const size_t limit = std::max<size_t>(run_.batch_size, 1);
     bool more;
@@ -243,7 +243,6 @@ class CsvSourceOperator : public Operator {
                                  : config_->path;
     // Progress is the share of the file read (its compressed bytes, for a compressed file);
     // standard input has no size known in advance.
-    opened_ = true;
     std::function<void(int64_t)> on_read;
     const int64_t size = csv::input_size(path);
     if (SourceProgress* progress = run_.progress; progress != nullptr && size >= 0) {
@@ -301,7 +300,6 @@ class CsvSourceOperator : public Operator {
   std::shared_ptr<const CsvSourceConfig> config_;
   RunContext run_;
   std::unique_ptr<csv::RecordReader> reader_;
-  bool opened_ = false;
   std::unique_ptr<csv::TickReader> ticks_;                   // read on the run's thread
   std::unique_ptr<csv::ParallelTickReader> parallel_ticks_;  // or in pieces on several
 };

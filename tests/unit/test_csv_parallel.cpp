@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -120,44 +121,42 @@ Setup make_setup(std::mt19937& rng) {
   return setup;
 }
 
-Outcome read_sequential(const std::string& text, const Setup& setup) {
+// Reads `text` with a Reader made by make(reader, layout, options) after the header, in
+// batches of at most max_ticks.
+template <class Make>
+Outcome read_with(const std::string& text, size_t chunk, const Setup& setup, size_t max_ticks,
+                  Make make) {
   Outcome out;
-  RecordReader reader(memory_source(text), "data.csv", ',', 7);
+  RecordReader reader(memory_source(text), "data.csv", ',', chunk);
   try {
     read_header(reader);
-    TickReader ticks(reader, setup.layout, setup.options);
+    auto ticks = make(reader);
     for (;;) {
       Batch batch(setup.layout.schema);
-      const bool more = ticks.read(batch, 3);
+      const bool more = ticks->read(batch, max_ticks);
+      CHECK(batch.size() <= max_ticks);
       for (size_t i = 0; i < batch.size(); ++i) out.ticks.push_back(row_text(batch, i));
       if (!more) break;
     }
-    out.skipped = ticks.skipped_rows();
+    out.skipped = ticks->skipped_rows();
   } catch (const RuntimeError& e) {
     out.error = e.message() + " @ " + e.data_location().to_string();
   }
   return out;
 }
 
+Outcome read_sequential(const std::string& text, const Setup& setup) {
+  return read_with(text, 7, setup, 3, [&](RecordReader& reader) {
+    return std::make_unique<TickReader>(reader, setup.layout, setup.options);
+  });
+}
+
 Outcome read_parallel(const std::string& text, const Setup& setup, ParallelReadOptions parallel,
                       size_t header_chunk) {
-  Outcome out;
-  RecordReader reader(memory_source(text), "data.csv", ',', header_chunk);
-  try {
-    read_header(reader);
-    ParallelTickReader ticks(reader, setup.layout, setup.options, std::move(parallel));
-    for (;;) {
-      Batch batch(setup.layout.schema);
-      const bool more = ticks.read(batch, 5);
-      CHECK(batch.size() <= 5);
-      for (size_t i = 0; i < batch.size(); ++i) out.ticks.push_back(row_text(batch, i));
-      if (!more) break;
-    }
-    out.skipped = ticks.skipped_rows();
-  } catch (const RuntimeError& e) {
-    out.error = e.message() + " @ " + e.data_location().to_string();
-  }
-  return out;
+  return read_with(text, header_chunk, setup, 5, [&](RecordReader& reader) {
+    return std::make_unique<ParallelTickReader>(reader, setup.layout, setup.options,
+                                                std::move(parallel));
+  });
 }
 
 void in_order(size_t parts, const std::function<void(size_t)>& body) {
