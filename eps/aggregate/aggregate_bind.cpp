@@ -105,6 +105,9 @@ std::optional<AggSpec> parse_agg(BindContext& ctx, const ConfigNode::Entry& entr
                            errors);
   report_expr_errors(ctx, errors);
   if (!call) return std::nullopt;
+  for (const ExprCall::Argument& arg : call->args) {
+    if (arg.expr) ctx.reads_only(0, field_names_read(*arg.expr, *cx.schema));
+  }
   const std::string& name = call->name;
   const FunctionInfo* info = nullptr;
   std::vector<std::string> names;
@@ -358,6 +361,12 @@ OperatorFactory bind_aggregate(BindContext& ctx) {
   std::vector<Field> key_fields;
   for (size_t c : options->key_columns) key_fields.push_back((*ctx.input(0).schema)[c]);
   ok = agg::read_bucket(ctx, *options) && ok;
+  // What it reads: the keys, a bucket condition and the arguments (parse_agg). With
+  // exit_ticks: leaving, the input's other fields are passed on under their names.
+  ctx.reads_only(0, field_names(*ctx.input(0).schema, options->key_columns));
+  if (options->condition) {
+    ctx.reads_only(0, field_names_read(*options->condition, *ctx.input(0).schema));
+  }
   ok = read_running(ctx, *options) && ok;
   if (options->running && ctx.has("bucket")) {
     ctx.error(ctx.location("bucket"),

@@ -12,6 +12,7 @@
 
 #include "builtin.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 #include "tickflow/expr.hpp"
 #include "tickflow/lookahead.hpp"
 #include "tickflow/util.hpp"
@@ -198,6 +199,7 @@ OperatorFactory bind_add_field(BindContext& ctx) {
       if (name_ok) failed_names.push_back(name);
       continue;
     }
+    ctx.reads_only(0, field_names_read(*expr, *current));
     fields.push_back({name, expr->type()});
     current = make_schema(fields);
     steps.push_back({expr, fields.size() - 1, current, false});
@@ -222,6 +224,7 @@ OperatorFactory bind_update_field(BindContext& ctx) {
     cx.required_type = Type::Bool;
     cx.what = "the 'where' condition";
     if (auto expr = compile_expr(*where, cx, errors)) {
+      ctx.reads_only(0, field_names_read(*expr, input));
       steps.push_back({expr, 0, nullptr, true});
     }
   }
@@ -243,6 +246,9 @@ OperatorFactory bind_update_field(BindContext& ctx) {
         column ? std::optional<Type>(input[*column].type) : std::nullopt;
     CompiledExprPtr expr = compile_entry(ctx, entry, input, required, {}, errors);
     if (!expr || !column) continue;
+    // The updated field must exist, so it counts as read.
+    ctx.reads_only(0, {name});
+    ctx.reads_only(0, field_names_read(*expr, input));
     steps.push_back({expr, *column, nullptr, false});
   }
   report_expr_errors(ctx, errors);

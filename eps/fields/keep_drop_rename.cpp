@@ -36,8 +36,11 @@ class SelectColumnsOperator : public Operator {
 };
 
 // Declares the output and returns the factory shared by the three EPs.
+// The EPs read no value but name fields that must exist: those count as read, and the
+// fields they keep are passed on under the same name or renamed.
 OperatorFactory select_columns(BindContext& ctx, std::vector<Field> fields,
-                               std::vector<size_t> sources) {
+                               std::vector<size_t> sources, std::vector<std::string> named) {
+  ctx.reads_only(0, std::move(named));
   SchemaPtr schema = make_schema(std::move(fields));
   ctx.set_output(0, schema, ctx.input(0).time_ordered);
   auto shared_sources = std::make_shared<const std::vector<size_t>>(std::move(sources));
@@ -69,7 +72,8 @@ OperatorFactory bind_keep(BindContext& ctx) {
     sources.push_back(*index);
   }
   if (failed) return {};
-  return select_columns(ctx, std::move(fields), std::move(sources));
+  std::vector<std::string> named = field_names(input, sources);
+  return select_columns(ctx, std::move(fields), std::move(sources), std::move(named));
 }
 
 OperatorFactory bind_drop(BindContext& ctx) {
@@ -97,12 +101,16 @@ OperatorFactory bind_drop(BindContext& ctx) {
   if (failed) return {};
   std::vector<Field> fields;
   std::vector<size_t> sources;
+  std::vector<std::string> named;
   for (size_t i = 0; i < input.size(); ++i) {
-    if (dropped[i]) continue;
+    if (dropped[i]) {
+      named.push_back(input[i].name);
+      continue;
+    }
     fields.push_back(input[i]);
     sources.push_back(i);
   }
-  return select_columns(ctx, std::move(fields), std::move(sources));
+  return select_columns(ctx, std::move(fields), std::move(sources), std::move(named));
 }
 
 OperatorFactory bind_rename(BindContext& ctx) {
@@ -165,8 +173,12 @@ OperatorFactory bind_rename(BindContext& ctx) {
   }
   if (failed) return {};
   std::vector<size_t> sources(input.size());
-  for (size_t i = 0; i < sources.size(); ++i) sources[i] = i;
-  return select_columns(ctx, std::move(fields), std::move(sources));
+  std::vector<std::string> named;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    sources[i] = i;
+    if (new_name_nodes[i]) named.push_back(input[i].name);
+  }
+  return select_columns(ctx, std::move(fields), std::move(sources), std::move(named));
 }
 
 EpDefinition field_ep(std::string name, std::string doc, ParamSpec fields_param, BindFunction bind,

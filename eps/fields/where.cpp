@@ -9,6 +9,7 @@
 
 #include "builtin.hpp"
 #include "tickflow/ep.hpp"
+#include "tickflow/ep_helpers.hpp"
 #include "tickflow/expr.hpp"
 #include "tickflow/lookahead.hpp"
 #include "tickflow/row_selector.hpp"
@@ -54,6 +55,7 @@ OperatorFactory bind_where(BindContext& ctx) {
   CompiledExprPtr condition = compile_expr(*ctx.param("if"), cx, errors);
   report_expr_errors(ctx, errors);
   if (!condition) return {};
+  ctx.reads_only(0, field_names_read(*condition, *ctx.input(0).schema));
   for (size_t port = 0; port < 2; ++port)
     ctx.set_output(port, ctx.input(0).schema, ctx.input(0).time_ordered);
   ctx.set_accumulation(lookahead_accumulation(condition->max_lead()));

@@ -102,7 +102,10 @@ class DbOperator : public Operator {
   std::vector<std::pair<std::string, int64_t>> counters() const override {
     int64_t chunks = chunks_read_;
     for (const Cursor& c : cursors_) chunks += c.reader.chunks_read();
-    return {{"partitions_read", partitions_read_}, {"chunks_read", chunks}};
+    return {
+        {"partitions_read", partitions_read_},
+        {"chunks_read", chunks},
+        {"columns_read", partitions_read_ * static_cast<int64_t>(options_->read_fields.size())}};
   }
 
  private:
@@ -306,6 +309,12 @@ OperatorFactory bind_db(BindContext& ctx) {
   } else {
     wanted = table_schema.names();
   }
+  // A field the rest of the query does not use is not read (BindContext::fields_used).
+  if (const std::vector<std::string>* used = ctx.fields_used(0)) {
+    std::erase_if(wanted, [&](const std::string& name) {
+      return std::find(used->begin(), used->end(), name) == used->end();
+    });
+  }
   std::vector<Field> output;
   for (const auto& name : wanted) {
     const Field& field = table_schema[*table_schema.index_of(name)];
@@ -363,7 +372,8 @@ void register_db(Registry& registry) {
       "symbol reads its own partitions and the table's symbol field is the run's SYMBOL; "
       "without symbols every symbol is read, merged by time, with the symbol field as a "
       "column. Only the days and chunks overlapping the query range and the columns in "
-      "`fields` are read. A damaged archive file is an error naming the file and chunk.";
+      "`fields` that the query uses are read. A damaged archive file is an error naming the file "
+      "and chunk.";
   def.inputs = {};
   def.outputs = {"out"};
   def.params = {

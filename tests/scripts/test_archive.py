@@ -136,6 +136,38 @@ def pruning(tmp):
                   all(counters.get(k) == v for k, v in expected_counters.items()), f"{counters}")
 
 
+def unused_fields(tmp):
+    """Fields the query does not use are not read (BindContext::fields_used), and the output
+    is the CSV query's, for runs with and without symbols."""
+    bars = ("  bars: {ep: aggregate, in: t, bucket: 1h, "
+            "aggs: {HIGH: max(PRICE), VWAP: 'vwap(PRICE, SIZE)', N: count()}}\n")
+    by_exchange = ("  big: {ep: where, in: t, if: SIZE > 500}\n"
+                   "  n: {ep: aggregate, in: big, group_by: [EXCHANGE], aggs: {N: count()}}\n")
+    # (name, nodes after the source, symbols, stored columns read per partition: the symbol
+    # field is the partition's, never a stored column)
+    cases = [
+        ("bars", bars, None, 2),
+        ("bars_sym", bars, ["A", "B", "C"], 2),
+        ("by_exchange", by_exchange, ["A", "C"], 2),
+        ("symbol_column", "  k: {ep: where, in: t, if: SYMBOL == \"B\"}\n"
+                          "  p: {ep: keep, in: k, fields: [PRICE]}\n", None, 1),
+        ("all_fields", "  big: {ep: where, in: t, if: SIZE > 500}\n", None, 3),
+    ]
+    for name, rest, symbols, per_partition in cases:
+        q_db = query(tmp, f"unused_{name}_db.yaml", "{ep: db, path: db, table: trades}", symbols, rest)
+        q_csv = query(tmp, f"unused_{name}_csv.yaml", "{ep: csv, path: trades.csv}", symbols, rest)
+        _, expected, _ = tf("run", q_csv.name, cwd=tmp)
+        for threads, batch in [(1, 7), (2, 4096)]:
+            code, out, err = tf("run", q_db.name, "--stats=json", "--threads", str(threads),
+                                "--batch-size", str(batch), cwd=tmp)
+            check(f"unused fields {name} threads {threads} batch {batch}: the CSV query's output",
+                  code == 0 and out == expected and out.count("\n") > 1, err[-2000:] + out[:500])
+        counters = stats_counters(err).get("t", {})
+        partitions = counters.get("partitions_read", 0)
+        check(f"unused fields {name}: {per_partition} columns read per partition",
+              partitions > 0 and counters.get("columns_read") == per_partition * partitions, f"{counters}")
+
+
 def catalog_bytes(db, table):
     return (db / table / "catalog.json").read_bytes()
 
@@ -295,6 +327,7 @@ def main():
         round_trip(tmp)
         generated_table(tmp)
         pruning(tmp)
+        unused_fields(tmp)
         kill_during_load(tmp)
         damage(tmp)
         schema_and_replace(tmp)

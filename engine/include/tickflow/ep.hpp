@@ -298,6 +298,24 @@ class BindContext {
 
   // A path from the query, relative to the query file's directory unless absolute.
   std::string resolve_path(const std::string& path) const;
+
+  // Fields a query uses (docs/plugins.md, "Reading only the fields a query uses").
+  //
+  // reads_only: the EP reads no field of input `input` but these (by name; TIMESTAMP is
+  // not a field), and each of its output fields named like a field of that input is that
+  // field passed on, unchanged or updated. An EP that declares nothing reads every field of
+  // every input. Declaring too few fields makes a query wrong; declaring more only costs.
+  virtual void reads_only(size_t input, std::vector<std::string> fields) {
+    (void)input, (void)fields;
+  }
+  // For a source that can leave fields out: the fields of output `port` that the rest of
+  // the query uses (reads, writes or outputs), or nullptr while that is not known. The
+  // loader binds the query, and when a source asked and the query leaves some of its fields
+  // unused, binds it again with the answer: the source then declares only those fields.
+  virtual const std::vector<std::string>* fields_used(size_t port) {
+    (void)port;
+    return nullptr;
+  }
 };
 
 using BindFunction = std::function<OperatorFactory(BindContext&)>;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tickflow/ep.hpp"
+#include "tickflow/expr.hpp"
 
 namespace tickflow {
 
@@ -32,6 +33,11 @@ std::vector<const ConfigNode*> list_items(const ConfigNode* list);
 bool read_key_fields(BindContext& ctx, std::vector<size_t>& columns,
                      std::string_view param = "group_by", std::string_view timestamp_hint = {},
                      size_t input = 0);
+
+// For BindContext::reads_only: the names of the fields at `columns` of `schema`, and the
+// names of the fields `expr` reads (`schema` being the one it was compiled against).
+std::vector<std::string> field_names(const Schema& schema, const std::vector<size_t>& columns);
+std::vector<std::string> field_names_read(const CompiledExpr& expr, const Schema& schema);
 
 // Parallel work inside one EP call (a big sort at the end of the input, say). During a
 // run, an EP's calls execute on the run's threads; these use the same threads, so a run

@@ -122,6 +122,9 @@ class CompiledExpr {
   size_t max_lead() const;
   // True when the expression reads state.NAME (EvalInfo::state must then be given).
   bool uses_state() const;
+  // The fields of the compile-time schema the expression reads (indices, ascending, each
+  // once); TIMESTAMP and the run's SYMBOL (without a SYMBOL field) are not fields.
+  const std::vector<size_t>& fields_read() const;
 
   std::unique_ptr<ExprState> make_state() const;
 

@@ -19,6 +19,7 @@ class CompiledExprImpl {
   size_t max_lag = 0;
   size_t max_lead = 0;
   bool uses_state = false;
+  std::vector<size_t> fields_read;  // ascending, each once
 };
 
 namespace expr {
@@ -111,6 +112,13 @@ class Checker final : public TypeErrors {
     return source_.slice(ast.offset, ast.length);
   }
   size_t error_count() const { return error_count_; }
+  // The fields named so far, ascending, each once.
+  std::vector<size_t> fields_read() const {
+    std::vector<size_t> fields = fields_read_;
+    std::sort(fields.begin(), fields.end());
+    fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
+    return fields;
+  }
 
   NodePtr check(const Ast& ast) {
     NodePtr node = build(ast);
@@ -227,6 +235,7 @@ class Checker final : public TypeErrors {
     if (ast.text == "TIMESTAMP") return make_timestamp();
     if (context_.schema) {
       if (auto index = context_.schema->index_of(ast.text)) {
+        fields_read_.push_back(*index);
         return make_field((*context_.schema)[*index].type, *index);
       }
     }
@@ -320,6 +329,7 @@ class Checker final : public TypeErrors {
   const date::time_zone* zone_;  // nullptr: UTC
   size_t error_count_ = 0;
   int conditional_depth_ = 0;
+  std::vector<size_t> fields_read_;
 };
 
 // Numbers the nodes, sums lags and leads along each path and links the left chains
@@ -382,6 +392,9 @@ size_t CompiledExpr::max_lead() const {
 bool CompiledExpr::uses_state() const {
   return impl_->uses_state;
 }
+const std::vector<size_t>& CompiledExpr::fields_read() const {
+  return impl_->fields_read;
+}
 
 std::unique_ptr<ExprState> CompiledExpr::make_state() const {
   return std::make_unique<expr::StateImpl>(impl_->root.get(), impl_->node_count);
@@ -436,6 +449,7 @@ CompiledExprPtr compile_tree(const Ast& ast, size_t end, std::string_view text,
   auto impl = std::make_unique<CompiledExprImpl>();
   impl->text = std::string(text);
   impl->root = std::move(root);
+  impl->fields_read = checker.fields_read();
   finish(*impl);
   return std::make_shared<const CompiledExpr>(std::move(impl));
 }

@@ -33,6 +33,17 @@ std::vector<const ConfigNode*> list_items(const ConfigNode* list) {
   return items;
 }
 
+std::vector<std::string> field_names(const Schema& schema, const std::vector<size_t>& columns) {
+  std::vector<std::string> names;
+  names.reserve(columns.size());
+  for (size_t column : columns) names.push_back(schema[column].name);
+  return names;
+}
+
+std::vector<std::string> field_names_read(const CompiledExpr& expr, const Schema& schema) {
+  return field_names(schema, expr.fields_read());
+}
+
 bool read_key_fields(BindContext& ctx, std::vector<size_t>& columns, std::string_view param,
                      std::string_view timestamp_hint, size_t input) {
   bool ok = true;

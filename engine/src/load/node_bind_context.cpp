@@ -71,4 +71,28 @@ void NodeBindContext::use_state(const StateVariable& variable, StateAccess acces
   }
 }
 
+void NodeBindContext::reads_only(size_t input, std::vector<std::string> fields) {
+  if (input >= bound_.input_infos.size()) {
+    throw std::logic_error("EP '" + raw_.ep + "' declared the fields it reads of input " +
+                           std::to_string(input) + " but has " +
+                           std::to_string(bound_.input_infos.size()));
+  }
+  field_use_.reads.resize(bound_.input_infos.size());
+  auto& reads = field_use_.reads[input];
+  if (!reads) reads.emplace();
+  reads->insert(reads->end(), fields.begin(), fields.end());
+}
+
+const std::vector<std::string>* NodeBindContext::fields_used(size_t port) {
+  if (port >= bound_.output_schemas.size()) {
+    throw std::logic_error("EP '" + raw_.ep + "' asked for the fields used of output port " +
+                           std::to_string(port) + " but declares " +
+                           std::to_string(bound_.output_schemas.size()));
+  }
+  field_use_.asked.resize(bound_.output_schemas.size());
+  field_use_.asked[port] = true;
+  if (port < field_use_.used.size() && field_use_.used[port]) return &*field_use_.used[port];
+  return nullptr;
+}
+
 }  // namespace tickflow::detail

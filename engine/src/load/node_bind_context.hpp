@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,17 +36,30 @@ struct RawNode {
   bool broken = false;  // binding failed: downstream checks are skipped
 };
 
+// What binding one node said about the fields it uses, and what the loader found the rest
+// of the query uses of a source's fields (BindContext::reads_only, fields_used).
+struct FieldUse {
+  // Per input: the only fields the EP reads, or nullopt: every field.
+  std::vector<std::optional<std::vector<std::string>>> reads;
+  // Per output port: true when the EP asked which of its fields are used.
+  std::vector<bool> asked;
+  // Per output port: the fields the rest of the query uses, once the loader knows.
+  std::vector<std::optional<std::vector<std::string>>> used;
+};
+
 class NodeBindContext : public BindContext {
  public:
   NodeBindContext(const RawNode& raw, BoundNode& bound, const QueryInfo& info,
                   const std::vector<QueryParam>& params,
-                  const std::map<std::string, ConfigNode>& defaults, Diagnostics& diags)
+                  const std::map<std::string, ConfigNode>& defaults, Diagnostics& diags,
+                  FieldUse& field_use)
       : raw_(raw),
         bound_(bound),
         info_(info),
         params_(params),
         defaults_(defaults),
-        diags_(diags) {}
+        diags_(diags),
+        field_use_(field_use) {}
 
   const std::string& node_id() const override { return raw_.id; }
   const Location& node_location() const override { return raw_.ep_location; }
@@ -64,6 +78,8 @@ class NodeBindContext : public BindContext {
   void set_output(size_t port, SchemaPtr schema, bool time_ordered) override;
   void set_accumulation(Accumulation acc) override { bound_.accumulation = std::move(acc); }
   void use_state(const StateVariable& variable, StateAccess access, const Location& loc) override;
+  void reads_only(size_t input, std::vector<std::string> fields) override;
+  const std::vector<std::string>* fields_used(size_t port) override;
 
  private:
   const RawNode& raw_;
@@ -72,6 +88,7 @@ class NodeBindContext : public BindContext {
   const std::vector<QueryParam>& params_;
   const std::map<std::string, ConfigNode>& defaults_;
   Diagnostics& diags_;
+  FieldUse& field_use_;
   bool failed_ = false;
 };
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "core/scalar_parse.hpp"
 #include "load/node_bind_context.hpp"
@@ -34,6 +35,7 @@ const std::vector<std::string> kTopLevelKeys = {"tickflow", "name",   "descripti
                                                 "symbols",  "range",  "state",       "plugins",
                                                 "nodes",    "output", "tz",          "output_tz"};
 
+using detail::FieldUse;
 using detail::InputRefText;
 using detail::NodeBindContext;
 using detail::RawNode;
@@ -42,12 +44,12 @@ class Loader {
  public:
   Loader(const std::string& file, const Registry& registry, const QueryOverrides& overrides,
          Diagnostics& diags)
-      : file_(file), registry_(registry), overrides_(overrides), diags_(diags) {}
+      : file_(file), registry_(registry), overrides_(overrides), diags_(&diags) {}
 
   std::unique_ptr<Query> load(std::string_view text) {
-    ConfigNode root = parse_yaml(text, file_, diags_);
+    ConfigNode root = parse_yaml(text, file_, *diags_);
     // Duplicate keys still leave a usable tree: go on to find the file's other errors.
-    if (root.is_null() && diags_.has_errors()) return nullptr;
+    if (root.is_null() && diags_->has_errors()) return nullptr;
     std::filesystem::path dir = std::filesystem::path(file_).parent_path();
     return load_tree(std::move(root), dir.empty() ? "." : dir.string());
   }
@@ -58,23 +60,24 @@ class Loader {
     query_->info.file = file_;
     query_->info.base_dir = base_dir.empty() ? "." : base_dir;
     if (!root_.is_mapping()) {
-      diags_.error(root_.location().known() ? root_.location() : Location{file_, 1, 1},
-                   "a query file must be a YAML mapping with 'tickflow: 1' and 'nodes:'");
+      diags_->error(root_.location().known() ? root_.location() : Location{file_, 1, 1},
+                    "a query file must be a YAML mapping with 'tickflow: 1' and 'nodes:'");
       return nullptr;
     }
     read_top_level();
     read_nodes();
     if (!raw_nodes_.empty()) {
-      order_ = detail::order_nodes(raw_nodes_, diags_);
+      order_ = detail::order_nodes(raw_nodes_, *diags_);
       bind_nodes();
       read_outputs();
+      if (!diags_->has_errors()) bind_again_reading_only_used_fields();
     }
-    if (diags_.has_errors()) return nullptr;
+    if (diags_->has_errors()) return nullptr;
     return std::move(query_);
   }
 
  private:
-  void error(const Location& loc, std::string message) { diags_.error(loc, std::move(message)); }
+  void error(const Location& loc, std::string message) { diags_->error(loc, std::move(message)); }
 
   void read_top_level() {
     for (const auto& e : root_.entries()) {
@@ -91,11 +94,11 @@ class Loader {
     }
     if (const ConfigNode* n = root_.find("name")) query_->name = n->text();
     if (const ConfigNode* n = root_.find("description")) query_->description = n->text();
-    detail::read_params(root_, overrides_, *query_, diags_);
+    detail::read_params(root_, overrides_, *query_, *diags_);
     read_symbols();
-    detail::read_query_time(root_, overrides_, file_, query_->info, diags_);
+    detail::read_query_time(root_, overrides_, file_, query_->info, *diags_);
     read_plugins();
-    detail::read_state(root_, *query_, registry_, diags_);
+    detail::read_state(root_, *query_, registry_, *diags_);
   }
 
   // `plugins:` paths are relative to the query file and load before any node is bound,
@@ -300,6 +303,89 @@ class Loader {
     }
   }
 
+  // Per node and output port: the fields the rest of the query uses, or nullopt for every
+  // field. A query output uses every field; a consumer that declared what it reads
+  // (BindContext::reads_only) uses those fields and the ones its used outputs pass on,
+  // any other consumer every field. Consumers come after their producers, so one pass
+  // from the last node back sees each node's uses complete before its producers'.
+  using FieldSet = std::optional<std::set<std::string>>;
+  std::vector<std::vector<FieldSet>> fields_used_downstream() const {
+    const auto& nodes = query_->nodes;
+    std::vector<std::vector<FieldSet>> used(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      used[i].assign(nodes[i].output_schemas.size(), std::set<std::string>{});
+    }
+    for (const OutputRef& out : query_->outputs) used[out.node][out.port] = std::nullopt;
+    for (size_t c = nodes.size(); c-- > 0;) {
+      const BoundNode& consumer = nodes[c];
+      auto declared = field_use_.find(consumer.id);
+      for (size_t k = 0; k < consumer.inputs.size(); ++k) {
+        const auto [producer, port] = consumer.inputs[k];
+        FieldSet& target = used[producer][port];
+        if (!target) continue;
+        const bool declares = declared != field_use_.end() && k < declared->second.reads.size() &&
+                              declared->second.reads[k];
+        if (!declares) {
+          target = std::nullopt;
+          continue;
+        }
+        target->insert(declared->second.reads[k]->begin(), declared->second.reads[k]->end());
+        const Schema& input = *consumer.input_infos[k].schema;
+        for (size_t r = 0; r < used[c].size(); ++r) {
+          const std::vector<std::string> passed =
+              used[c][r] ? std::vector<std::string>(used[c][r]->begin(), used[c][r]->end())
+                         : consumer.output_schemas[r]->names();
+          for (const std::string& name : passed) {
+            if (input.contains(name)) target->insert(name);
+          }
+        }
+      }
+    }
+    return used;
+  }
+
+  // When a source asked which of its fields the query uses (BindContext::fields_used) and
+  // some are unused, binds the query again with the answer, so that the source leaves them
+  // out. Should the second binding fail (an EP that reads more than it declared), the
+  // first stands: it reads every field.
+  void bind_again_reading_only_used_fields() {
+    const auto used = fields_used_downstream();
+    bool narrower = false;
+    for (size_t i = 0; i < query_->nodes.size(); ++i) {
+      const BoundNode& node = query_->nodes[i];
+      FieldUse& use = field_use_[node.id];
+      use.used.assign(node.output_schemas.size(), std::nullopt);
+      for (size_t port = 0; port < use.asked.size(); ++port) {
+        if (!use.asked[port] || !used[i][port]) continue;
+        std::vector<std::string> names;
+        for (const std::string& name : node.output_schemas[port]->names()) {
+          if (used[i][port]->count(name)) names.push_back(name);
+        }
+        if (names.size() == node.output_schemas[port]->size()) continue;
+        use.used[port] = std::move(names);
+        narrower = true;
+      }
+    }
+    if (!narrower) return;
+    std::vector<BoundNode> first_nodes = std::move(query_->nodes);
+    std::vector<OutputRef> first_outputs = std::move(query_->outputs);
+    query_->nodes.clear();
+    query_->outputs.clear();
+    for (auto& [id, use] : field_use_) {
+      use.reads.clear();
+      use.asked.clear();
+    }
+    Diagnostics second;
+    Diagnostics* given = std::exchange(diags_, &second);
+    bind_nodes();
+    read_outputs();
+    diags_ = given;
+    if (second.has_errors()) {
+      query_->nodes = std::move(first_nodes);
+      query_->outputs = std::move(first_outputs);
+    }
+  }
+
   void check_input_count(RawNode& raw) {
     const EpDefinition& def = *raw.definition;
     size_t given = raw.inputs.size();
@@ -401,7 +487,8 @@ class Loader {
             parse_yaml(spec.default_value, "<default of " + spec.name + ">", ignored);
       }
     }
-    NodeBindContext ctx(raw, node, query_->info, query_->params, defaults, diags_);
+    NodeBindContext ctx(raw, node, query_->info, query_->params, defaults, *diags_,
+                        field_use_[raw.id]);
     try {
       node.factory = def.bind(ctx);
     } catch (const std::exception& e) {
@@ -491,11 +578,13 @@ class Loader {
   std::string file_;
   const Registry& registry_;
   const QueryOverrides& overrides_;
-  Diagnostics& diags_;
+  Diagnostics* diags_;
   ConfigNode root_;
   std::unique_ptr<Query> query_;
   std::vector<RawNode> raw_nodes_;
   std::vector<size_t> order_;
+  // By node id: what binding said about the fields each node uses.
+  std::map<std::string, detail::FieldUse> field_use_;
 };
 
 }  // namespace
