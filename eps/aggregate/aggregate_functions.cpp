@@ -21,7 +21,9 @@ class CountState final : public AggState {
  public:
   void resize(size_t groups) override { counts_.resize(groups, 0); }
   void add(const Batch&, size_t begin, size_t end, const uint32_t* groups) override {
-    for (size_t r = begin; r < end; ++r) ++counts_[groups[r]];
+    for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
+      counts_[g] += static_cast<int64_t>(e - b);
+    });
   }
   void write(uint32_t group, Column& out) override { out.ints().push_back(counts_[group]); }
   void reset(uint32_t group) override { counts_[group] = 0; }
@@ -40,11 +42,13 @@ class SumIntState final : public AggState {
   }
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
     const int64_t* values = batch.columns[column_].ints().data();
-    for (size_t r = begin; r < end; ++r) {
+    for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
       // Unsigned: an overflowing sum wraps like two's complement instead of being undefined.
-      sums_[groups[r]] += static_cast<uint64_t>(values[r]);
-      if (sliding_) windows_[groups[r]].push_back(values[r]);
-    }
+      uint64_t sum = sums_[g];
+      for (size_t r = b; r < e; ++r) sum += static_cast<uint64_t>(values[r]);
+      sums_[g] = sum;
+      if (sliding_) windows_[g].insert(windows_[g].end(), values + b, values + e);
+    });
   }
   void write(uint32_t group, Column& out) override {
     out.ints().push_back(static_cast<int64_t>(sums_[group]));
@@ -74,15 +78,18 @@ class MomentsState final : public AggState {
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
     const bool variance =
         fn_ == Fn::Var || fn_ == Fn::Std || fn_ == Fn::VarPop || fn_ == Fn::StdPop;
-    for_numeric(batch.columns[column_], begin, end, [&](size_t r, double x) {
-      Moments& m = moments_[groups[r]];
-      ++m.count;
-      m.sum.add(x);
-      if (variance) {
-        const double delta = x - m.mean;
-        m.mean += delta / static_cast<double>(m.count);
-        m.m2 += delta * (x - m.mean);
-      }
+    for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
+      Moments m = moments_[g];
+      for_numeric(batch.columns[column_], b, e, [&](size_t, double x) {
+        ++m.count;
+        m.sum.add(x);
+        if (variance) {
+          const double delta = x - m.mean;
+          m.mean += delta / static_cast<double>(m.count);
+          m.m2 += delta * (x - m.mean);
+        }
+      });
+      moments_[g] = m;
     });
   }
   void write(uint32_t group, Column& out) override {
@@ -221,12 +228,15 @@ class VwapState final : public AggState {
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
     const Column& size = batch.columns[size_];
     const bool int_size = size.type() != Type::Double;
-    for_numeric(batch.columns[price_], begin, end, [&](size_t r, double p) {
-      const double s = int_size ? static_cast<double>(size.ints()[r]) : size.doubles()[r];
-      Sums& sums = sums_[groups[r]];
-      ++sums.count;
-      sums.value.add_product(p, s);
-      sums.volume.add(s);
+    for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
+      Sums sums = sums_[g];
+      for_numeric(batch.columns[price_], b, e, [&](size_t r, double p) {
+        const double s = int_size ? static_cast<double>(size.ints()[r]) : size.doubles()[r];
+        ++sums.count;
+        sums.value.add_product(p, s);
+        sums.volume.add(s);
+      });
+      sums_[g] = sums;
     });
   }
   void write(uint32_t group, Column& out) override {
@@ -257,6 +267,47 @@ bool better(const T& a, const T& b) {
   return IsMax ? b < a : a < b;
 }
 
+// The index of the best of values[b, e) (b < e), as a row-by-row fold picks it: the first of
+// equal values. For doubles, four running maxima (or minima) hide the compare's latency; the
+// first value equal to theirs is the answer (both zeros compare equal, so it is the first
+// zero of either sign, as row by row). A run holding a NaN (which wins, but compares false)
+// or an infinity (caught by the same check) goes row by row.
+template <typename T, bool IsMax>
+size_t best_index(const T* values, size_t b, size_t e) {
+  if constexpr (std::is_same_v<T, double>) {
+    const size_t n = e - b;
+    if (n >= 8) {
+      const double* v = values + b;
+      double m[4] = {v[0], v[1], v[2], v[3]};
+      double poison[4] = {0.0, 0.0, 0.0, 0.0};
+      size_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        for (int k = 0; k < 4; ++k) {
+          const double x = v[i + k];
+          m[k] = (IsMax ? x > m[k] : x < m[k]) ? x : m[k];
+          poison[k] += x * 0.0;  // NaN for a NaN or an infinity
+        }
+      }
+      double best = m[0];
+      for (int k = 1; k < 4; ++k) best = (IsMax ? m[k] > best : m[k] < best) ? m[k] : best;
+      for (; i < n; ++i) {
+        best = (IsMax ? v[i] > best : v[i] < best) ? v[i] : best;
+        poison[0] += v[i] * 0.0;
+      }
+      if (poison[0] + poison[1] + poison[2] + poison[3] == 0.0) {
+        size_t at = 0;
+        while (v[at] != best) ++at;
+        return b + at;
+      }
+    }
+  }
+  size_t best = b;
+  for (size_t r = b + 1; r < e; ++r) {
+    if (better<T, IsMax>(values[r], values[best])) best = r;
+  }
+  return best;
+}
+
 template <typename T, bool IsMax>
 class ExtremeState final : public AggState {
  public:
@@ -268,20 +319,25 @@ class ExtremeState final : public AggState {
   }
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
     const std::vector<T>& values = batch.columns[column_].values<T>();
-    for (size_t r = begin; r < end; ++r) {
-      const uint32_t g = groups[r];
-      if (sliding_) {
+    if (sliding_) {
+      for (size_t r = begin; r < end; ++r) {
         // A monotonic deque: an older value no better than the new one can never be the
         // answer again, since it leaves the window first.
-        Window& window = windows_[g];
+        Window& window = windows_[groups[r]];
         while (!window.values.empty() && !better<T, IsMax>(window.values.back().second, values[r]))
           window.values.pop_back();
         window.values.emplace_back(window.added++, values[r]);
-      } else if (!has_[g] || better<T, IsMax>(values[r], best_[g])) {
-        best_[g] = values[r];
+      }
+      return;
+    }
+    for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
+      // The run's best by index, so that a string is copied once per run.
+      const size_t best = best_index<T, IsMax>(values.data(), b, e);
+      if (!has_[g] || better<T, IsMax>(values[best], best_[g])) {
+        best_[g] = values[best];
         has_[g] = 1;
       }
-    }
+    });
   }
   void write(uint32_t group, Column& out) override {
     if (sliding_) {
@@ -362,14 +418,17 @@ class EdgeState final : public AggState {
 
  private:
   void add_values(const std::vector<T>& values, size_t begin, size_t end, const uint32_t* groups) {
-    for (size_t r = begin; r < end; ++r) {
-      const uint32_t g = groups[r];
+    for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
       if (sliding_) {
-        windows_[g].push_back(values[r]);
-      } else if (last_ || counts_[g]++ == 0) {
-        values_[g] = values[r];
+        windows_[g].insert(windows_[g].end(), values.begin() + static_cast<ptrdiff_t>(b),
+                           values.begin() + static_cast<ptrdiff_t>(e));
+      } else if (last_) {
+        values_[g] = values[e - 1];
+      } else if (counts_[g] == 0) {
+        values_[g] = values[b];
       }
-    }
+      counts_[g] += static_cast<int64_t>(e - b);
+    });
   }
 
   size_t column_;

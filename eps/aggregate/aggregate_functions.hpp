@@ -147,4 +147,19 @@ void for_numeric(const Column& column, size_t begin, size_t end, F&& f) {
   }
 }
 
+// Calls f(group, run_begin, run_end) for each run of consecutive rows of one group in
+// [begin, end), in row order. A state folds a run into a copy of its group's values held in
+// registers, instead of a load and a store through memory per row (with time buckets and
+// few groups, runs are long); the operations and their order are those of a row-by-row loop.
+template <typename F>
+void for_group_runs(const uint32_t* groups, size_t begin, size_t end, F&& f) {
+  while (begin < end) {
+    const uint32_t group = groups[begin];
+    size_t run_end = begin + 1;
+    while (run_end < end && groups[run_end] == group) ++run_end;
+    f(group, begin, run_end);
+    begin = run_end;
+  }
+}
+
 }  // namespace tickflow::eps::agg

@@ -3,9 +3,12 @@
 // accumulation each configuration declares.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -210,4 +213,83 @@ TEST_CASE("aggregate: accumulation follows the buckets, windows and functions") 
         "bounded(5s per group)");
   CHECK(accumulation_of("running: true, window: {ticks: 20}, aggs: {T: sum(PX)}") ==
         "bounded(20 ticks)");
+}
+
+// States fold runs of one group at a time (for_group_runs, and four running extremes for
+// doubles): the same values, bit for bit, as adding one row at a time, over random groups
+// with runs, NaN, infinities, both zeros and repeated values, added in random pieces.
+TEST_CASE("aggregate: folding runs of a group gives the row-by-row values") {
+  std::mt19937_64 random(7);
+  const std::vector<double> specials = {NAN, -NAN, INFINITY, -INFINITY, 0.0, -0.0, 1.5, -2.25};
+  auto pick = [&](size_t n) { return static_cast<size_t>(random() % n); };
+  const std::vector<Fn> fns = {Fn::Min, Fn::Max,  Fn::First, Fn::Last, Fn::Count,
+                               Fn::Sum, Fn::Mean, Fn::Var,   Fn::Vwap};
+  for (int round = 0; round < 300; ++round) {
+    const size_t rows = 1 + pick(400);
+    const size_t group_count = 1 + pick(4);
+    const int special_share = static_cast<int>(pick(4));  // none to most of the values
+    // Some rounds draw only zeros of both signs and one other value, so that the best of
+    // long runs is a zero.
+    const double other = pick(2) ? 1.0 : -1.0;
+    const bool zeros = pick(4) == 0;
+    Batch batch(make_schema({{"X", Type::Double}, {"N", Type::Int}}));
+    std::vector<uint32_t> groups;
+    uint32_t group = 0;
+    for (size_t r = 0; r < rows; ++r) {
+      if (pick(10) < 2) group = static_cast<uint32_t>(pick(group_count));
+      groups.push_back(group);
+      batch.times.push_back(static_cast<int64_t>(r));
+      const double x = zeros ? (pick(3) == 0 ? other
+                                : pick(2)    ? 0.0
+                                             : -0.0)
+                       : static_cast<int>(pick(4)) < special_share
+                           ? specials[pick(specials.size())]
+                           : static_cast<double>(pick(50)) * 0.5 - 10.0;
+      batch.columns[0].doubles().push_back(x);
+      batch.columns[1].ints().push_back(static_cast<int64_t>(pick(1000)));
+    }
+    for (Fn fn : fns) {
+      AggSpec spec = spec_of(fn, Type::Double, fn == Fn::Count ? Type::Int : Type::Double);
+      if (fn == Fn::Vwap) {
+        spec.columns = {0, 1};
+        spec.types = {Type::Double, Type::Int};
+      }
+      auto folded = make_agg_state(spec, Feed::Bucket, 0);
+      auto by_row = make_agg_state(spec, Feed::Bucket, 0);
+      folded->resize(group_count);
+      by_row->resize(group_count);
+      for (size_t begin = 0; begin < rows;) {
+        const size_t end = std::min(rows, begin + 1 + pick(150));
+        folded->add(batch, begin, end, groups.data());
+        begin = end;
+      }
+      for (size_t r = 0; r < rows; ++r) by_row->add(batch, r, r + 1, groups.data());
+      for (uint32_t g = 0; g < group_count; ++g) {
+        Column a(spec.result_type), b(spec.result_type);
+        folded->write(g, a);
+        by_row->write(g, b);
+        const std::string what = std::to_string(static_cast<int>(fn)) + " round " +
+                                 std::to_string(round) + " group " + std::to_string(g);
+        if (spec.result_type == Type::Int) {
+          CHECK_MESSAGE(a.ints() == b.ints(), what);
+        } else {
+          CHECK_MESSAGE(std::memcmp(&a.doubles()[0], &b.doubles()[0], sizeof(double)) == 0, what);
+        }
+        if (fn != Fn::Min && fn != Fn::Max) continue;
+        // And the row-by-row value is the first of the best: NaN above everything.
+        bool found = false;
+        double best = 0.0;
+        for (size_t r = 0; r < rows; ++r) {
+          if (groups[r] != g) continue;
+          const double x = batch.columns[0].doubles()[r];
+          const bool better =
+              !found || (std::isnan(x) && !std::isnan(best)) ||
+              (!std::isnan(x) && !std::isnan(best) && (fn == Fn::Max ? best < x : x < best));
+          if (better) best = x;
+          found = true;
+        }
+        if (found) CHECK_MESSAGE(std::memcmp(&a.doubles()[0], &best, sizeof(double)) == 0, what);
+      }
+    }
+  }
 }
