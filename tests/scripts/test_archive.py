@@ -93,11 +93,12 @@ def round_trip(tmp):
 
 
 def generated_table(tmp):
-    """600k trades of 3 symbols over 3 days, stored through `run --db` in chunks of 10k."""
+    """600k trades of 3 symbols over 3 days, stored through `run --db` in chunks of 9999 ticks
+    (not a multiple of the 16 words the column decoder takes at a time)."""
     write(tmp / "gen.yaml", "tickflow: 1\nnodes:\n  src: {ep: generate, kind: trades, count: 200000, interval: 1s, seed: 3}\n")
     code, _, err = tf("run", "gen.yaml", "--symbols", "A,B,C", "--merge-symbols", "-o", "trades.csv", cwd=tmp)
     check("generate csv", code == 0, err)
-    code, _, err = tf("run", "gen.yaml", "--symbols", "A,B,C", "--db", "db", "--table", "trades", "--chunk-rows", "10000", cwd=tmp)
+    code, _, err = tf("run", "gen.yaml", "--symbols", "A,B,C", "--db", "db", "--table", "trades", "--chunk-rows", "9999", cwd=tmp)
     check("run --db", code == 0 and "loaded 600000 ticks" in err and "9 partitions" in err, err)
     code, out, err = tf("db", "list", "db", "--format", "json", cwd=tmp)
     tables = {t["table"]: t for t in json.loads(out)} if code == 0 else {}
