@@ -36,30 +36,26 @@ void parallel_parts(size_t parts, const std::function<void(size_t)>& body) {
   work_in_parts(parts, body);
 }
 
-// Moves rows [begin, end) of `src` to the end of `dst` (strings are moved, not copied).
-void take_rows(Column& dst, Column& src, size_t begin, size_t end) {
-  with_value_type(src.type(), [&]<class T>() {
-    auto& in = src.values<T>();
-    auto& out = dst.values<T>();
-    out.insert(out.end(), std::make_move_iterator(in.begin() + static_cast<ptrdiff_t>(begin)),
-               std::make_move_iterator(in.begin() + static_cast<ptrdiff_t>(end)));
-  });
-}
-
-// One partition being read: its reader and the decoded chunk it is in.
+// One partition being read: its reader and the chunk it is in. A partition read alone
+// (`in_row_ranges`) has only its chunk's times here, the rows being decoded straight into
+// the batches (PartitionReader::append_rows); partitions being merged are decoded whole.
 struct Cursor {
   archive::PartitionReader reader;
   Batch chunk;
+  bool in_row_ranges;
   size_t pos = 0;
   bool exhausted = false;
 
-  Cursor(archive::PartitionReader r, SchemaPtr schema) : reader(std::move(r)), chunk(schema) {}
+  Cursor(archive::PartitionReader r, SchemaPtr schema, bool row_ranges)
+      : reader(std::move(r)), chunk(schema), in_row_ranges(row_ranges) {}
 
   // Makes sure a row is available; false at the end of the partition.
   bool ready() {
     while (!exhausted && pos >= chunk.size()) {
       pos = 0;
-      if (!reader.next_chunk(chunk, parallel_parts)) exhausted = true;
+      const bool more = in_row_ranges ? reader.next_chunk_rows(chunk.times, parallel_parts)
+                                      : reader.next_chunk(chunk, parallel_parts);
+      if (!more) exhausted = true;
     }
     return !exhausted;
   }
@@ -142,7 +138,7 @@ class DbOperator : public Operator {
     for (const archive::PartitionInfo* p : days_[next_day_]) {
       cursors_.emplace_back(
           archive::PartitionReader(catalog_, *p, options_->read_fields, merging, start_, end_),
-          read_schema_);
+          read_schema_, !merging);
       ++partitions_read_;
     }
     ++next_day_;
@@ -160,7 +156,7 @@ class DbOperator : public Operator {
         auto& symbols = batch.columns[j].strings();
         symbols.insert(symbols.end(), n, c.reader.partition().symbol);
       } else {
-        take_rows(batch.columns[j], c.chunk.columns[static_cast<size_t>(source)], begin, end);
+        c.reader.append_rows(static_cast<size_t>(source), begin, end, batch.columns[j]);
       }
     }
     c.pos = end;

@@ -100,6 +100,13 @@ class PartitionReader {
   // asked for), replacing its contents; false when there is none. The columns of a chunk
   // are decompressed through `parallel`.
   bool next_chunk(Batch& out, const ParallelFor& parallel);
+  // The same, for reading a chunk in row ranges straight into batches: the chunk's times
+  // (clipped to the range) replace `times`, and its columns are checked whole but decoded
+  // only by append_rows.
+  bool next_chunk_rows(std::vector<int64_t>& times, const ParallelFor& parallel);
+  // Appends rows [begin, end) of that chunk (positions in its clipped times) of the field at
+  // `field` (in the order asked for) to `out`.
+  void append_rows(size_t field, size_t begin, size_t end, Column& out) const;
   // The load sequence numbers of the ticks of the last chunk (with_sequence only): the
   // order in which they were loaded, which orders equal timestamps across partitions.
   const std::vector<int64_t>& sequence() const;

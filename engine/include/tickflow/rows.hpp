@@ -87,17 +87,23 @@ inline void truncate_rows(Batch& batch, size_t rows) {
 }
 
 // Keeps, in place and in order, the ticks r of `batch` with keep(r) true; `kept` is how many
-// that is (the caller counted them while deciding). Strings are moved, never copied.
+// that is (the caller counted them while deciding). Strings are moved, never copied. The
+// rows kept are listed once (without a branch per row), then every column is compacted
+// through that list: one pass over keep() instead of one per column.
 template <class Keep>
 void keep_rows(Batch& batch, Keep&& keep, size_t kept) {
   const size_t rows = batch.size();
+  std::vector<size_t> rows_kept(rows + 1);
+  size_t k = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    rows_kept[k] = i;
+    k += keep(i) ? 1 : 0;
+  }
+  rows_kept.resize(kept);
   auto compact = [&](auto& values) {
-    size_t k = 0;
-    for (size_t i = 0; i < rows; ++i) {
-      if (!keep(i)) continue;
+    for (size_t j = 0; j < kept; ++j) {
       // Never a self-move: a std::string moved onto itself may come out empty.
-      if (k != i) values[k] = std::move(values[i]);
-      ++k;
+      if (rows_kept[j] != j) values[j] = std::move(values[rows_kept[j]]);
     }
     values.resize(kept);
   };

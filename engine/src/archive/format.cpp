@@ -80,13 +80,17 @@ void transpose_words(const uint8_t* in, size_t n, uint8_t* out) {
   }
 }
 
-// Plane k of `in` holds byte k of every word. Sixteen words at a time with SSE2 (three rounds
-// of interleaving 16-byte rows of the planes give 128 bytes of whole words; 9x the byte by
+// Words [begin, begin + count) of `planes`, whose plane k (plane_size bytes from
+// planes + k * plane_size) holds byte k of every word. Sixteen words at a time with SSE2 (three
+// rounds of interleaving 16-byte rows of the planes give 128 bytes of whole words; 9x the byte by
 // byte loop on 62,500-word chunks); one word at a time otherwise and for the rest.
-void untranspose_words(const uint8_t* in, size_t n, uint8_t* out) {
+void untranspose_words(const uint8_t* planes, size_t plane_size, size_t begin, size_t count,
+                       uint8_t* out) {
+  const uint8_t* in = planes + begin;
+  const size_t n = plane_size;
   size_t i = 0;
 #if defined(__SSE2__)
-  for (; i + 16 <= n; i += 16) {
+  for (; i + 16 <= count; i += 16) {
     __m128i plane[8];
     for (size_t k = 0; k < 8; ++k) {
       plane[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + k * n + i));
@@ -113,7 +117,7 @@ void untranspose_words(const uint8_t* in, size_t n, uint8_t* out) {
     }
   }
 #endif
-  for (; i < n; ++i) {
+  for (; i < count; ++i) {
     uint64_t word = 0;
     for (size_t k = 0; k < 8; ++k) word |= static_cast<uint64_t>(in[k * n + i]) << (8 * k);
     std::memcpy(out + i * 8, &word, 8);
@@ -176,7 +180,7 @@ void encode_column(const Column& column, size_t begin, size_t end, std::string& 
 bool decode_ints(std::string_view bytes, size_t n, Encoding encoding, std::vector<int64_t>& out) {
   if (bytes.size() != n * 8) return false;
   out.resize(n);
-  untranspose_words(reinterpret_cast<const uint8_t*>(bytes.data()), n,
+  untranspose_words(reinterpret_cast<const uint8_t*>(bytes.data()), n, 0, n,
                     reinterpret_cast<uint8_t*>(out.data()));
   if (encoding == Encoding::Delta) {
     uint64_t running = 0;
@@ -194,7 +198,7 @@ bool decode_column(std::string_view bytes, size_t n, Column& column) {
       if (bytes.size() != n * 8) return false;
       auto& values = column.doubles();
       values.resize(n);
-      untranspose_words(reinterpret_cast<const uint8_t*>(bytes.data()), n,
+      untranspose_words(reinterpret_cast<const uint8_t*>(bytes.data()), n, 0, n,
                         reinterpret_cast<uint8_t*>(values.data()));
       return true;
     }
@@ -223,6 +227,83 @@ bool decode_column(std::string_view bytes, size_t n, Column& column) {
     }
     default:
       return decode_ints(bytes, n, encoding_for(column.type()), column.ints());
+  }
+}
+
+bool BlockRows::open(std::string_view bytes, size_t n, Type type) {
+  bytes_ = bytes;
+  rows_ = n;
+  type_ = type;
+  encoding_ = encoding_for(type);
+  next_string_row_ = 0;
+  next_string_byte_ = n * 4;
+  switch (type) {
+    case Type::Bool:
+      if (bytes.size() != n) return false;
+      for (char b : bytes) {
+        if (static_cast<uint8_t>(b) > 1) return false;
+      }
+      return true;
+    case Type::String: {
+      if (bytes.size() < n * 4) return false;
+      uint64_t total = n * 4;
+      for (size_t i = 0; i < n; ++i) total += length_of(i);
+      return total == bytes.size();
+    }
+    default:
+      if (bytes.size() != n * 8) return false;
+      if (encoding_ == Encoding::Delta) return decode_ints(bytes, n, encoding_, delta_values_);
+      return true;
+  }
+}
+
+void BlockRows::append_rows(size_t begin, size_t end, Column& out) const {
+  const size_t count = end - begin;
+  const auto* planes = reinterpret_cast<const uint8_t*>(bytes_.data());
+  switch (type_) {
+    case Type::Bool: {
+      auto& values = out.bools();
+      values.insert(values.end(), planes + begin, planes + end);
+      return;
+    }
+    case Type::String: {
+      auto& values = out.strings();
+      // Rows are usually asked for in order: carry the byte offset on from the last call.
+      if (begin != next_string_row_) {
+        next_string_byte_ = rows_ * 4;
+        for (size_t i = 0; i < begin; ++i) next_string_byte_ += length_of(i);
+      }
+      values.reserve(values.size() + count);
+      size_t offset = next_string_byte_;
+      for (size_t i = begin; i < end; ++i) {
+        const uint32_t length = length_of(i);
+        values.emplace_back(bytes_.data() + offset, length);
+        offset += length;
+      }
+      next_string_row_ = end;
+      next_string_byte_ = offset;
+      return;
+    }
+    case Type::Double: {
+      auto& values = out.doubles();
+      const size_t at = values.size();
+      values.resize(at + count);
+      untranspose_words(planes, rows_, begin, count,
+                        reinterpret_cast<uint8_t*>(values.data() + at));
+      return;
+    }
+    default: {
+      auto& values = out.ints();
+      if (encoding_ == Encoding::Delta) {
+        values.insert(values.end(), delta_values_.begin() + static_cast<ptrdiff_t>(begin),
+                      delta_values_.begin() + static_cast<ptrdiff_t>(end));
+        return;
+      }
+      const size_t at = values.size();
+      values.resize(at + count);
+      untranspose_words(planes, rows_, begin, count,
+                        reinterpret_cast<uint8_t*>(values.data() + at));
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,33 @@ void encode_column(const Column& column, size_t begin, size_t end, std::string& 
 // are not a valid encoding of n values.
 bool decode_ints(std::string_view bytes, size_t n, Encoding encoding, std::vector<int64_t>& out);
 bool decode_column(std::string_view bytes, size_t n, Column& column);
+
+// A decompressed block of one column read in row ranges, decoded straight into the batches
+// that hand the rows on (no decoded copy of the whole chunk in between). open() checks the
+// whole block, as decode_column does, before any row is used; the block's bytes must outlive
+// the reads.
+class BlockRows {
+ public:
+  // False when `bytes` is not a valid encoding of n values of `type`.
+  bool open(std::string_view bytes, size_t n, Type type);
+  // Appends rows [begin, end) to `out` (of the block's type). Rows asked for in order cost
+  // nothing extra; a string row range elsewhere sums the lengths before it.
+  void append_rows(size_t begin, size_t end, Column& out) const;
+
+ private:
+  uint32_t length_of(size_t row) const {  // string blocks
+    uint32_t length;
+    std::memcpy(&length, bytes_.data() + row * 4, 4);
+    return length;
+  }
+
+  std::string_view bytes_;
+  size_t rows_ = 0;
+  Type type_ = Type::Int;
+  Encoding encoding_ = Encoding::Plain;
+  std::vector<int64_t> delta_values_;  // delta blocks are decoded whole by open()
+  mutable size_t next_string_row_ = 0, next_string_byte_ = 0;
+};
 
 // zstd. decompress returns false when the frame is damaged or its size is not raw_size.
 void compress(std::string_view raw, int level, std::string& out);

@@ -45,6 +45,10 @@ struct PartitionReader::Impl {
   // reading does not allocate (and page-fault in) fresh memory for every chunk.
   std::vector<std::string> compressed_buffers, raw_buffers;
   int64_t chunks_read = 0;
+  // next_chunk_rows: per field, its block of the chunk being read in row ranges (a field the
+  // partition lacks has none: its rows are the type's default); the first row in the range.
+  std::vector<format::BlockRows> blocks;
+  size_t first_row = 0;
 
   ~Impl() {
     for (OpenColumn* c : all()) {
@@ -73,6 +77,78 @@ struct PartitionReader::Impl {
     return RuntimeError(fmt::format("archive file '{}' is damaged: chunk {} of {} {}", column.path,
                                     chunk, manifest.chunks.size(), why),
                         Location{column.path});
+  }
+
+  // The next chunk overlapping the range: its times (checked against the chunk's index entry
+  // and clipped to the range) into `times`, its sequence numbers when asked for, and
+  // load_field(field, chunk, rows) for every field, all through `parallel`; then
+  // clip(begin, stop), the rows of the chunk in the range, when that is not all of them.
+  // False when no chunk is left.
+  template <class LoadField, class Clip>
+  bool read_chunk(std::vector<int64_t>& times, const ParallelFor& parallel,
+                  const LoadField& load_field, const Clip& clip) {
+    while (true) {
+      if (next >= manifest.chunks.size()) return false;
+      const size_t chunk = next++;
+      const format::ChunkManifest& meta = manifest.chunks[chunk];
+      if (end && meta.min_time >= *end) {
+        next = manifest.chunks.size();
+        return false;
+      }
+      const size_t rows = static_cast<size_t>(meta.rows);
+      ++chunks_read;
+      const size_t parts = fields.size() + 2;
+      compressed_buffers.resize(parts);
+      raw_buffers.resize(parts);
+      // Part 0: time, 1: sequence, 2..: fields.
+      parallel(parts, [&](size_t part) {
+        std::string& compressed = compressed_buffers[part];
+        std::string& raw = raw_buffers[part];
+        if (part == 0) {
+          load_block(time, chunk, compressed, raw);
+          if (!format::decode_ints(raw, rows, format::Encoding::Delta, times)) {
+            throw damaged(time, chunk, "does not decode");
+          }
+          return;
+        }
+        if (part == 1) {
+          if (!with_sequence) return;
+          load_block(sequence, chunk, compressed, raw);
+          if (!format::decode_ints(raw, rows, format::Encoding::Delta, chunk_sequence)) {
+            throw damaged(sequence, chunk, "does not decode");
+          }
+          return;
+        }
+        load_field(part - 2, chunk, rows);
+      });
+      if (times.front() != meta.min_time || times.back() != meta.max_time ||
+          !std::is_sorted(times.begin(), times.end())) {
+        throw damaged(time, chunk, "holds times outside its index entry");
+      }
+      // Clip to the range: the times are sorted, so it removes a prefix and a suffix.
+      size_t begin = 0, stop = rows;
+      if (start && meta.min_time < *start) {
+        begin = static_cast<size_t>(std::lower_bound(times.begin(), times.end(), *start) -
+                                    times.begin());
+      }
+      if (end && meta.max_time >= *end) {
+        stop =
+            static_cast<size_t>(std::lower_bound(times.begin(), times.end(), *end) - times.begin());
+      }
+      if (begin >= stop) continue;
+      clip(begin, stop);
+      if (begin > 0 || stop < rows) {
+        times.erase(times.begin() + static_cast<ptrdiff_t>(stop), times.end());
+        times.erase(times.begin(), times.begin() + static_cast<ptrdiff_t>(begin));
+        if (with_sequence) {
+          chunk_sequence.erase(chunk_sequence.begin() + static_cast<ptrdiff_t>(stop),
+                               chunk_sequence.end());
+          chunk_sequence.erase(chunk_sequence.begin(),
+                               chunk_sequence.begin() + static_cast<ptrdiff_t>(begin));
+        }
+      }
+      return true;
+    }
   }
 
   // Reads, checks and decompresses block `chunk` of `column` into `raw`.
@@ -160,80 +236,63 @@ const std::vector<int64_t>& PartitionReader::sequence() const {
 
 bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
   Impl& s = *impl_;
-  while (true) {
-    if (s.next >= s.manifest.chunks.size()) return false;
-    const size_t chunk = s.next++;
-    const format::ChunkManifest& meta = s.manifest.chunks[chunk];
-    if (s.end && meta.min_time >= *s.end) {
-      s.next = s.manifest.chunks.size();
-      return false;
-    }
-    const size_t rows = static_cast<size_t>(meta.rows);
-    ++s.chunks_read;
-    // The decoders overwrite the previous chunk's values in place (resizing to this chunk's
-    // rows): clearing first would make them zero-fill every column of every chunk.
-    if (out.columns.size() != s.fields.size()) {
-      out.columns.clear();
-      for (const auto& field : s.fields) out.columns.emplace_back(field.type);
-    }
-    const size_t parts = s.fields.size() + 2;
-    s.compressed_buffers.resize(parts);
-    s.raw_buffers.resize(parts);
-    // Part 0: time, 1: sequence, 2..: fields.
-    parallel(parts, [&](size_t part) {
-      std::string& compressed = s.compressed_buffers[part];
-      std::string& raw = s.raw_buffers[part];
-      if (part == 0) {
-        s.load_block(s.time, chunk, compressed, raw);
-        if (!format::decode_ints(raw, rows, format::Encoding::Delta, out.times)) {
-          throw s.damaged(s.time, chunk, "does not decode");
-        }
-        return;
-      }
-      if (part == 1) {
-        if (!s.with_sequence) return;
-        s.load_block(s.sequence, chunk, compressed, raw);
-        if (!format::decode_ints(raw, rows, format::Encoding::Delta, s.chunk_sequence)) {
-          throw s.damaged(s.sequence, chunk, "does not decode");
-        }
-        return;
-      }
-      const OpenColumn& column = s.columns[part - 2];
-      Column& target = out.columns[part - 2];
-      if (column.fd < 0) {
-        target.clear();  // loaded before the field was added: type defaults
-        target.resize(rows);
-        return;
-      }
-      s.load_block(column, chunk, compressed, raw);
-      if (!format::decode_column(raw, rows, target)) {
-        throw s.damaged(column, chunk, "does not decode");
-      }
-    });
-    if (out.times.front() != meta.min_time || out.times.back() != meta.max_time ||
-        !std::is_sorted(out.times.begin(), out.times.end())) {
-      throw s.damaged(s.time, chunk, "holds times outside its index entry");
-    }
-    // Clip to the range: the times are sorted, so it removes a prefix and a suffix.
-    size_t begin = 0, stop = rows;
-    if (s.start && meta.min_time < *s.start) {
-      begin = static_cast<size_t>(std::lower_bound(out.times.begin(), out.times.end(), *s.start) -
-                                  out.times.begin());
-    }
-    if (s.end && meta.max_time >= *s.end) {
-      stop = static_cast<size_t>(std::lower_bound(out.times.begin(), out.times.end(), *s.end) -
-                                 out.times.begin());
-    }
-    if (begin >= stop) continue;
-    if (begin > 0 || stop < rows) {
-      out = out.slice(begin, stop);
-      if (s.with_sequence) {
-        s.chunk_sequence =
-            std::vector<int64_t>(s.chunk_sequence.begin() + begin, s.chunk_sequence.begin() + stop);
-      }
-    }
-    return true;
+  // The decoders overwrite the previous chunk's values in place (resizing to this chunk's
+  // rows): clearing first would make them zero-fill every column of every chunk.
+  if (out.columns.size() != s.fields.size()) {
+    out.columns.clear();
+    for (const auto& field : s.fields) out.columns.emplace_back(field.type);
   }
+  return s.read_chunk(
+      out.times, parallel,
+      [&](size_t field, size_t chunk, size_t rows) {
+        const OpenColumn& column = s.columns[field];
+        Column& target = out.columns[field];
+        if (column.fd < 0) {
+          target.clear();  // loaded before the field was added: type defaults
+          target.resize(rows);
+          return;
+        }
+        std::string& raw = s.raw_buffers[field + 2];
+        s.load_block(column, chunk, s.compressed_buffers[field + 2], raw);
+        if (!format::decode_column(raw, rows, target)) {
+          throw s.damaged(column, chunk, "does not decode");
+        }
+      },
+      [&](size_t begin, size_t stop) {
+        for (Column& column : out.columns) {
+          with_value_type(column.type(), [&]<class T>() {
+            auto& values = column.values<T>();
+            values.erase(values.begin() + static_cast<ptrdiff_t>(stop), values.end());
+            values.erase(values.begin(), values.begin() + static_cast<ptrdiff_t>(begin));
+          });
+        }
+      });
+}
+
+bool PartitionReader::next_chunk_rows(std::vector<int64_t>& times, const ParallelFor& parallel) {
+  Impl& s = *impl_;
+  s.blocks.resize(s.fields.size());
+  return s.read_chunk(
+      times, parallel,
+      [&](size_t field, size_t chunk, size_t rows) {
+        const OpenColumn& column = s.columns[field];
+        if (column.fd < 0) return;
+        std::string& raw = s.raw_buffers[field + 2];
+        s.load_block(column, chunk, s.compressed_buffers[field + 2], raw);
+        if (!s.blocks[field].open(raw, rows, s.fields[field].type)) {
+          throw s.damaged(column, chunk, "does not decode");
+        }
+      },
+      [&](size_t begin, size_t) { s.first_row = begin; });
+}
+
+void PartitionReader::append_rows(size_t field, size_t begin, size_t end, Column& out) const {
+  const Impl& s = *impl_;
+  if (s.columns[field].fd < 0) {
+    out.resize(out.size() + (end - begin));
+    return;
+  }
+  s.blocks[field].append_rows(s.first_row + begin, s.first_row + end, out);
 }
 
 }  // namespace tickflow::archive
