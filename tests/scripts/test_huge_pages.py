@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The executable asks for transparent huge pages (docs/design.md, "Memory"): where the kernel
+"""The executable asks for transparent huge pages (docs/design.md, "Execution on the oneTBB flow graph"): where the kernel
 gives them on request, `tickflow` starts itself again with glibc.malloc.hugetlb=1 in
 GLIBC_TUNABLES, keeps the rest of the environment, its arguments, its process id and its
 standard input, and leaves a tunable the user set alone. Checked on a live process reading a
