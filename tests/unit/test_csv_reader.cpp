@@ -218,6 +218,26 @@ TEST_CASE("csv times: formats and the date cache agree with the shared parser") 
     CHECK(automatic.parse(text) == parse_time_text(text));
   }
   CHECK(automatic.parse("1704187800000000000") == 1704187800000000000);
+  // Fractions of every length, and a non-digit at each place of nine digits (bytes just
+  // below '0' and above '9', a letter, bytes above 0x7f, NUL).
+  std::string digits = "987654321";
+  for (size_t length = 1; length <= 9; ++length) {
+    const std::string text = "2024-01-02 09:30:00." + digits.substr(0, length);
+    CAPTURE(text);
+    CHECK(automatic.parse(text) == parse_time_text(text));
+    CHECK(automatic.parse(text).has_value());
+  }
+  for (size_t at = 0; at < 9; ++at) {
+    for (char bad : {'/', ':', 'a', '\x80', '\xff', '\0'}) {
+      std::string text = "2024-01-02 09:30:00.000000000";
+      text[20 + at] = bad;
+      CAPTURE(at);
+      CAPTURE(static_cast<int>(static_cast<unsigned char>(bad)));
+      CHECK_FALSE(automatic.parse(text));
+    }
+  }
+  CHECK(automatic.parse("2024-01-02 09:30:00.999999999") ==
+        *parse_time_text("2024-01-02 09:30:00") + 999'999'999);
   CHECK_FALSE(automatic.parse("2024-13-02 09:30:00"));
   CHECK_FALSE(automatic.parse("2024-01-02 25:30:00"));
   CHECK_FALSE(automatic.parse("yesterday"));
