@@ -80,13 +80,14 @@ struct PartitionReader::Impl {
   }
 
   // The next chunk overlapping the range: its times (checked against the chunk's index entry
-  // and clipped to the range) into `times`, its sequence numbers when asked for, and
-  // load_field(field, chunk, rows) for every field, all through `parallel`; then
-  // clip(begin, stop), the rows of the chunk in the range, when that is not all of them.
+  // and clipped to the range) into `times`, its sequence numbers when asked for, and for
+  // every field its block read, checked and decompressed, handed to
+  // decode_field(field, chunk, rows, raw) (raw is null for a field the partition lacks), all
+  // through `parallel`; then clip(begin, stop) with the rows of the chunk in the range.
   // False when no chunk is left.
-  template <class LoadField, class Clip>
+  template <class DecodeField, class Clip>
   bool read_chunk(std::vector<int64_t>& times, const ParallelFor& parallel,
-                  const LoadField& load_field, const Clip& clip) {
+                  const DecodeField& decode_field, const Clip& clip) {
     while (true) {
       if (next >= manifest.chunks.size()) return false;
       const size_t chunk = next++;
@@ -119,7 +120,10 @@ struct PartitionReader::Impl {
           }
           return;
         }
-        load_field(part - 2, chunk, rows);
+        const size_t field = part - 2;
+        if (columns[field].fd < 0) return decode_field(field, chunk, rows, nullptr);
+        load_block(columns[field], chunk, compressed, raw);
+        decode_field(field, chunk, rows, &raw);
       });
       if (times.front() != meta.min_time || times.back() != meta.max_time ||
           !std::is_sorted(times.begin(), times.end())) {
@@ -244,18 +248,13 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
   }
   return s.read_chunk(
       out.times, parallel,
-      [&](size_t field, size_t chunk, size_t rows) {
-        const OpenColumn& column = s.columns[field];
+      [&](size_t field, size_t chunk, size_t rows, const std::string* raw) {
         Column& target = out.columns[field];
-        if (column.fd < 0) {
+        if (!raw) {
           target.clear();  // loaded before the field was added: type defaults
           target.resize(rows);
-          return;
-        }
-        std::string& raw = s.raw_buffers[field + 2];
-        s.load_block(column, chunk, s.compressed_buffers[field + 2], raw);
-        if (!format::decode_column(raw, rows, target)) {
-          throw s.damaged(column, chunk, "does not decode");
+        } else if (!format::decode_column(*raw, rows, target)) {
+          throw s.damaged(s.columns[field], chunk, "does not decode");
         }
       },
       [&](size_t begin, size_t stop) {
@@ -274,13 +273,9 @@ bool PartitionReader::next_chunk_rows(std::vector<int64_t>& times, const Paralle
   s.blocks.resize(s.fields.size());
   return s.read_chunk(
       times, parallel,
-      [&](size_t field, size_t chunk, size_t rows) {
-        const OpenColumn& column = s.columns[field];
-        if (column.fd < 0) return;
-        std::string& raw = s.raw_buffers[field + 2];
-        s.load_block(column, chunk, s.compressed_buffers[field + 2], raw);
-        if (!s.blocks[field].open(raw, rows, s.fields[field].type)) {
-          throw s.damaged(column, chunk, "does not decode");
+      [&](size_t field, size_t chunk, size_t rows, const std::string* raw) {
+        if (raw && !s.blocks[field].open(*raw, rows, s.fields[field].type)) {
+          throw s.damaged(s.columns[field], chunk, "does not decode");
         }
       },
       [&](size_t begin, size_t) { s.first_row = begin; });

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "load/field_use.hpp"
 #include "tickflow/config.hpp"
 #include "tickflow/diagnostics.hpp"
 #include "tickflow/ep.hpp"
@@ -34,17 +35,6 @@ struct RawNode {
   std::vector<InputRefText> inputs;
   Location in_location;
   bool broken = false;  // binding failed: downstream checks are skipped
-};
-
-// What binding one node said about the fields it uses, and what the loader found the rest
-// of the query uses of a source's fields (BindContext::reads_only, fields_used).
-struct FieldUse {
-  // Per input: the only fields the EP reads, or nullopt: every field.
-  std::vector<std::optional<std::vector<std::string>>> reads;
-  // Per output port: true when the EP asked which of its fields are used.
-  std::vector<bool> asked;
-  // Per output port: the fields the rest of the query uses, once the loader knows.
-  std::vector<std::optional<std::vector<std::string>>> used;
 };
 
 class NodeBindContext : public BindContext {
