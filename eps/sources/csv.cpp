@@ -272,19 +272,18 @@ class CsvSourceOperator : public Operator {
       options.range_end = run_.query->range_end;
     }
     // A file (not a pipe, whose lines are read as they come) of a few windows or more is
-    // parsed on the threads free at the start when there are three or more; the result is
-    // the same either way. With two, the run already parses on one thread while the rest of
-    // the graph works on the other, and parsing in pieces costs more CPU in all (measured
-    // on 2 cores: reading alone 0.93 s -> 0.90 s, but filter + map + write 1.01 s ->
-    // 1.08 s; docs/performance.md). A smaller file is read on the run's thread: its whole
-    // read takes milliseconds.
+    // parsed in pieces on the run's threads when it has two or more; the result is the same
+    // either way. On 2 cores this takes less wall and less CPU time than one thread's parse
+    // beside the rest of the graph (reading 10M trades, every tick dropped: 0.85 s -> 0.64 s;
+    // filter + map + write 0.92 s -> 0.71 s; docs/performance.md). A smaller file is read on
+    // the run's thread: its whole read takes milliseconds.
     csv::ParallelReadOptions parallel;
     const size_t threads = available_threads();
     parallel.pieces = 2 * threads;
     const int64_t window = static_cast<int64_t>(parallel.pieces * parallel.piece_bytes);
     using Parse = CsvSourceConfig::Parse;
     const bool pieces = config_->parse == Parse::Pieces ||
-                        (config_->parse == Parse::Auto && threads >= 3 && size >= 2 * window);
+                        (config_->parse == Parse::Auto && threads >= 2 && size >= 2 * window);
     if (pieces && threads > 1 && size >= 0) {
       parallel.parallel = [](size_t parts, const std::function<void(size_t)>& body) {
         work_in_parts(parts, body);
@@ -543,7 +542,7 @@ void register_csv(Registry& registry) {
       "becomes TIMESTAMP; the other columns are fields in file order, typed by `fields` or "
       "inferred from the first 1000 rows (int, else double, else bool, else string). An empty "
       "cell is the type's default. Rows must be in time order; in a run with symbols the "
-      "symbol column selects the run's rows and is dropped. With three or more threads a "
+      "symbol column selects the run's rows and is dropped. With two or more threads a "
       "file (not standard input) is parsed in pieces cut at line breaks on the free threads; "
       "the ticks, errors and their lines are the same as when it is read on one thread.";
   def.inputs = {};
@@ -580,9 +579,8 @@ void register_csv(Registry& registry) {
        .type = ParamType::String,
        .default_value = "auto",
        .doc = "pieces: parse a file in pieces on the run's free threads; one_thread: on the "
-              "run's thread; auto: pieces for a file of 8 MB or more when three or more "
-              "threads are free (with two, the rest of the graph already runs beside the "
-              "parse). The result is the same; standard input is read on one thread"},
+              "run's thread; auto: pieces for a file of 8 MB or more when the run has two or "
+              "more threads. The result is the same; standard input is read on one thread"},
   };
   def.accumulation = "none";
   def.bind = bind_csv;

@@ -2,11 +2,14 @@
 // group id (0, 1, ... in order of first appearance), whatever the mix of field types.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -72,6 +75,44 @@ class GroupKeys {
   // The group of tick `row` of `batch`, adding a new group for new values.
   uint32_t id(const Batch& batch, size_t row) {
     if (!grouped()) return 0;
+    // One key field of strings or integers (a symbol, an account): looked up by its value
+    // instead of by an encoding built for each tick. The ids come from encoded_id() either
+    // way, so both paths give every value the same group.
+    if (key_columns_.size() == 1) {
+      const Column& column = batch.columns[key_columns_[0]];
+      switch (column.type()) {
+        case Type::String:
+          return string_id(batch, row, column.strings()[row]);
+        case Type::Double:
+        case Type::Bool:
+          break;
+        default:
+          return int_id(batch, row, column.ints()[row]);
+      }
+    }
+    return encoded_id(batch, row);
+  }
+
+  // ids[r] = group of tick r of `batch`; returns group_count() afterwards.
+  size_t assign(const Batch& batch, std::vector<uint32_t>& ids) {
+    ids.assign(batch.size(), 0);
+    if (!grouped()) return 1;
+    for (size_t r = 0; r < batch.size(); ++r) ids[r] = id(batch, r);
+    return ids_.size();
+  }
+
+  // Row g: the key values of group g (with a key schema; empty otherwise).
+  const Batch& keys() const { return keys_; }
+
+  // Memory held, for Operator::held().
+  int64_t bytes() const {
+    return static_cast<int64_t>(keys_.bytes() +
+                                (ids_.size() + string_ids_.size()) * (sizeof(std::string) + 32) +
+                                int_ids_.size() * 32);
+  }
+
+ private:
+  uint32_t encoded_id(const Batch& batch, size_t row) {
     encode_key(batch, key_columns_, row, scratch_);
     // Consecutive ticks of one group are common (bars of one symbol's trades).
     if (has_last_ && scratch_ == last_key_) return last_id_;
@@ -91,23 +132,35 @@ class GroupKeys {
     return it->second;
   }
 
-  // ids[r] = group of tick r of `batch`; returns group_count() afterwards.
-  size_t assign(const Batch& batch, std::vector<uint32_t>& ids) {
-    ids.assign(batch.size(), 0);
-    if (!grouped()) return 1;
-    for (size_t r = 0; r < batch.size(); ++r) ids[r] = id(batch, r);
-    return ids_.size();
+  uint32_t string_id(const Batch& batch, size_t row, const std::string& value) {
+    // A few values taking turns (the symbols of a market's trades) are found in a small
+    // direct-mapped cache before the hash map.
+    uint64_t prefix = 0;
+    std::memcpy(&prefix, value.data(), std::min<size_t>(value.size(), 7));
+    prefix = (prefix << 8) | (value.size() & 0xff);
+    RecentString& slot = recent_strings_[(prefix * 0x9E3779B97F4A7C15ull) >> 60];
+    if (slot.key && slot.prefix == prefix && *slot.key == value) return slot.id;
+    auto it = string_ids_.find(std::string_view(value));
+    if (it == string_ids_.end()) it = string_ids_.emplace(value, encoded_id(batch, row)).first;
+    slot = {prefix, &it->first, it->second};
+    return it->second;
   }
 
-  // Row g: the key values of group g (with a key schema; empty otherwise).
-  const Batch& keys() const { return keys_; }
-
-  // Memory held, for Operator::held().
-  int64_t bytes() const {
-    return static_cast<int64_t>(keys_.bytes() + ids_.size() * (sizeof(std::string) + 32));
+  uint32_t int_id(const Batch& batch, size_t row, int64_t value) {
+    if (has_last_int_ && last_int_ == value) return last_value_id_;
+    auto it = int_ids_.find(value);
+    if (it == int_ids_.end()) it = int_ids_.emplace(value, encoded_id(batch, row)).first;
+    has_last_int_ = true;
+    last_int_ = value;
+    last_value_id_ = it->second;
+    return it->second;
   }
 
- private:
+  struct StringViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+
   std::vector<size_t> key_columns_;
   bool keep_keys_;
   Batch keys_;
@@ -116,6 +169,18 @@ class GroupKeys {
   std::string last_key_;
   uint32_t last_id_ = 0;
   bool has_last_ = false;
+  // The single-field paths: each value's group, and the value looked up last.
+  std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> string_ids_;
+  std::unordered_map<int64_t, uint32_t> int_ids_;
+  struct RecentString {
+    uint64_t prefix = 0;               // the first 7 bytes and the size
+    const std::string* key = nullptr;  // a key of string_ids_, whose nodes never move
+    uint32_t id = 0;
+  };
+  RecentString recent_strings_[16];
+  int64_t last_int_ = 0;
+  bool has_last_int_ = false;
+  uint32_t last_value_id_ = 0;
 };
 
 }  // namespace tickflow
