@@ -289,6 +289,7 @@ class CsvSourceOperator : public Operator {
         work_in_parts(parts, body);
       };
       parallel.batch_size = std::max<size_t>(run_.batch_size, 1);
+      parallel.read_ahead = true;
       parallel_ticks_ = std::make_unique<csv::ParallelTickReader>(*reader_, config_->layout,
                                                                   std::move(options), parallel);
       return;

@@ -84,7 +84,7 @@ bool ParallelTickReader::read(Batch& batch, size_t max_ticks) {
       std::rethrow_exception(std::exchange(error_, nullptr));
     }
     if (done_) return false;
-    fill();
+    take_window();
   }
   Batch& front = ready_.front();
   if (batch.empty() && front.size() <= max_ticks) {
@@ -136,12 +136,40 @@ void ParallelTickReader::parse(Piece& piece) const {
   piece.skipped_rows = ticks.skipped_rows();
 }
 
-void ParallelTickReader::fill() {
+void ParallelTickReader::take_window() {
+  Window window;
+  if (ahead_.started()) {
+    ahead_.wait();  // read_window() catches what it throws
+    window = std::move(ahead_window_);
+  } else {
+    window = read_window();
+  }
+  for (Batch& batch : window.batches) ready_.push_back(std::move(batch));
+  skipped_rows_ += window.skipped_rows;
+  error_ = window.error;
+  done_ = window.done || window.error;
+  if (!done_ && parallel_.read_ahead) {
+    ahead_window_ = Window{};
+    ahead_.start([this] { ahead_window_ = read_window(); });
+  }
+}
+
+ParallelTickReader::Window ParallelTickReader::read_window() {
+  Window result;
+  try {
+    read_window(result);
+  } catch (...) {  // a read error of the input: raised after the ticks before it
+    result.error = std::current_exception();
+  }
+  return result;
+}
+
+void ParallelTickReader::read_window(Window& result) {
   // Read a window; a record longer than a window makes the next one twice its size.
   const size_t target = std::max(parallel_.pieces * parallel_.piece_bytes, window_.size() * 2 + 1);
   if (!eof_ && !window_.read_up_to(*source_, target)) eof_ = true;
   if (window_.empty() && eof_) {
-    done_ = true;
+    result.done = true;
     return;
   }
 
@@ -184,22 +212,22 @@ void ParallelTickReader::fill() {
       parse(piece);
     }
     if (piece.first_checked && last_checked_ && piece.first_checked->time < last_checked_->time) {
-      error_ = std::make_exception_ptr(time_order_error(piece.first_checked->time,
-                                                        last_checked_->time, last_checked_->line,
-                                                        false, piece.first_checked->location));
+      result.error = std::make_exception_ptr(
+          time_order_error(piece.first_checked->time, last_checked_->time, last_checked_->line,
+                           false, piece.first_checked->location));
       window_.clear();
       return;
     }
-    for (Batch& batch : piece.batches) ready_.push_back(std::move(batch));
-    skipped_rows_ += piece.skipped_rows;
+    for (Batch& batch : piece.batches) result.batches.push_back(std::move(batch));
+    result.skipped_rows += piece.skipped_rows;
     if (piece.last_checked) last_checked_ = piece.last_checked;
     if (piece.error) {
-      error_ = piece.error;
+      result.error = piece.error;
       window_.clear();
       return;
     }
     if (piece.range_end) {
-      done_ = true;
+      result.done = true;
       window_.clear();
       return;
     }
@@ -209,7 +237,7 @@ void ParallelTickReader::fill() {
     if (piece.paused) break;  // the rest of the window starts the next one
   }
   if (eof_) {  // the last window: its pieces ran to the end of the input
-    done_ = true;
+    result.done = true;
     window_.clear();
     return;
   }

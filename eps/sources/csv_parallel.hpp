@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sources/csv_reader.hpp"
+#include "tickflow/ep_helpers.hpp"
 
 namespace tickflow::csv {
 
@@ -24,6 +25,9 @@ struct ParallelReadOptions {
   size_t pieces = 4;              // pieces of a window parsed at once
   size_t piece_bytes = 1u << 20;  // so a window holds pieces * piece_bytes bytes
   size_t batch_size = 4096;       // ticks per batch a piece produces
+  // Read ahead: the next window is read and parsed in the background (BackgroundWork)
+  // while the caller takes the batches of the one before.
+  bool read_ahead = false;
 };
 
 // The file is read in windows of bytes. A window is cut into pieces at line breaks and every
@@ -35,7 +39,8 @@ struct ParallelReadOptions {
 // counting the line breaks before it gives. Time order is checked within each piece and,
 // between pieces, from the last checked time of one to the first of the next; errors are
 // raised in file order, after the ticks before them. The record cut by a window's end is
-// carried into the next window.
+// carried into the next window. Reading ahead, the next window is parsed while the ticks of
+// the current one are taken; what it gives (ticks, an error) is held until they are.
 //
 // Not for route_by_symbol (the shared symbol file keeps one map of symbols), nor for inputs
 // read as they arrive (a pipe): a window waits for its bytes.
@@ -69,7 +74,22 @@ class ParallelTickReader {
     int64_t skipped_rows = 0;
   };
 
-  void fill();
+  // What reading one window gave, in file order: its ticks, then its error or the end.
+  struct Window {
+    std::deque<Batch> batches;
+    std::exception_ptr error;
+    bool done = false;  // nothing follows (the input or the range ended, or an error)
+    int64_t skipped_rows = 0;
+  };
+
+  // Reads, cuts and parses the next window. Touches only the reading state below (the
+  // source, the window's bytes, what is carried between windows), so that it can run in
+  // the background while read() hands out the ticks of the window before.
+  Window read_window();
+  void read_window(Window& result);
+  // Takes the next window's result (waiting for it when read ahead) into ready_, and
+  // starts reading the one after it when reading ahead.
+  void take_window();
   void parse(Piece& piece) const;
 
   const CsvLayout& layout_;
@@ -102,10 +122,15 @@ class ParallelTickReader {
   bool carry_resync_ = false;
   std::optional<CheckedTime> last_checked_;  // across windows and pieces
 
+  // What read() hands out: touched by the caller's thread only.
   std::deque<Batch> ready_;
   std::exception_ptr error_;  // raised once ready_ is empty
   bool done_ = false;
   int64_t skipped_rows_ = 0;
+
+  Window ahead_window_;  // written by the background read of the next window
+  // Last: destroyed first, waiting for a background read that still uses the members above.
+  BackgroundWork ahead_;
 };
 
 }  // namespace tickflow::csv

@@ -197,9 +197,10 @@ TEST_CASE("csv parallel: the same ticks, skipped rows and first error as one seq
     parallel.pieces = 2 + rng() % 5;
     parallel.piece_bytes = 1 + rng() % 300;
     parallel.batch_size = 1 + rng() % 8;
+    parallel.read_ahead = round % 4 >= 2;  // with pieces in order and on threads
     const Outcome got = read_parallel(text, setup, parallel, 1 + rng() % 100);
     INFO("round " << round << " pieces " << parallel.pieces << " piece_bytes "
-                  << parallel.piece_bytes << "\n"
+                  << parallel.piece_bytes << " read_ahead " << parallel.read_ahead << "\n"
                   << text);
     CHECK(got.error == expected.error);
     CHECK(got.skipped == expected.skipped);
@@ -232,10 +233,13 @@ TEST_CASE("csv parallel: a record longer than a window, and a window ending insi
   REQUIRE(expected.error.empty());
   REQUIRE(expected.ticks.size() == 2);
   for (size_t piece_bytes : {1, 2, 3, 50, 4999, 5000, 5001, 10050}) {
-    ParallelReadOptions parallel;
-    parallel.parallel = in_order;
-    parallel.pieces = 3;
-    parallel.piece_bytes = piece_bytes;
-    CHECK(read_parallel(text, setup, parallel, 16) == expected);
+    for (bool read_ahead : {false, true}) {
+      ParallelReadOptions parallel;
+      parallel.parallel = in_order;
+      parallel.pieces = 3;
+      parallel.piece_bytes = piece_bytes;
+      parallel.read_ahead = read_ahead;
+      CHECK(read_parallel(text, setup, parallel, 16) == expected);
+    }
   }
 }

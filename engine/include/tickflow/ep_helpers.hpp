@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,5 +52,31 @@ size_t available_threads();
 // from one is rethrown here. The result must not depend on which part runs when, so that
 // output stays the same for every --threads.
 void work_in_parts(size_t parts, const std::function<void(size_t part)>& body);
+
+// Work an EP starts in one call and takes up in a later one: a source reading ahead (the
+// next window of a file parsed while the ticks of the one before flow downstream). It runs
+// on the run's threads like work_in_parts, so a run never exceeds --threads; when no thread
+// is free it runs in wait(), on the caller's.
+//
+// Contract: one piece of work at a time (start() while some is running is a logic error);
+// wait() returns once it has finished and rethrows what it threw; the destructor waits
+// too (dropping an exception), so work may use the owner's members as long as this object
+// is declared after them. The work must not depend on which thread runs it or when.
+class BackgroundWork {
+ public:
+  BackgroundWork();
+  ~BackgroundWork();
+  BackgroundWork(const BackgroundWork&) = delete;
+  BackgroundWork& operator=(const BackgroundWork&) = delete;
+
+  void start(std::function<void()> work);
+  void wait();
+  bool started() const { return started_; }
+
+ private:
+  struct Tasks;
+  std::unique_ptr<Tasks> tasks_;
+  bool started_ = false;
+};
 
 }  // namespace tickflow

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <string>
@@ -107,8 +108,8 @@ class GroupKeys {
   // Memory held, for Operator::held().
   int64_t bytes() const {
     return static_cast<int64_t>(keys_.bytes() +
-                                (ids_.size() + string_ids_.size()) * (sizeof(std::string) + 32) +
-                                int_ids_.size() * 32);
+                                (ids_.size() + string_keys_.size()) * (sizeof(std::string) + 32) +
+                                string_slots_.size() * sizeof(StringSlot) + int_ids_.size() * 32);
   }
 
  private:
@@ -132,18 +133,51 @@ class GroupKeys {
     return it->second;
   }
 
+  // An open-addressing table of the values seen, probed linearly. A value of up to 7 bytes
+  // is all in its slot's `prefix` (its bytes and its size), so finding it compares one word.
   uint32_t string_id(const Batch& batch, size_t row, const std::string& value) {
-    // A few values taking turns (the symbols of a market's trades) are found in a small
-    // direct-mapped cache before the hash map.
     uint64_t prefix = 0;
     std::memcpy(&prefix, value.data(), std::min<size_t>(value.size(), 7));
-    prefix = (prefix << 8) | (value.size() & 0xff);
-    RecentString& slot = recent_strings_[(prefix * 0x9E3779B97F4A7C15ull) >> 60];
-    if (slot.key && slot.prefix == prefix && *slot.key == value) return slot.id;
-    auto it = string_ids_.find(std::string_view(value));
-    if (it == string_ids_.end()) it = string_ids_.emplace(value, encoded_id(batch, row)).first;
-    slot = {prefix, &it->first, it->second};
-    return it->second;
+    prefix |= static_cast<uint64_t>(std::min<size_t>(value.size(), 255)) << 56;
+    const bool whole = value.size() <= 7;
+    if (string_slots_.empty()) string_slots_.resize(16);
+    const size_t mask = string_slots_.size() - 1;
+    for (size_t i = slot_hash(value, prefix) & mask;; i = (i + 1) & mask) {
+      const StringSlot& slot = string_slots_[i];
+      if (!slot.key) break;
+      if (slot.prefix == prefix && (whole || *slot.key == value)) return slot.id;
+    }
+    const uint32_t id = encoded_id(batch, row);
+    string_keys_.push_back(value);
+    if (2 * string_keys_.size() > string_slots_.size()) {
+      std::vector<StringSlot> old(string_slots_.size() * 2);
+      old.swap(string_slots_);
+      for (const StringSlot& slot : old) {
+        if (slot.key) insert_slot(slot);
+      }
+    }
+    insert_slot({prefix, &string_keys_.back(), id});
+    return id;
+  }
+
+  struct StringSlot {
+    uint64_t prefix = 0;               // the first 7 bytes, and the size in the top byte
+    const std::string* key = nullptr;  // in string_keys_; null: an empty slot
+    uint32_t id = 0;
+  };
+
+  static size_t slot_hash(const std::string& value, uint64_t prefix) {
+    if (value.size() > 7) return std::hash<std::string_view>{}(value);
+    prefix ^= prefix >> 33;  // a mixing step of MurmurHash3's finalizer
+    prefix *= 0xff51afd7ed558ccdull;
+    return static_cast<size_t>(prefix ^ (prefix >> 33));
+  }
+
+  void insert_slot(const StringSlot& slot) {
+    const size_t mask = string_slots_.size() - 1;
+    size_t i = slot_hash(*slot.key, slot.prefix) & mask;
+    while (string_slots_[i].key) i = (i + 1) & mask;
+    string_slots_[i] = slot;
   }
 
   uint32_t int_id(const Batch& batch, size_t row, int64_t value) {
@@ -156,11 +190,6 @@ class GroupKeys {
     return it->second;
   }
 
-  struct StringViewHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-
   std::vector<size_t> key_columns_;
   bool keep_keys_;
   Batch keys_;
@@ -169,15 +198,10 @@ class GroupKeys {
   std::string last_key_;
   uint32_t last_id_ = 0;
   bool has_last_ = false;
-  // The single-field paths: each value's group, and the value looked up last.
-  std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> string_ids_;
+  // The single-field paths: each value's group, and for integers the value looked up last.
+  std::vector<StringSlot> string_slots_;  // a power of two, at most half full
+  std::deque<std::string> string_keys_;   // the values of string_slots_, never moved
   std::unordered_map<int64_t, uint32_t> int_ids_;
-  struct RecentString {
-    uint64_t prefix = 0;               // the first 7 bytes and the size
-    const std::string* key = nullptr;  // a key of string_ids_, whose nodes never move
-    uint32_t id = 0;
-  };
-  RecentString recent_strings_[16];
   int64_t last_int_ = 0;
   bool has_last_int_ = false;
   uint32_t last_value_id_ = 0;

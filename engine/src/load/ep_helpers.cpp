@@ -2,10 +2,14 @@
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
+#include <exception>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "core/tsan_handoff.hpp"
 
@@ -89,6 +93,47 @@ void work_in_parts(size_t parts, const std::function<void(size_t part)>& body) {
     handoff.task_finished();
   });
   handoff.after_wait();
+}
+
+struct BackgroundWork::Tasks {
+  tbb::task_group group;
+  detail::TaskHandoff handoff;
+  std::exception_ptr error;
+};
+
+BackgroundWork::BackgroundWork() : tasks_(std::make_unique<Tasks>()) {}
+
+BackgroundWork::~BackgroundWork() {
+  if (!started_) return;
+  try {
+    wait();
+  } catch (...) {  // nobody is left to take it
+  }
+}
+
+void BackgroundWork::start(std::function<void()> work) {
+  if (started_) throw std::logic_error("BackgroundWork::start while work is running");
+  started_ = true;
+  tasks_->error = nullptr;
+  detail::TaskHandoff::before_spawn();
+  tasks_->group.run([tasks = tasks_.get(), work = std::move(work)] {
+    detail::TaskHandoff::task_started();
+    // Caught here, not by the task group, which would cancel the group's other work.
+    try {
+      work();
+    } catch (...) {
+      tasks->error = std::current_exception();
+    }
+    tasks->handoff.task_finished();
+  });
+}
+
+void BackgroundWork::wait() {
+  if (!started_) return;
+  tasks_->group.wait();
+  tasks_->handoff.after_wait();
+  started_ = false;
+  if (tasks_->error) std::rethrow_exception(std::exchange(tasks_->error, nullptr));
 }
 
 }  // namespace tickflow
