@@ -1,6 +1,5 @@
 #include "tickflow/ep_helpers.hpp"
 
-#include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
@@ -10,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/tsan_handoff.hpp"
 
@@ -85,13 +85,24 @@ void work_in_parts(size_t parts, const std::function<void(size_t part)>& body) {
     if (parts == 1) body(0);
     return;
   }
+  // A task per part, all made before the hand-off is marked and spawned after: a
+  // parallel_for copies its body while it splits the range on whichever thread runs a part,
+  // which ThreadSanitizer cannot see ordered (it reported those copies once a part ran
+  // while another thread waited in a BackgroundWork).
   detail::TaskHandoff handoff;
+  tbb::task_group group;
+  std::vector<tbb::task_handle> tasks;
+  tasks.reserve(parts);
+  for (size_t part = 0; part < parts; ++part) {
+    tasks.push_back(group.defer([&body, &handoff, part] {
+      detail::TaskHandoff::task_started();
+      body(part);
+      handoff.task_finished();
+    }));
+  }
   detail::TaskHandoff::before_spawn();
-  tbb::parallel_for(size_t{0}, parts, [&](size_t part) {
-    detail::TaskHandoff::task_started();
-    body(part);
-    handoff.task_finished();
-  });
+  for (auto& task : tasks) group.run(std::move(task));
+  group.wait();  // rethrows the first exception of a part
   handoff.after_wait();
 }
 
@@ -115,8 +126,9 @@ void BackgroundWork::start(std::function<void()> work) {
   if (started_) throw std::logic_error("BackgroundWork::start while work is running");
   started_ = true;
   tasks_->error = nullptr;
-  detail::TaskHandoff::before_spawn();
-  tasks_->group.run([tasks = tasks_.get(), work = std::move(work)] {
+  // The task (with its copy of `work`) is made before the hand-off is marked and spawned
+  // after, so that ThreadSanitizer sees the copy happen before the task reads it.
+  tbb::task_handle task = tasks_->group.defer([tasks = tasks_.get(), work = std::move(work)] {
     detail::TaskHandoff::task_started();
     // Caught here, not by the task group, which would cancel the group's other work.
     try {
@@ -126,6 +138,8 @@ void BackgroundWork::start(std::function<void()> work) {
     }
     tasks->handoff.task_finished();
   });
+  detail::TaskHandoff::before_spawn();
+  tasks_->group.run(std::move(task));
 }
 
 void BackgroundWork::wait() {
