@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -240,6 +241,73 @@ TEST_CASE("csv parallel: a record longer than a window, and a window ending insi
       parallel.piece_bytes = piece_bytes;
       parallel.read_ahead = read_ahead;
       CHECK(read_parallel(text, setup, parallel, 16) == expected);
+    }
+  }
+}
+
+namespace {
+
+// The bytes of `text`, then a read error after `fail_after` of them.
+class FailingSource : public ByteSource {
+ public:
+  FailingSource(std::string text, size_t fail_after)
+      : text_(std::move(text)), fail_after_(fail_after) {}
+  size_t read(char* dst, size_t size) override {
+    if (offset_ >= fail_after_) throw RuntimeError("data.csv: read failed (test)");
+    const size_t n = std::min({size, fail_after_ - offset_, text_.size() - offset_});
+    std::memcpy(dst, text_.data() + offset_, n);
+    offset_ += n;
+    return n;
+  }
+
+ private:
+  std::string text_;
+  size_t fail_after_;
+  size_t offset_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("csv parallel: a read error in a window read ahead comes after the ticks before it") {
+  std::string text = "TIMESTAMP,SYMBOL,PRICE,SIZE,NOTE\n";
+  for (int i = 0; i < 2000; ++i) {
+    text +=
+        "2024-01-02 09:30:" + std::to_string(10 + i / 100) + ",A,1.5," + std::to_string(i) + ",n\n";
+  }
+  std::mt19937 rng(3);
+  Setup setup = make_setup(rng);
+  setup.options = {};
+  const Outcome whole = read_sequential(text, setup);
+  REQUIRE(whole.error.empty());
+  for (size_t fail_after : {size_t{40}, text.size() / 3, text.size() - 5}) {
+    for (bool read_ahead : {false, true}) {
+      CAPTURE(fail_after);
+      CAPTURE(read_ahead);
+      RecordReader reader(std::make_unique<FailingSource>(text, fail_after), "data.csv", ',', 64);
+      read_header(reader);
+      ParallelReadOptions parallel;
+      parallel.parallel = in_order;
+      parallel.pieces = 3;
+      parallel.piece_bytes = 500;
+      parallel.read_ahead = read_ahead;
+      ParallelTickReader ticks(reader, setup.layout, setup.options, parallel);
+      std::vector<std::string> got;
+      std::string error;
+      try {
+        for (;;) {
+          Batch batch(setup.layout.schema);
+          const bool more = ticks.read(batch, 7);
+          for (size_t i = 0; i < batch.size(); ++i) got.push_back(row_text(batch, i));
+          if (!more) break;
+        }
+      } catch (const RuntimeError& e) {
+        error = e.message();
+      }
+      CHECK(error == "data.csv: read failed (test)");
+      // Every tick read before the failure, in order, and none after it.
+      REQUIRE(got.size() <= whole.ticks.size());
+      CHECK(std::equal(got.begin(), got.end(), whole.ticks.begin()));
+      if (fail_after > 1000) CHECK(!got.empty());
     }
   }
 }
