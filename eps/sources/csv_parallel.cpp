@@ -9,14 +9,43 @@
 #include <string_view>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace tickflow::csv {
 
 namespace {
 
+// The LF bytes of `text`. With SSE2, sixteen bytes at a time: each compare gives 0xFF (-1)
+// per LF, subtracted from byte counters that are summed (psadbw) before any can pass 255;
+// the compiler's own vectorisation of std::count widened every byte to 64 bits, 6 % of
+// reading a CSV file in pieces.
+size_t count_newlines(std::string_view text) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  size_t count = 0;
+#if defined(__SSE2__)
+  const __m128i newline = _mm_set1_epi8('\n');
+  while (end - p >= 16) {
+    const size_t blocks = std::min<size_t>(static_cast<size_t>(end - p) / 16, 255);
+    __m128i counters = _mm_setzero_si128();
+    for (size_t i = 0; i < blocks; ++i, p += 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      counters = _mm_sub_epi8(counters, _mm_cmpeq_epi8(bytes, newline));
+    }
+    const __m128i sums = _mm_sad_epu8(counters, _mm_setzero_si128());
+    count += static_cast<size_t>(_mm_cvtsi128_si64(sums)) +
+             static_cast<size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+  }
+#endif
+  return count + static_cast<size_t>(std::count(p, end, '\n'));
+}
+
 // Line breaks as RecordReader counts lines: LF, CRLF and a lone CR each end one line.
 // `text` must not end with a CR whose LF follows it.
 int count_line_breaks(std::string_view text) {
-  int breaks = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  int breaks = static_cast<int>(count_newlines(text));
   if (text.find('\r') == std::string_view::npos) return breaks;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) ++breaks;

@@ -311,3 +311,28 @@ TEST_CASE("csv parallel: a read error in a window read ahead comes after the tic
     }
   }
 }
+
+TEST_CASE("csv parallel: line numbers of errors after windows of many kilobytes") {
+  // Long pieces take the sixteen-bytes-at-a-time line count past its 255-block flush.
+  std::mt19937 rng(5);
+  Setup setup = make_setup(rng);
+  setup.options = {};
+  for (const char* eol : {"\n", "\r\n"}) {
+    std::string text = std::string("TIMESTAMP,SYMBOL,PRICE,SIZE,NOTE") + eol;
+    for (int i = 0; i < 9000; ++i) {
+      text +=
+          "2024-01-02 09:30:00,A,1.5," + std::to_string(i) + ",n" + std::to_string(i % 97) + eol;
+    }
+    text += std::string("2024-01-02 09:30:00,A,abc,1,n") + eol;
+    const Outcome expected = read_sequential(text, setup);
+    REQUIRE(expected.error.find(":9002:") != std::string::npos);
+    for (size_t piece_bytes : {5000, 20000, 70000}) {
+      ParallelReadOptions parallel;
+      parallel.parallel = in_order;
+      parallel.pieces = 3;
+      parallel.piece_bytes = piece_bytes;
+      parallel.read_ahead = piece_bytes != 20000;
+      CHECK(read_parallel(text, setup, parallel, 64) == expected);
+    }
+  }
+}
