@@ -25,6 +25,9 @@ SYMBOLS = ["S%02d" % i for i in range(11)]
 # The CLI, to compare with (ctest sets it; by hand: TICKFLOW_BINARY=build/tickflow).
 TICKFLOW = os.environ.get("TICKFLOW_BINARY", "tickflow")
 DEADLINE_SECONDS = 40
+# Dask 2022.12 serves its HTTP endpoints (health, metrics) even with --no-dashboard, on
+# 0.0.0.0:8787 by default: keep them on loopback, on a free port.
+LOOPBACK_HTTP = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
 
 
 def free_port():
@@ -58,20 +61,30 @@ class Cluster:
     def __init__(self):
         self.processes = []
         self.workers = {}
+        self.client = None
         port = free_port()
         self.address = "tcp://127.0.0.1:%d" % port
-        self.processes.append(start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                     "--port", str(port), "--no-dashboard"]))
-        for _ in range(2):
-            self.add_worker()
-        self.client = distributed.Client(self.address, timeout=30)
-        self.client.wait_for_workers(2, timeout=DEADLINE_SECONDS)
+        try:
+            self.processes.append(start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                         "--port", str(port), *LOOPBACK_HTTP,
+                                         # Ends by itself should this process be killed
+                                         # before it can stop it (the workers follow
+                                         # after their death timeout).
+                                         "--idle-timeout", "120s"]))
+            for _ in range(2):
+                self.add_worker()
+            self.client = distributed.Client(self.address, timeout=30)
+            self.client.wait_for_workers(2, timeout=DEADLINE_SECONDS)
+        except BaseException:
+            # The fixture never gets a cluster to close: stop what was started here.
+            self.close()
+            raise
 
     def add_worker(self):
         port = free_port()
         worker = start(["distributed.cli.dask_worker", self.address, "--host", "127.0.0.1",
                         "--worker-port", str(port), "--nthreads", "1", "--nworkers", "1",
-                        "--no-nanny", "--no-dashboard", "--death-timeout", "30"])
+                        "--no-nanny", *LOOPBACK_HTTP, "--death-timeout", "30"])
         self.processes.append(worker)
         self.workers["tcp://127.0.0.1:%d" % port] = worker
 
@@ -79,7 +92,7 @@ class Cluster:
         return [w for w, p in self.workers.items() if p.poll() is None]
 
     def close(self):
-        if getattr(self, "client", None) is not None:
+        if self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=10)
         for process in reversed(self.processes):
