@@ -186,14 +186,14 @@ void ParallelTickReader::take_window() {
 ParallelTickReader::Window ParallelTickReader::read_window() {
   Window result;
   try {
-    read_window(result);
+    fill_window(result);
   } catch (...) {  // a read error of the input: raised after the ticks before it
     result.error = std::current_exception();
   }
   return result;
 }
 
-void ParallelTickReader::read_window(Window& result) {
+void ParallelTickReader::fill_window(Window& result) {
   // Read a window; a record longer than a window makes the next one twice its size.
   const size_t target = std::max(parallel_.pieces * parallel_.piece_bytes, window_.size() * 2 + 1);
   if (!eof_ && !window_.read_up_to(*source_, target)) eof_ = true;

@@ -84,9 +84,11 @@ class ParallelTickReader {
 
   // Reads, cuts and parses the next window. Touches only the reading state below (the
   // source, the window's bytes, what is carried between windows), so that it can run in
-  // the background while read() hands out the ticks of the window before.
+  // the background while read() hands out the ticks of the window before. A read error of
+  // the input becomes the window's error.
   Window read_window();
-  void read_window(Window& result);
+  // read_window's work; throws what reading the input throws.
+  void fill_window(Window& result);
   // Takes the next window's result (waiting for it when read ahead) into ready_, and
   // starts reading the one after it when reading ahead.
   void take_window();
