@@ -258,8 +258,8 @@ class VwapState final : public AggState {
 // ---------------------------------------------------------------- min, max
 
 // NaN wins over any number, so that a NaN in a window makes min and max NaN.
-template <typename T, bool IsMax>
-bool better(const T& a, const T& b) {
+template <typename T, bool IsMax, class A, class B>
+bool better(const A& a, const B& b) {
   if constexpr (std::is_same_v<T, double>) {
     if (std::isnan(a)) return !std::isnan(b);
     if (std::isnan(b)) return false;
@@ -273,11 +273,11 @@ bool better(const T& a, const T& b) {
 // zero of either sign, as row by row). A run holding a NaN (which wins, but compares false)
 // or an infinity (caught by the same check) goes row by row.
 template <typename T, bool IsMax>
-size_t best_index(const T* values, size_t b, size_t e) {
+size_t best_index(const ColumnValues<T>& values, size_t b, size_t e) {
   if constexpr (std::is_same_v<T, double>) {
     const size_t n = e - b;
     if (n >= 8) {
-      const double* v = values + b;
+      const double* v = values.data() + b;
       double m[4] = {v[0], v[1], v[2], v[3]};
       double poison[4] = {0.0, 0.0, 0.0, 0.0};
       size_t i = 0;
@@ -318,7 +318,7 @@ class ExtremeState final : public AggState {
     if (sliding_) windows_.resize(groups);
   }
   void add(const Batch& batch, size_t begin, size_t end, const uint32_t* groups) override {
-    const std::vector<T>& values = batch.columns[column_].values<T>();
+    const ColumnValues<T>& values = batch.columns[column_].values<T>();
     if (sliding_) {
       for (size_t r = begin; r < end; ++r) {
         // A monotonic deque: an older value no better than the new one can never be the
@@ -332,7 +332,7 @@ class ExtremeState final : public AggState {
     }
     for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
       // The run's best by index, so that a string is copied once per run.
-      const size_t best = best_index<T, IsMax>(values.data(), b, e);
+      const size_t best = best_index<T, IsMax>(values, b, e);
       if (!has_[g] || better<T, IsMax>(values[best], best_[g])) {
         best_[g] = values[best];
         has_[g] = 1;
@@ -417,7 +417,7 @@ class EdgeState final : public AggState {
   static constexpr size_t kTimestamp = static_cast<size_t>(-1);
 
  private:
-  void add_values(const std::vector<T>& values, size_t begin, size_t end, const uint32_t* groups) {
+  void add_values(const ColumnValues<T>& values, size_t begin, size_t end, const uint32_t* groups) {
     for_group_runs(groups, begin, end, [&](uint32_t g, size_t b, size_t e) {
       if (sliding_) {
         windows_[g].insert(windows_[g].end(), values.begin() + static_cast<ptrdiff_t>(b),

@@ -163,7 +163,13 @@ class JoinOperator : public Operator {
       const Column& source = left.columns[c];
       with_value_type(target.type(), [&]<class T>() {
         auto& values = target.values<T>();
-        std::fill(values.begin(), values.end(), source.values<T>()[row]);
+        if constexpr (std::is_same_v<T, std::string>) {
+          const size_t n = values.size();
+          values.clear();
+          values.append_repeated(source.strings()[row], n);
+        } else {
+          std::fill(values.begin(), values.end(), source.values<T>()[row]);
+        }
       });
     }
     std::fill(combined_.times.begin(), combined_.times.end(), left.times[row]);

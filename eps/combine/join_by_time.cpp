@@ -311,7 +311,7 @@ class JoinByTimeOperator : public Operator {
     if (keys.size() == 1) {
       const Column& column = batch.columns[keys[0]];
       if (column.type() == Type::String) {
-        const std::string& key = column.strings()[row];
+        const std::string_view key = column.strings()[row];
         if (!add) {
           const uint32_t id = latest.by_string.find(key);
           return id == StringIdMap::kNone ? -1 : static_cast<int64_t>(id);

@@ -35,7 +35,13 @@ bool plan_join_output(BindContext& ctx, const std::vector<size_t>& order,
 
 // Overwrites value `row` of `to` with value `from_row` of `from` (same type).
 inline void assign_value(Column& to, size_t row, const Column& from, size_t from_row) {
-  with_value_type(to.type(), [&]<class T>() { to.values<T>()[row] = from.values<T>()[from_row]; });
+  with_value_type(to.type(), [&]<class T>() {
+    if constexpr (std::is_same_v<T, std::string>) {
+      to.strings().set_from(row, from.strings(), from_row);
+    } else {
+      to.values<T>()[row] = from.values<T>()[from_row];
+    }
+  });
 }
 
 }  // namespace tickflow::eps

@@ -35,7 +35,9 @@ class MergeOperator : public Operator {
         inputs_(layout_->field_of_input.size()) {
     typed<int64_t>().per_batch = 1;  // times
     for (const Field& f : layout_->schema->fields()) {
-      with_value_type(f.type, [&]<class T>() { ++typed<T>().per_batch; });
+      with_value_type(f.type, [&]<class T>() {
+        if constexpr (!std::is_same_v<T, std::string>) ++typed<T>().per_batch;
+      });
     }
   }
 
@@ -151,7 +153,11 @@ class MergeOperator : public Operator {
     for (size_t c = 0; c < result.columns.size(); ++c) {
       Column& column = result.columns[c];
       with_value_type(column.type(), [&]<class T>() {
-        gather_column(column.values<T>(), c, rows, Column::default_of<T>());
+        if constexpr (std::is_same_v<T, std::string>) {
+          gather_strings(column.strings(), c, rows);
+        } else {
+          gather_column(column.values<T>(), c, rows, Column::default_of<T>());
+        }
       });
     }
     return result;
@@ -384,6 +390,45 @@ class MergeOperator : public Operator {
     }
   }
 
+  // gather_column for strings: each row's slot is copied from its input's column (with its
+  // bytes when it is long); an input lacking the field gives "".
+  void gather_strings(StringColumn& out, size_t c, size_t rows) {
+    out.clear();
+    out.reserve(rows);
+    const size_t n = inputs_.size();
+    std::vector<const StringColumn*> from(n);
+    std::vector<size_t> at(n);
+    const uint32_t* sel = selector_.data();
+    for (size_t p = 0; p < phases_.size(); ++p) {
+      const Phase& phase = phases_[p];
+      for (size_t i = 0; i < n; ++i) {
+        const Source& s = sources_[p * n + i];
+        const int field = layout_->field_of_input[i][c];
+        const bool present = s.batch && field >= 0;
+        from[i] = present ? &s.batch->columns[static_cast<size_t>(field)].strings() : nullptr;
+        at[i] = present ? s.row : 0;
+      }
+      const size_t size = phase.end - phase.begin;
+      if (phase.only != n) {
+        const StringColumn* source = from[phase.only];
+        if (source) {
+          out.append_range(*source, at[phase.only], at[phase.only] + size);
+        } else {
+          out.resize(out.size() + size);
+        }
+        continue;
+      }
+      for (size_t k = 0; k < size; ++k) {
+        const uint32_t i = sel[phase.begin + k];
+        if (from[i]) {
+          out.push_back_from(*from[i], at[i]++);
+        } else {
+          out.push_back(std::string_view());
+        }
+      }
+    }
+  }
+
   // The source of each row is picked by arithmetic on the two addresses: as a branch, the
   // pick would be mispredicted about every other row when the inputs alternate.
   template <class T>
@@ -402,17 +447,8 @@ class MergeOperator : public Operator {
   static void select_many(T* out, const uint32_t* sel, size_t rows, T** from, const size_t* step) {
     for (size_t k = 0; k < rows; ++k) {
       const uint32_t i = sel[k];
-      if constexpr (std::is_same_v<T, std::string>) {
-        // Not moved from the default: a moved-from string need not stay empty.
-        if (step[i]) {
-          out[k] = std::move(*from[i]++);
-        } else {
-          out[k].clear();
-        }
-      } else {
-        out[k] = *from[i];
-        from[i] += step[i];
-      }
+      out[k] = *from[i];
+      from[i] += step[i];
     }
   }
 
@@ -466,6 +502,7 @@ class MergeOperator : public Operator {
 
   // Enough spare vectors for two output batches; the rest, and vectors larger than output
   // batches need, are freed.
+  void keep(StringColumn&) {}  // string columns are not kept: their slots are rebuilt
   template <class T>
   void keep(std::vector<T>& values) {
     Typed<T>& t = typed<T>();
@@ -490,7 +527,7 @@ class MergeOperator : public Operator {
   std::vector<uint32_t> selector_;  // per released tick, the input it comes from
   std::vector<Phase> phases_;
   std::vector<Source> sources_;  // phases_.size() x inputs
-  std::tuple<Typed<int64_t>, Typed<double>, Typed<uint8_t>, Typed<std::string>> typed_;
+  std::tuple<Typed<int64_t>, Typed<double>, Typed<uint8_t>> typed_;
 };
 
 OperatorFactory bind_merge(BindContext& ctx) {

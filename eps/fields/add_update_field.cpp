@@ -47,7 +47,12 @@ void store_result(Column& target, Column&& source, const uint8_t* mask, size_t r
     auto& to = target.values<T>();
     auto& from = source.values<T>();
     for (size_t i = 0; i < rows; ++i) {
-      if (mask[i]) to[i] = std::move(from[i]);
+      if (!mask[i]) continue;
+      if constexpr (std::is_same_v<T, std::string>) {
+        to.set_from(i, from, i);
+      } else {
+        to[i] = from[i];
+      }
     }
   });
 }

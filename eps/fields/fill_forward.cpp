@@ -39,11 +39,12 @@ class FillForwardOperator : public Operator {
             last.doubles[f] = value;
           }
         } else {
-          std::string& value = column.strings()[row];
+          StringColumn& values = column.strings();
+          const std::string_view value = values[row];
           if (value.empty()) {
-            value = last.strings[f];
+            values.set(row, last.strings[f]);
           } else {
-            last.strings[f] = value;
+            last.strings[f].assign(value);
           }
         }
       }

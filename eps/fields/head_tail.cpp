@@ -26,13 +26,15 @@ int64_t rows_bytes(const Batch& batch, const std::vector<RowIndex>& rows) {
   int64_t string_payload = 0;
   for (const auto& column : batch.columns) {
     with_value_type(column.type(), [&]<class T>() {
-      per_row += sizeof(T);
       if constexpr (std::is_same_v<T, std::string>) {
+        per_row += sizeof(StringColumn::Slot);
         for (RowIndex r : rows) {
-          // Short strings live inside the std::string itself.
-          const size_t capacity = column.strings()[r].capacity();
-          if (capacity > 15) string_payload += static_cast<int64_t>(capacity);
+          // Short strings live inside their slot.
+          const size_t size = column.strings()[r].size();
+          if (size > StringColumn::kInlineBytes) string_payload += static_cast<int64_t>(size);
         }
+      } else {
+        per_row += sizeof(T);
       }
     });
   }

@@ -124,20 +124,20 @@ class OrderByOperator : public Operator {
     for (size_t c = 0; c < batch.columns.size(); ++c) {
       Dictionary& dictionary = dictionaries_[c];
       if (!dictionary.used) continue;
-      const std::vector<std::string>& strings = batch.columns[c].strings();
+      const StringColumn& strings = batch.columns[c].strings();
       std::vector<uint32_t> column(strings.size());
       for (size_t row = 0; row < strings.size(); ++row) {
         bool added = false;
         column[row] = dictionary.ids.find_or_add(
             strings[row], static_cast<uint32_t>(dictionary.values.size()), added);
-        if (added) dictionary.values.push_back(strings[row]);
+        if (added) dictionary.values.emplace_back(strings[row]);
       }
       if (dictionary.values.size() > kMaxDictionary) {
         dictionary.used = false;  // this batch and the next keep their strings
         continue;
       }
       ids[c] = std::move(column);
-      std::vector<std::string>().swap(batch.columns[c].strings());
+      StringColumn().swap(batch.columns[c].strings());
     }
     return ids;
   }
@@ -246,20 +246,15 @@ class OrderByOperator : public Operator {
                 const auto& ahead_ids = held_ids[ahead.first][c];
                 if (!ahead_ids.empty()) __builtin_prefetch(ahead_ids.data() + ahead.second);
               }
-              target[i] = values[ids[row]];
+              target.set(i, values[ids[row]]);
               continue;
             }
             if (i + kPrefetch < n) {
               const auto& ahead = at[i + kPrefetch];
               const auto& ahead_strings = held[ahead.first].columns[c].strings();
-              if (!ahead_strings.empty()) __builtin_prefetch(ahead_strings.data() + ahead.second);
+              if (!ahead_strings.empty()) __builtin_prefetch(ahead_strings.slots() + ahead.second);
             }
-            std::string& source = held[b].columns[c].strings()[row];
-            if (source.size() <= 15) {
-              target[i].assign(source.data(), source.size());
-            } else {
-              target[i] = std::move(source);
-            }
+            target.set_from(i, held[b].columns[c].strings(), row);
           }
           break;
         }

@@ -154,7 +154,7 @@ class DbOperator : public Operator {
       const int source = options_->sources[j];
       if (source < 0) {
         auto& symbols = batch.columns[j].strings();
-        symbols.insert(symbols.end(), n, c.reader.partition().symbol);
+        symbols.append_repeated(c.reader.partition().symbol, n);
       } else {
         c.reader.append_rows(static_cast<size_t>(source), begin, end, batch.columns[j]);
       }
@@ -233,16 +233,26 @@ class DbOperator : public Operator {
         continue;
       }
       with_value_type(batch.columns[j].type(), [&]<class T>() {
-        // Each partition's values of this column, so that a pick is one indexed read.
-        std::vector<T*> values(cursors_.size());
-        for (size_t i = 0; i < cursors_.size(); ++i) {
-          values[i] =
-              cursors_[i].chunk.columns[static_cast<size_t>(source)].template values<T>().data();
+        if constexpr (std::is_same_v<T, std::string>) {
+          auto& out = batch.columns[j].strings();
+          out.reserve(out.size() + n);
+          for (const auto& [cursor, row] : picks_) {
+            out.push_back_from(
+                cursors_[cursor].chunk.columns[static_cast<size_t>(source)].strings(), row);
+          }
+          return;
+        } else {
+          // Each partition's values of this column, so that a pick is one indexed read.
+          std::vector<T*> values(cursors_.size());
+          for (size_t i = 0; i < cursors_.size(); ++i) {
+            values[i] =
+                cursors_[i].chunk.columns[static_cast<size_t>(source)].template values<T>().data();
+          }
+          auto& out = batch.columns[j].template values<T>();
+          out.resize(n);
+          for (size_t k = 0; k < n; ++k)
+            out[k] = std::move(values[picks_[k].first][picks_[k].second]);
         }
-        auto& out = batch.columns[j].template values<T>();
-        out.resize(n);
-        for (size_t k = 0; k < n; ++k)
-          out[k] = std::move(values[picks_[k].first][picks_[k].second]);
       });
     }
   }

@@ -213,7 +213,7 @@ class GenerateOperator : public Operator {
     exchanges.reserve(n);
     constexpr uint64_t kExchangeCount = std::size(kExchanges);
     for (size_t i = 0; i < n; ++i) {
-      exchanges.emplace_back(size_t{1}, kExchanges[exch_rng_.next() % kExchangeCount]);
+      exchanges.push_back(std::string_view(&kExchanges[exch_rng_.next() % kExchangeCount], 1));
     }
   }
 
@@ -301,7 +301,7 @@ class GenerateOperator : public Operator {
     quotes.columns[1].ints().push_back(size_rng_.next_size());
     quotes.columns[2].doubles().push_back(static_cast<double>(ask) / 100.0);
     quotes.columns[3].ints().push_back(second_size_rng_.next_size());
-    if (venue >= 0) quotes.columns[4].strings().emplace_back(size_t{1}, kExchanges[venue]);
+    if (venue >= 0) quotes.columns[4].strings().push_back(std::string_view(&kExchanges[venue], 1));
   }
 
   // With venues the book's touch is the national best bid and offer: one venue (drawn at
@@ -363,7 +363,8 @@ class GenerateOperator : public Operator {
     trades.times.push_back(t);
     trades.columns[0].doubles().push_back(static_cast<double>(price) / 100.0);
     trades.columns[1].ints().push_back(size);
-    trades.columns[2].strings().emplace_back(size_t{1}, trade_venue(price, buy));
+    const char venue = trade_venue(price, buy);
+    trades.columns[2].strings().push_back(std::string_view(&venue, 1));
   }
 
   // Keeps the ticks of `batch` inside the query range; true when some remain.

@@ -18,12 +18,10 @@ const std::vector<size_t>& TickTable::rows_of(const std::string& symbol) const {
     auto column = schema_->index_of("SYMBOL");
     if (!column || (*schema_)[*column].type != Type::String) return;
     const auto& symbols = columns_[*column].strings();
-    const std::string* previous = nullptr;
     std::vector<size_t>* rows = nullptr;
     for (size_t i = 0; i < symbols.size(); ++i) {
-      if (!previous || symbols[i] != *previous) {
-        rows = &rows_by_symbol_[symbols[i]];
-        previous = &symbols[i];
+      if (!rows || !symbols.equal(i, symbols, i - 1)) {
+        rows = &rows_by_symbol_[std::string(symbols[i])];
       }
       rows->push_back(i);
     }

@@ -109,7 +109,7 @@ void set_cell(Column& column, size_t row, Value value) {
       column.bools()[row] = std::get<bool>(value) ? 1 : 0;
       break;
     case Type::String:
-      column.strings()[row] = std::move(std::get<std::string>(value));
+      column.strings().set(row, std::get<std::string>(value));
       break;
     default:
       column.ints()[row] = std::get<int64_t>(value);
@@ -336,7 +336,7 @@ OperatorFactory bind_ticks(BindContext& ctx) {
         fail(ctx.location("rows"), "SYMBOL must be a string");
         continue;
       }
-      row_symbols = std::move(column.strings());
+      row_symbols.emplace(column.strings().begin(), column.strings().end());
       continue;
     }
     schema_fields.push_back({field.name, type});

@@ -22,8 +22,7 @@ void copy_values(const py::array& array, std::vector<T>& out, const std::string&
   if (!out.empty()) std::memcpy(out.data(), array.data(), out.size() * sizeof(T));
 }
 
-void copy_strings(const py::array& array, std::vector<std::string>& out,
-                  const std::string& column) {
+void copy_strings(const py::array& array, StringColumn& out, const std::string& column) {
   if (array.ndim() != 1 || array.dtype().kind() != 'O') {
     throw std::invalid_argument("column " + column + ": internal error: not an object array");
   }
@@ -36,7 +35,7 @@ void copy_strings(const py::array& array, std::vector<std::string>& out,
     PyObject* value =
         *reinterpret_cast<PyObject* const*>(base + static_cast<ptrdiff_t>(i) * stride);
     if (value == previous) {
-      out.push_back(out.back());
+      out.push_back_from(out, out.size() - 1);
       continue;
     }
     if (!value || !PyUnicode_Check(value)) {
@@ -51,7 +50,7 @@ void copy_strings(const py::array& array, std::vector<std::string>& out,
     Py_ssize_t size = 0;
     const char* text = PyUnicode_AsUTF8AndSize(value, &size);
     if (!text) throw py::error_already_set();
-    out.emplace_back(text, static_cast<size_t>(size));
+    out.push_back(std::string_view(text, static_cast<size_t>(size)));
     previous = value;
   }
 }

@@ -453,7 +453,9 @@ namespace {
 // The reference result: ticks i selected by `keep(i, group_position, group_size)`.
 std::vector<std::string> expected_selection(const Batch& input, bool grouped, bool tail, size_t n) {
   std::map<std::string, size_t> group_sizes, seen;
-  auto key = [&](size_t i) { return grouped ? input.columns[0].strings()[i] : std::string(); };
+  auto key = [&](size_t i) {
+    return grouped ? std::string(input.columns[0].strings()[i]) : std::string();
+  };
   for (size_t i = 0; i < input.size(); ++i) ++group_sizes[key(i)];
   Batch selected(input.schema);
   for (size_t i = 0; i < input.size(); ++i) {

@@ -48,7 +48,7 @@ std::string cell_text(const Column& column, size_t row) {
     case Type::Bool:
       return column.bools()[row] ? "true" : "false";
     case Type::String:
-      return '"' + column.strings()[row] + '"';
+      return '"' + std::string(column.strings()[row]) + '"';
     default:
       return std::to_string(column.ints()[row]);
   }

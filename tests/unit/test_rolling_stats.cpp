@@ -72,7 +72,7 @@ Collected run(const std::string& yaml, size_t threads, size_t batch_size) {
                                          out.columns[c].push_back(col.doubles()[r]);
                                          break;
                                        case Type::String:
-                                         out.strings[c].push_back(col.strings()[r]);
+                                         out.strings[c].emplace_back(col.strings()[r]);
                                          out.columns[c].push_back(0);
                                          break;
                                        default:

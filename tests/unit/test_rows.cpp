@@ -54,7 +54,7 @@ struct CollectingSink : OutputSink {
     ++batches[port];
     for (size_t r = 0; r < batch.size(); ++r) {
       ns[port].push_back(batch.columns[1].ints()[r]);
-      syms[port].push_back(batch.columns[0].strings()[r]);
+      syms[port].emplace_back(batch.columns[0].strings()[r]);
     }
   }
   bool connected(size_t port) const override { return read[port]; }

@@ -8,13 +8,21 @@
 #include <vector>
 
 #include "tickflow/schema.hpp"
+#include "tickflow/string_column.hpp"
 #include "tickflow/types.hpp"
 
 namespace tickflow {
 
+// The container a Column keeps values of type T in: std::vector<T>, except StringColumn
+// (16-byte slots, short strings inline) for strings.
+template <class T>
+using ColumnValues =
+    std::conditional_t<std::is_same_v<T, std::string>, StringColumn, std::vector<T>>;
+
 // One column of values of a single type. Int, Time and Duration use ints(); Double
-// doubles(); Bool bools() (one byte per value); String strings(). Accessing the
-// vector of another type is a programming error (checked in debug builds).
+// doubles(); Bool bools() (one byte per value); String strings() (a StringColumn: values
+// read as std::string_view, written whole). Accessing the values of another type is a
+// programming error.
 class Column {
  public:
   explicit Column(Type type) : type_(type) {}
@@ -29,16 +37,16 @@ class Column {
   const std::vector<double>& doubles() const { return doubles_; }
   std::vector<uint8_t>& bools() { return bools_; }
   const std::vector<uint8_t>& bools() const { return bools_; }
-  std::vector<std::string>& strings() { return strings_; }
-  const std::vector<std::string>& strings() const { return strings_; }
-  // The same vectors chosen by value type, for code templated on it: T is int64_t,
+  StringColumn& strings() { return strings_; }
+  const StringColumn& strings() const { return strings_; }
+  // The same containers chosen by value type, for code templated on it: T is int64_t,
   // double, uint8_t (Bool) or std::string, and must match type() as above.
   template <class T>
-  std::vector<T>& values() {
-    return const_cast<std::vector<T>&>(static_cast<const Column&>(*this).values<T>());
+  ColumnValues<T>& values() {
+    return const_cast<ColumnValues<T>&>(static_cast<const Column&>(*this).values<T>());
   }
   template <class T>
-  const std::vector<T>& values() const {
+  const ColumnValues<T>& values() const {
     if constexpr (std::is_same_v<T, double>) {
       return doubles_;
     } else if constexpr (std::is_same_v<T, uint8_t>) {
@@ -78,7 +86,7 @@ class Column {
   std::vector<int64_t> ints_;
   std::vector<double> doubles_;
   std::vector<uint8_t> bools_;
-  std::vector<std::string> strings_;
+  StringColumn strings_;
 };
 
 // Calls f.template operator()<T>() with T the value type a Column of `type` stores

@@ -40,7 +40,7 @@ inline void encode_value(const Column& column, size_t row, std::string& out) {
       out.push_back(static_cast<char>(column.bools()[row]));
       break;
     case Type::String: {
-      const std::string& value = column.strings()[row];
+      const std::string_view value = column.strings()[row];
       append(static_cast<uint64_t>(value.size()));
       out.append(value);
       break;
@@ -135,7 +135,7 @@ class GroupKeys {
 
   // An open-addressing table of the values seen, probed linearly. A value of up to 7 bytes
   // is all in its slot's `prefix` (its bytes and its size), so finding it compares one word.
-  uint32_t string_id(const Batch& batch, size_t row, const std::string& value) {
+  uint32_t string_id(const Batch& batch, size_t row, std::string_view value) {
     uint64_t prefix = 0;
     std::memcpy(&prefix, value.data(), std::min<size_t>(value.size(), 7));
     prefix |= static_cast<uint64_t>(std::min<size_t>(value.size(), 255)) << 56;
@@ -148,7 +148,7 @@ class GroupKeys {
       if (slot.prefix == prefix && (whole || *slot.key == value)) return slot.id;
     }
     const uint32_t id = encoded_id(batch, row);
-    string_keys_.push_back(value);
+    string_keys_.emplace_back(value);
     if (2 * string_keys_.size() > string_slots_.size()) {
       std::vector<StringSlot> old(string_slots_.size() * 2);
       old.swap(string_slots_);
@@ -166,7 +166,7 @@ class GroupKeys {
     uint32_t id = 0;
   };
 
-  static size_t slot_hash(const std::string& value, uint64_t prefix) {
+  static size_t slot_hash(std::string_view value, uint64_t prefix) {
     if (value.size() > 7) return std::hash<std::string_view>{}(value);
     prefix ^= prefix >> 33;  // a mixing step of MurmurHash3's finalizer
     prefix *= 0xff51afd7ed558ccdull;

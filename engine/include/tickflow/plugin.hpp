@@ -30,7 +30,7 @@
 namespace tickflow {
 
 // The plugin ABI version of these headers.
-constexpr int kPluginAbiVersion = 8;
+constexpr int kPluginAbiVersion = 9;
 
 // The name of the entry point every plugin defines (extern "C").
 constexpr const char* kPluginEntryPoint = "tickflow_plugin_info";

@@ -109,14 +109,25 @@ class RowSelectingOperator : public Operator {
       }
       const uint8_t* ports = ports_.data();
       for (size_t r = 0; r < rows; ++r) {
-        if (ports[r] != kDrop) *next[ports[r]]++ = std::move(from[r]);
+        if (ports[r] != kDrop) *next[ports[r]]++ = from[r];
       }
     };
     scatter(window.times, [&](size_t p) -> std::vector<int64_t>& { return parts[p].times; });
     for (size_t c = 0; c < window.columns.size(); ++c) {
       with_value_type(window.columns[c].type(), [&]<class T>() {
-        scatter(window.columns[c].values<T>(),
-                [&](size_t p) -> std::vector<T>& { return parts[p].columns[c].values<T>(); });
+        if constexpr (std::is_same_v<T, std::string>) {
+          const StringColumn& from = window.columns[c].strings();
+          const uint8_t* ports = ports_.data();
+          for (size_t p = 0; p < end; ++p) {
+            if (read_[p]) parts[p].columns[c].strings().reserve(counts_[p]);
+          }
+          for (size_t r = 0; r < rows; ++r) {
+            if (ports[r] != kDrop) parts[ports[r]].columns[c].strings().push_back_from(from, r);
+          }
+        } else {
+          scatter(window.columns[c].values<T>(),
+                  [&](size_t p) -> std::vector<T>& { return parts[p].columns[c].values<T>(); });
+        }
       });
     }
     for (size_t p = 0; p < end; ++p) {

@@ -4,8 +4,7 @@
 //
 // Contract common to all of them: batches given together share one schema (the same
 // fields in the same order); a batch's columns may run past its schema (an EP's scratch
-// columns), and every column is moved along. Row indexes are RowIndex (32 bits). Strings
-// are moved where the source is given up, copied otherwise, as each function says. None of
+// columns), and every column is moved along. Row indexes are RowIndex (32 bits). None of
 // them allocates per row; none keeps a reference to its arguments.
 #pragma once
 
@@ -28,7 +27,7 @@ namespace tickflow {
 // of more than 4 billion ticks would not fit in memory anyway (append_batch_moving checks).
 using RowIndex = uint32_t;
 
-// Appends every tick of `from` (same schema) to `to`, moving strings instead of copying.
+// Appends every tick of `from` (same schema) to `to`, taking its strings' bytes over.
 inline void append_batch_moving(Batch& to, Batch&& from) {
   if (from.empty()) return;
   if (to.size() + from.size() > std::numeric_limits<RowIndex>::max()) {
@@ -45,17 +44,22 @@ inline void append_batch_moving(Batch& to, Batch&& from) {
     with_value_type(to.columns[c].type(), [&]<class T>() {
       auto& target = to.columns[c].values<T>();
       auto& source = from.columns[c].values<T>();
-      target.insert(target.end(), std::make_move_iterator(source.begin()),
-                    std::make_move_iterator(source.end()));
+      if constexpr (std::is_same_v<T, std::string>) {
+        target.append_moving(std::move(source));
+      } else {
+        target.insert(target.end(), source.begin(), source.end());
+      }
     });
   }
 }
 
 // Appends the ticks `rows[0..n)` of `source` (same schema) to `target`, in that order. With
-// `move_strings` the strings are moved out of `source` (each row must then be taken at most
-// once). No exact reserve: growing by resize keeps the vectors' geometric growth.
+// Strings are copied (a short one is its 16-byte slot, a long one's bytes are appended);
+// `move_strings` no longer changes anything since strings became StringColumn slots, and
+// stays so that callers need not change. No exact reserve: growing by resize keeps the
+// vectors' geometric growth.
 inline void append_rows(Batch& target, Batch& source, const RowIndex* rows, size_t n,
-                        bool move_strings) {
+                        [[maybe_unused]] bool move_strings) {
   const size_t base = target.size();
   target.times.resize(base + n);
   for (size_t i = 0; i < n; ++i) target.times[base + i] = source.times[rows[i]];
@@ -63,10 +67,10 @@ inline void append_rows(Batch& target, Batch& source, const RowIndex* rows, size
     with_value_type(source.columns[c].type(), [&]<class T>() {
       auto& from = source.columns[c].values<T>();
       auto& to = target.columns[c].values<T>();
-      to.resize(base + n);
-      if (std::is_same_v<T, std::string> && move_strings) {
-        for (size_t i = 0; i < n; ++i) to[base + i] = std::move(from[rows[i]]);
+      if constexpr (std::is_same_v<T, std::string>) {
+        for (size_t i = 0; i < n; ++i) to.push_back_from(from, rows[i]);
       } else {
+        to.resize(base + n);
         for (size_t i = 0; i < n; ++i) to[base + i] = from[rows[i]];
       }
     });
@@ -87,7 +91,7 @@ inline void truncate_rows(Batch& batch, size_t rows) {
 }
 
 // Keeps, in place and in order, the ticks r of `batch` with keep(r) true; `kept` is how many
-// that is (the caller counted them while deciding). Strings are moved, never copied. The
+// that is (the caller counted them while deciding). Strings' bytes are never copied. The
 // rows kept are listed once (without a branch per row), then every column is compacted
 // through that list: one pass over keep() instead of one per column.
 template <class Keep>
@@ -102,8 +106,11 @@ void keep_rows(Batch& batch, Keep&& keep, size_t kept) {
   rows_kept.resize(kept);
   auto compact = [&](auto& values) {
     for (size_t j = 0; j < kept; ++j) {
-      // Never a self-move: a std::string moved onto itself may come out empty.
-      if (rows_kept[j] != j) values[j] = std::move(values[rows_kept[j]]);
+      if constexpr (std::is_same_v<std::decay_t<decltype(values)>, StringColumn>) {
+        values.copy_within(j, rows_kept[j]);
+      } else {
+        values[j] = values[rows_kept[j]];
+      }
     }
     values.resize(kept);
   };

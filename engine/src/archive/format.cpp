@@ -214,13 +214,14 @@ bool decode_column(std::string_view bytes, size_t n, Column& column) {
     case Type::String: {
       if (bytes.size() < n * 4) return false;
       auto& values = column.strings();
-      values.resize(n);
+      values.clear();
+      values.reserve(n);
       size_t offset = n * 4;
       for (size_t i = 0; i < n; ++i) {
         uint32_t length;
         std::memcpy(&length, bytes.data() + i * 4, 4);
         if (length > bytes.size() - offset) return false;
-        values[i].assign(bytes.data() + offset, length);
+        values.push_back(std::string_view(bytes.data() + offset, length));
         offset += length;
       }
       return offset == bytes.size();
@@ -277,7 +278,7 @@ void BlockRows::append_rows(size_t begin, size_t end, Column& out) const {
       size_t offset = next_string_byte_;
       for (size_t i = begin; i < end; ++i) {
         const uint32_t length = length_of(i);
-        values.emplace_back(bytes_.data() + offset, length);
+        values.push_back(std::string_view(bytes_.data() + offset, length));
         offset += length;
       }
       next_string_row_ = end;

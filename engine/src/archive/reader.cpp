@@ -261,8 +261,12 @@ bool PartitionReader::next_chunk(Batch& out, const ParallelFor& parallel) {
         for (Column& column : out.columns) {
           with_value_type(column.type(), [&]<class T>() {
             auto& values = column.values<T>();
-            values.erase(values.begin() + static_cast<ptrdiff_t>(stop), values.end());
-            values.erase(values.begin(), values.begin() + static_cast<ptrdiff_t>(begin));
+            if constexpr (std::is_same_v<T, std::string>) {
+              values.keep_range(begin, stop);
+            } else {
+              values.erase(values.begin() + static_cast<ptrdiff_t>(stop), values.end());
+              values.erase(values.begin(), values.begin() + static_cast<ptrdiff_t>(begin));
+            }
           });
         }
       });

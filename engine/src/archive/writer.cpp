@@ -435,13 +435,13 @@ void TableWriter::append(const Batch& batch, const std::string& symbol) {
   std::vector<std::pair<PartitionBuilder*, std::vector<uint32_t>>> groups;
   std::unordered_map<PartitionBuilder*, size_t> group_of_builder;
   std::unordered_map<std::string_view, size_t> group_of_symbol;  // for the current day
-  const std::vector<std::string>* symbols =
+  const StringColumn* symbols =
       s.symbol_column ? &batch.columns[*s.symbol_column].strings() : nullptr;
   int64_t day_start = 1, day_end = 0;
   std::string_view last_symbol;
   size_t last_group = SIZE_MAX;
   for (size_t i = 0; i < n; ++i) {
-    const std::string_view sym = symbols ? std::string_view((*symbols)[i]) : symbol;
+    const std::string_view sym = symbols ? (*symbols)[i] : symbol;
     const int64_t t = batch.times[i];
     if (t < day_start || t >= day_end) {
       day_start = day_of(t) * kNanosPerDay;

@@ -87,7 +87,7 @@ void Column::append_from(const Column& other, size_t row) {
       bools_.push_back(other.bools_[row]);
       break;
     case Type::String:
-      strings_.push_back(other.strings_[row]);
+      strings_.push_back_from(other.strings_, row);
       break;
     default:
       ints_.push_back(other.ints_[row]);
@@ -104,7 +104,7 @@ void Column::append_range(const Column& other, size_t begin, size_t end) {
       bools_.insert(bools_.end(), other.bools_.begin() + begin, other.bools_.begin() + end);
       break;
     case Type::String:
-      strings_.insert(strings_.end(), other.strings_.begin() + begin, other.strings_.begin() + end);
+      strings_.append_range(other.strings_, begin, end);
       break;
     default:
       ints_.insert(ints_.end(), other.ints_.begin() + begin, other.ints_.begin() + end);
@@ -118,7 +118,7 @@ Value Column::value(size_t row) const {
     case Type::Bool:
       return bools_[row] != 0;
     case Type::String:
-      return strings_[row];
+      return std::string(strings_[row]);
     default:
       return ints_[row];
   }
@@ -130,13 +130,8 @@ size_t Column::bytes() const {
       return doubles_.size() * sizeof(double);
     case Type::Bool:
       return bools_.size();
-    case Type::String: {
-      size_t total = strings_.size() * sizeof(std::string);
-      for (const auto& s : strings_) {
-        if (s.capacity() > 15) total += s.capacity();  // beyond the small-string buffer
-      }
-      return total;
-    }
+    case Type::String:
+      return strings_.bytes();
     default:
       return ints_.size() * sizeof(int64_t);
   }

@@ -411,8 +411,14 @@ void CompiledExpr::evaluate(const Batch& batch, size_t rows, ExprState& state, C
   if (out.type() != root.type()) out = Column(root.type());
   with_value_type(root.type(), [&]<class T>() {
     auto& dst = out.values<T>();
-    auto& scratch = st.nodes[root.slot].out.values<T>();
-    if (result.scalar) {
+    auto& scratch = st.nodes[root.slot].out.of<T>();
+    if constexpr (std::is_same_v<T, std::string>) {
+      // Into the column's StringColumn, whichever node's values the result is.
+      const T* src = result.as<T>();
+      dst.clear();
+      dst.reserve(rows);
+      for (size_t i = 0; i < rows; ++i) dst.push_back(src[result.scalar ? 0 : i]);
+    } else if (result.scalar) {
       dst.assign(rows, result.as<T>()[0]);
     } else if (result.data == scratch.data()) {
       // The root's own column: hand it over instead of copying.

@@ -54,9 +54,11 @@ void Node::raise(const Frame& frame, size_t row, const std::string& message) con
 
 ConstantNode::ConstantNode(TypedValue value)
     : Node(value.type), value_(std::move(value)), column_(value_.type) {
-  column_.append(value_.value);
-  data_ = with_value_type(value_.type,
-                          [&]<class T>() -> const void* { return column_.values<T>().data(); });
+  data_ = with_value_type(value_.type, [&]<class T>() -> const void* {
+    using Stored = std::conditional_t<std::is_same_v<T, uint8_t>, bool, T>;
+    column_.of<T>().push_back(static_cast<T>(std::get<Stored>(value_.value)));
+    return column_.of<T>().data();
+  });
 }
 
 NodePtr make_constant(TypedValue value) {
@@ -65,14 +67,33 @@ NodePtr make_constant(TypedValue value) {
 
 namespace {
 
-// A field of the batch: no copy, the node hands out the batch's own column.
+// Copies `rows` strings of `from` into `to` as std::string, reusing its strings' buffers.
+void copy_strings(const StringColumn& from, size_t rows, std::vector<std::string>& to) {
+  to.resize(rows);
+  for (size_t i = 0; i < rows; ++i) to[i].assign(from[i]);
+}
+
+// A field of the batch: no copy, the node hands out the batch's own column (strings are
+// copied into the node's std::string values, the layout expression operands have).
 class FieldNode final : public Node {
  public:
   FieldNode(Type type, size_t index) : Node(type), index_(index) {}
   bool foldable() const override { return false; }
   Operand eval(const Frame& frame) const override {
     const Column& c = frame.batch->columns[index_];
-    return {with_value_type(type(), [&]<class T>() -> const void* { return c.values<T>().data(); }),
+    if (type() == Type::String) {
+      auto& out = frame.state->nodes[slot].out.of<std::string>();
+      copy_strings(c.strings(), frame.rows, out);
+      return {out.data(), false};
+    }
+    return {with_value_type(type(),
+                            [&]<class T>() -> const void* {
+                              if constexpr (std::is_same_v<T, std::string>) {
+                                return nullptr;
+                              } else {
+                                return c.values<T>().data();
+                              }
+                            }),
             false};
   }
 
@@ -104,14 +125,29 @@ class StateReadNode final : public Node {
   StateReadNode(Type type, size_t id) : Node(type), id_(id) {}
   bool foldable() const override { return false; }
   bool reads_state() const override { return true; }
+  void init_state(NodeState& state) const override {
+    state.out = NodeValues(type());
+    state.read = Column(type());
+  }
   Operand eval(const Frame& frame) const override {
     if (!frame.info->state)
       throw RuntimeError("expression reads state but no state reader was given");
-    Column& out = frame.state->nodes[slot].out;
-    frame.info->state->read(id_, *frame.batch, frame.rows, out);
-    return {
-        with_value_type(type(), [&]<class T>() -> const void* { return out.values<T>().data(); }),
-        false};
+    NodeState& st = frame.state->nodes[slot];
+    frame.info->state->read(id_, *frame.batch, frame.rows, st.read);
+    if (type() == Type::String) {
+      auto& out = st.out.of<std::string>();
+      copy_strings(st.read.strings(), st.read.size(), out);
+      return {out.data(), false};
+    }
+    return {with_value_type(type(),
+                            [&]<class T>() -> const void* {
+                              if constexpr (std::is_same_v<T, std::string>) {
+                                return nullptr;
+                              } else {
+                                return st.read.values<T>().data();
+                              }
+                            }),
+            false};
   }
 
  private:
@@ -128,8 +164,8 @@ class LagNode final : public Node {
   bool foldable() const override { return false; }
   size_t lag() const override { return ticks_; }
   void init_state(NodeState& state) const override {
-    state.out = Column(type());
-    state.history = Column(type());
+    state.out = NodeValues(type());
+    state.history = NodeValues(type());
     state.history.resize(ticks_);
   }
   Operand eval(const Frame& frame) const override {
@@ -144,7 +180,7 @@ class LagNode final : public Node {
     const size_t n = frame.rows;
     const T* x = in.as<T>();
     auto value_at = [&](size_t row) -> const T& { return x[in.scalar ? 0 : row]; };
-    auto& history = frame.state->nodes[slot].history.values<T>();
+    auto& history = frame.state->nodes[slot].history.of<T>();
     T* out = output<T>(frame, n);
     // Position p of the virtual sequence history ++ x is history[p] for p < k, else x[p - k].
     for (size_t i = 0; i < n; ++i) out[i] = i < k ? history[i] : value_at(i - k);
@@ -248,8 +284,8 @@ class IfNode final : public Node {
  public:
   IfNode(Type type, bool guard_branches) : Node(type), guard_branches_(guard_branches) {}
   void init_state(NodeState& state) const override {
-    state.out = Column(type());
-    state.history = Column(Type::Bool);  // the else-branch mask
+    state.out = NodeValues(type());
+    state.history = NodeValues(Type::Bool);  // the else-branch mask
   }
   Operand eval(const Frame& frame) const override {
     Operand cond = children[0]->eval(frame);
@@ -258,7 +294,7 @@ class IfNode final : public Node {
     Frame else_frame = frame;
     if (guard_branches_) {
       then_frame.active = branch_mask(frame, st.mask, cond, true);
-      else_frame.active = branch_mask(frame, st.history.bools(), cond, false);
+      else_frame.active = branch_mask(frame, st.history.of<uint8_t>(), cond, false);
     }
     Operand a = children[1]->eval(then_frame);
     Operand b = children[2]->eval(else_frame);

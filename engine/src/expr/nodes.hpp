@@ -20,6 +20,42 @@ namespace tickflow::expr {
 
 // ------------------------------------------------------------ storage types
 
+// A node's values, in the layout the evaluation loops read: one contiguous array per type,
+// with strings as std::string (string functions and operators take `const std::string*`),
+// where a Column holds strings in a StringColumn. The conversion happens where strings
+// enter (a String field, a state read) and leave (the expression's result).
+class NodeValues {
+ public:
+  explicit NodeValues(Type type = Type::Int) : type_(type) {}
+  Type type() const { return type_; }
+  // T is int64_t, double, uint8_t (Bool) or std::string, and matches type() as in Column.
+  template <class T>
+  std::vector<T>& of() {
+    if constexpr (std::is_same_v<T, double>) {
+      return doubles_;
+    } else if constexpr (std::is_same_v<T, uint8_t>) {
+      return bools_;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      return strings_;
+    } else {
+      static_assert(std::is_same_v<T, int64_t>,
+                    "node values are int64_t, double, uint8_t or std::string");
+      return ints_;
+    }
+  }
+  // Grows or shrinks to n values; new values are the type's default (SPEC §1).
+  void resize(size_t n) {
+    with_value_type(type_, [&]<class T>() { of<T>().resize(n, Column::default_of<T>()); });
+  }
+
+ private:
+  Type type_;
+  std::vector<int64_t> ints_;
+  std::vector<double> doubles_;
+  std::vector<uint8_t> bools_;
+  std::vector<std::string> strings_;
+};
+
 // ------------------------------------------------------------ evaluation frame
 
 // A node's view of its input: `rows` values, or one value for every row when scalar.
@@ -34,8 +70,9 @@ struct Operand {
 
 // Per-run storage of one node, in ExprState.
 struct NodeState {
-  Column out{Type::Int};      // the node's result column
-  Column history{Type::Int};  // lag: the last k values seen
+  NodeValues out;             // the node's result
+  NodeValues history;         // lag: the last k values seen; if: the else-branch mask
+  Column read{Type::Int};     // a state read: the values the state reader gave
   std::vector<uint8_t> mask;  // and/or/if: rows whose errors count in a branch
 };
 
@@ -109,7 +146,7 @@ class Node {
   // Ticks of history (lag) or lookahead (lead) this node itself adds.
   virtual size_t lag() const { return 0; }
   virtual size_t lead() const { return 0; }
-  virtual void init_state(NodeState& state) const { state.out = Column(type_); }
+  virtual void init_state(NodeState& state) const { state.out = NodeValues(type_); }
 
   std::vector<NodePtr> children;
   size_t slot = 0;     // index of this node's NodeState
@@ -119,7 +156,7 @@ class Node {
   // The node's result column resized to n values.
   template <class T>
   T* output(const Frame& frame, size_t n) const {
-    auto& v = frame.state->nodes[slot].out.values<T>();
+    auto& v = frame.state->nodes[slot].out.of<T>();
     v.resize(n);
     return v.data();
   }
@@ -147,7 +184,7 @@ class ConstantNode final : public Node {
 
  private:
   TypedValue value_;
-  Column column_;
+  NodeValues column_;
   const void* data_ = nullptr;
 };
 
