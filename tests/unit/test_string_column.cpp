@@ -186,6 +186,32 @@ TEST_CASE("string column: a short value written over a long one compares equal t
   CHECK(column.equal(1, column, 2));
 }
 
+TEST_CASE("string column: values written over and over keep the buffer the size of what it holds") {
+  // A join's latest values per key: 8 rows, each written 100,000 times with 20-byte values.
+  StringColumn latest;
+  latest.resize(8);
+  StringColumn incoming;
+  std::vector<std::string> expected(8);
+  for (int i = 0; i < 100000; ++i) {
+    const size_t row = static_cast<size_t>(i) % 8;
+    std::string value = "order-" + std::to_string(1000000000 + i) + "-xyzw";
+    if (i % 3 == 0) {
+      latest.set(row, value);
+    } else {
+      incoming.clear();
+      incoming.push_back(value);
+      latest.set_from(row, incoming, 0);
+    }
+    expected[row] = value;
+    if (i % 7 == 0) {
+      latest.copy_within((row + 1) % 8, row);
+      expected[(row + 1) % 8] = value;
+    }
+  }
+  CHECK(latest == expected);
+  CHECK(latest.bytes() < 8 * 16 + 3 * 4096);
+}
+
 TEST_CASE("string column: a Column's values, bytes and Value") {
   Column column(Type::String);
   column.append(Value(std::string("short")));

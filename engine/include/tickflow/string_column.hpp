@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tickflow {
@@ -26,8 +27,9 @@ namespace tickflow {
 //   A long value that already lies in this column's buffer is referred to, not copied.
 // - Bytes past a short string's length are zero, so two short strings are equal exactly
 //   when their slots are (equal() compares two 8-byte words).
-// - set() of a long value, and copy_within, may leave bytes nobody refers to in the
-//   buffer; they are freed by clear(). A column lives for a batch, so this stays small.
+// - Writing over a long value (set, set_from, copy_within) leaves its bytes unused in the
+//   buffer; when they reach half of it, the buffer is rebuilt (views are then invalid, as
+//   after any change). keep_range and shrinking leave bytes until clear().
 class StringColumn {
  public:
   static constexpr size_t kInlineBytes = 12;
@@ -64,7 +66,11 @@ class StringColumn {
     const Slot slot = make_slot(value);
     slots_.insert(slots_.end(), n, slot);
   }
-  void set(size_t row, std::string_view value) { slots_[row] = make_slot(value); }
+  void set(size_t row, std::string_view value) {
+    const uint32_t old_size = slots_[row].size;
+    slots_[row] = make_slot(value);
+    overwritten(old_size);
+  }
   // Appends row `row` of `other` (16 bytes copied for a short string).
   void push_back_from(const StringColumn& other, size_t row) {
     const Slot& slot = other.slots_[row];
@@ -77,14 +83,20 @@ class StringColumn {
   // Row `row` of this column takes the value of row `from_row` of `other`.
   void set_from(size_t row, const StringColumn& other, size_t from_row) {
     const Slot& slot = other.slots_[from_row];
+    const uint32_t old_size = slots_[row].size;
     if (slot.size <= kInlineBytes || &other == this) {
       slots_[row] = slot;
     } else {
       slots_[row] = make_slot(other[from_row]);
     }
+    overwritten(old_size);
   }
   // Row `to` takes the value of row `from` of this column (no bytes copied).
-  void copy_within(size_t to, size_t from) { slots_[to] = slots_[from]; }
+  void copy_within(size_t to, size_t from) {
+    const uint32_t old_size = slots_[to].size;
+    slots_[to] = slots_[from];
+    overwritten(old_size);
+  }
   // Keeps rows [begin, end) only (their bytes stay where they are).
   void keep_range(size_t begin, size_t end) {
     slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(end), slots_.end());
@@ -101,6 +113,7 @@ class StringColumn {
   void clear() {
     slots_.clear();
     heap_.clear();
+    unused_bytes_ = 0;
   }
   void shrink_to_fit() {
     slots_.shrink_to_fit();
@@ -109,6 +122,7 @@ class StringColumn {
   void swap(StringColumn& other) noexcept {
     slots_.swap(other.slots_);
     heap_.swap(other.heap_);
+    std::swap(unused_bytes_, other.unused_bytes_);
   }
 
   // Whether row `row` of this column equals row `other_row` of `other`.
@@ -207,9 +221,20 @@ class StringColumn {
     return make_long_slot(value);
   }
   Slot make_long_slot(std::string_view value);
+  // After a value of `old_size` bytes was written over: a long value's bytes may now be
+  // unused. Once they are more than half the buffer (and 4 KB), the buffer is rebuilt from
+  // the values still there, so that a column written over and over (a join's latest values
+  // per key) stays the size of what it holds.
+  void overwritten(uint32_t old_size) {
+    if (old_size <= kInlineBytes) return;
+    unused_bytes_ += old_size;
+    if (unused_bytes_ > 4096 && 2 * unused_bytes_ > heap_.size()) compact();
+  }
+  void compact();
 
   std::vector<Slot> slots_;
   std::vector<char> heap_;
+  size_t unused_bytes_ = 0;  // bytes of heap_ written over (an estimate: values may share)
 };
 
 }  // namespace tickflow

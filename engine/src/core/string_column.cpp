@@ -1,5 +1,6 @@
 #include "tickflow/string_column.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "tickflow/diagnostics.hpp"
@@ -28,6 +29,20 @@ StringColumn::Slot StringColumn::make_long_slot(std::string_view value) {
   return slot;
 }
 
+void StringColumn::compact() {
+  std::vector<char> kept;
+  kept.reserve(heap_.size() - std::min(unused_bytes_, heap_.size()));
+  for (Slot& slot : slots_) {
+    if (slot.size <= kInlineBytes) continue;
+    const uint64_t at = kept.size();
+    const char* bytes = heap_.data() + offset(slot);
+    kept.insert(kept.end(), bytes, bytes + slot.size);
+    std::memcpy(slot.data + 4, &at, 8);
+  }
+  heap_.swap(kept);
+  unused_bytes_ = 0;
+}
+
 void StringColumn::append_range(const StringColumn& other, size_t begin, size_t end) {
   if (&other == this) {
     // Rows of this column again: their slots (and bytes) stay valid as they are.
@@ -38,6 +53,7 @@ void StringColumn::append_range(const StringColumn& other, size_t begin, size_t 
   if (empty() && begin == 0 && end == other.size()) {
     slots_ = other.slots_;
     heap_ = other.heap_;
+    unused_bytes_ = other.unused_bytes_;
     return;
   }
   const size_t base = slots_.size();
@@ -57,6 +73,7 @@ void StringColumn::append_moving(StringColumn&& other) {
   }
   const uint64_t shift = heap_.size();
   const size_t base = slots_.size();
+  unused_bytes_ += other.unused_bytes_;
   heap_.insert(heap_.end(), other.heap_.begin(), other.heap_.end());
   slots_.insert(slots_.end(), other.slots_.begin(), other.slots_.end());
   if (shift != 0) {
