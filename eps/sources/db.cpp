@@ -240,7 +240,6 @@ class DbOperator : public Operator {
             out.push_back_from(
                 cursors_[cursor].chunk.columns[static_cast<size_t>(source)].strings(), row);
           }
-          return;
         } else {
           // Each partition's values of this column, so that a pick is one indexed read.
           std::vector<T*> values(cursors_.size());

@@ -73,6 +73,18 @@ void copy_strings(const StringColumn& from, size_t rows, std::vector<std::string
   for (size_t i = 0; i < rows; ++i) to[i].assign(from[i]);
 }
 
+// The values of a column of any type but String, as an operand's data (strings are
+// copied with copy_strings).
+const void* numeric_data(const Column& column) {
+  return with_value_type(column.type(), [&]<class T>() -> const void* {
+    if constexpr (std::is_same_v<T, std::string>) {
+      return nullptr;
+    } else {
+      return column.values<T>().data();
+    }
+  });
+}
+
 // A field of the batch: no copy, the node hands out the batch's own column (strings are
 // copied into the node's std::string values, the layout expression operands have).
 class FieldNode final : public Node {
@@ -86,15 +98,7 @@ class FieldNode final : public Node {
       copy_strings(c.strings(), frame.rows, out);
       return {out.data(), false};
     }
-    return {with_value_type(type(),
-                            [&]<class T>() -> const void* {
-                              if constexpr (std::is_same_v<T, std::string>) {
-                                return nullptr;
-                              } else {
-                                return c.values<T>().data();
-                              }
-                            }),
-            false};
+    return {numeric_data(c), false};
   }
 
  private:
@@ -139,15 +143,7 @@ class StateReadNode final : public Node {
       copy_strings(st.read.strings(), st.read.size(), out);
       return {out.data(), false};
     }
-    return {with_value_type(type(),
-                            [&]<class T>() -> const void* {
-                              if constexpr (std::is_same_v<T, std::string>) {
-                                return nullptr;
-                              } else {
-                                return st.read.values<T>().data();
-                              }
-                            }),
-            false};
+    return {numeric_data(st.read), false};
   }
 
  private:
