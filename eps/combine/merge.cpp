@@ -352,6 +352,14 @@ class MergeOperator : public Operator {
   // released row is taken once and its batch dropped afterwards. An input lacking the field
   // reads `missing` without advancing, so that rows are picked without a branch on where
   // they come from.
+  // Input i's column of output field c in phase p, or null when the input has no tick there
+  // or lacks the field.
+  Column* source_column(size_t p, size_t i, size_t c) {
+    const Source& s = sources_[p * inputs_.size() + i];
+    const int field = layout_->field_of_input[i][c];
+    return s.batch && field >= 0 ? &s.batch->columns[static_cast<size_t>(field)] : nullptr;
+  }
+
   template <class T>
   void gather_column(std::vector<T>& out, size_t c, size_t rows, T missing) {
     out = spare_vector<T>(rows);
@@ -366,12 +374,9 @@ class MergeOperator : public Operator {
     for (size_t p = 0; p < phases_.size(); ++p) {
       const Phase& phase = phases_[p];
       for (size_t i = 0; i < n; ++i) {
-        const Source& s = sources_[p * n + i];
-        const int field = layout_->field_of_input[i][c];
-        const bool present = s.batch && field >= 0;
-        from[i] = present ? s.batch->columns[static_cast<size_t>(field)].values<T>().data() + s.row
-                          : &missing;
-        step[i] = present;
+        Column* column = source_column(p, i, c);
+        from[i] = column ? column->values<T>().data() + sources_[p * n + i].row : &missing;
+        step[i] = column != nullptr;
       }
       T* target = out.data() + phase.begin;
       const size_t size = phase.end - phase.begin;
@@ -402,11 +407,9 @@ class MergeOperator : public Operator {
     for (size_t p = 0; p < phases_.size(); ++p) {
       const Phase& phase = phases_[p];
       for (size_t i = 0; i < n; ++i) {
-        const Source& s = sources_[p * n + i];
-        const int field = layout_->field_of_input[i][c];
-        const bool present = s.batch && field >= 0;
-        from[i] = present ? &s.batch->columns[static_cast<size_t>(field)].strings() : nullptr;
-        at[i] = present ? s.row : 0;
+        Column* column = source_column(p, i, c);
+        from[i] = column ? &column->strings() : nullptr;
+        at[i] = column ? sources_[p * n + i].row : 0;
       }
       const size_t size = phase.end - phase.begin;
       if (phase.only != n) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -31,17 +32,7 @@ class NodeValues {
   // T is int64_t, double, uint8_t (Bool) or std::string, and matches type() as in Column.
   template <class T>
   std::vector<T>& of() {
-    if constexpr (std::is_same_v<T, double>) {
-      return doubles_;
-    } else if constexpr (std::is_same_v<T, uint8_t>) {
-      return bools_;
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      return strings_;
-    } else {
-      static_assert(std::is_same_v<T, int64_t>,
-                    "node values are int64_t, double, uint8_t or std::string");
-      return ints_;
-    }
+    return std::get<std::vector<T>>(values_);
   }
   // Grows or shrinks to n values; new values are the type's default (SPEC §1).
   void resize(size_t n) {
@@ -50,10 +41,9 @@ class NodeValues {
 
  private:
   Type type_;
-  std::vector<int64_t> ints_;
-  std::vector<double> doubles_;
-  std::vector<uint8_t> bools_;
-  std::vector<std::string> strings_;
+  std::tuple<std::vector<int64_t>, std::vector<double>, std::vector<uint8_t>,
+             std::vector<std::string>>
+      values_;
 };
 
 // ------------------------------------------------------------ evaluation frame
